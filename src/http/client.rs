@@ -1,0 +1,1473 @@
+//! A small blocking HTTP/1.x client that sends exact bytes and reads
+//! responses strictly.
+//!
+//! General-purpose clients normalise what they send and repair what they
+//! receive, which hides exactly what a conformance check needs to see. This
+//! one writes whatever bytes it is given over a plain TCP or Unix socket and
+//! keeps a read buffer per connection, so pipelined responses and bytes sent
+//! after a response are never lost. Each connection is independent; there is
+//! no shared state, so connections can be used from many threads at once.
+
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::response::{
+    body_framing, parse_chunk_size, parse_field_line, parse_status_line, Framing, Interim,
+    Response, StatusLine, HEAD_LIMIT,
+};
+
+/// How many bytes one read asks for.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The longest chunk-size line (size plus extensions) accepted.
+const CHUNK_LINE_LIMIT: usize = 8 * 1024;
+
+/// Where a server listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A TCP host name or address and port.
+    Tcp {
+        /// Host name or IP address, without IPv6 brackets.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A Unix domain socket path.
+    Unix(PathBuf),
+}
+
+impl Target {
+    /// The value for a Host header: `host:port`, or `localhost` for a Unix
+    /// socket, which has no authority of its own.
+    pub fn authority(&self) -> String {
+        match self {
+            Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Target::Tcp { host, port } => format!("{host}:{port}"),
+            Target::Unix(_) => "localhost".to_string(),
+        }
+    }
+
+    /// Parses `http://host:port/...` (port 80 when absent; any path is
+    /// ignored, see [`parse_url`]), `unix:/path/to.sock` or `host:port`.
+    pub fn parse(s: &str) -> Result<Target, TargetError> {
+        parse_url(s).map(|(target, _)| target)
+    }
+}
+
+impl fmt::Display for Target {
+    /// The form [`Target::parse`] reads back: `host:port` or `unix:/path`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Tcp { .. } => f.write_str(&self.authority()),
+            Target::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Why a target or base URL could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Nothing was given.
+    #[error("empty target")]
+    Empty,
+    /// A scheme other than `http://`.
+    #[error("unsupported scheme {scheme:?} in {input:?} (expected http://host:port, unix:/path or host:port)")]
+    UnsupportedScheme {
+        /// The whole input.
+        input: String,
+        /// The scheme found.
+        scheme: String,
+    },
+    /// No host before the port.
+    #[error("missing host in {input:?}")]
+    MissingHost {
+        /// The whole input.
+        input: String,
+    },
+    /// `host:port` form without a port.
+    #[error("missing port in {input:?} (expected host:port)")]
+    MissingPort {
+        /// The whole input.
+        input: String,
+    },
+    /// A port that is not 1..=65535.
+    #[error("invalid port {port:?} in {input:?}")]
+    InvalidPort {
+        /// The whole input.
+        input: String,
+        /// The port text found.
+        port: String,
+    },
+    /// `unix:` with nothing after it.
+    #[error("empty socket path in {input:?}")]
+    EmptySocketPath {
+        /// The whole input.
+        input: String,
+    },
+    /// Some other syntax problem.
+    #[error("invalid target {input:?}: {reason}")]
+    Invalid {
+        /// The whole input.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Parses a base URL into where to connect and the path requests are made
+/// under (`/` when none is given; always `/` for a Unix socket).
+///
+/// Accepts `http://host[:port][/path]`, `host:port[/path]` and
+/// `unix:/path/to.sock`. IPv6 hosts go in brackets. User info, queries and
+/// fragments are refused rather than silently dropped.
+pub fn parse_url(s: &str) -> Result<(Target, String), TargetError> {
+    let input = || s.to_string();
+    let invalid = |reason| TargetError::Invalid {
+        input: input(),
+        reason,
+    };
+    if s.is_empty() {
+        return Err(TargetError::Empty);
+    }
+    if let Some(path) = s.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err(TargetError::EmptySocketPath { input: input() });
+        }
+        return Ok((Target::Unix(PathBuf::from(path)), "/".to_string()));
+    }
+    let (rest, bare) = match s.find("://") {
+        Some(i) => {
+            let scheme = &s[..i];
+            if !scheme.eq_ignore_ascii_case("http") {
+                return Err(TargetError::UnsupportedScheme {
+                    input: input(),
+                    scheme: scheme.to_string(),
+                });
+            }
+            (&s[i + 3..], false)
+        }
+        None => (s, true),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if authority.contains(['?', '#']) || path.contains(['?', '#']) {
+        return Err(invalid("a query or fragment has no place in a base url"));
+    }
+    if authority.contains('@') {
+        return Err(invalid("user info is not supported"));
+    }
+    if authority
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(invalid("whitespace or control character in host"));
+    }
+
+    let (host, port) = if let Some(after_bracket) = authority.strip_prefix('[') {
+        let Some((host, after)) = after_bracket.split_once(']') else {
+            return Err(invalid("unclosed '[' in host"));
+        };
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| invalid("unexpected text after ']'"))?,
+            ),
+        };
+        (host, port)
+    } else {
+        match authority.split_once(':') {
+            Some((_, p)) if p.contains(':') => {
+                return Err(invalid("an ipv6 address must be in brackets"));
+            }
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(TargetError::MissingHost { input: input() });
+    }
+    let port = match (port, bare) {
+        (None, true) => return Err(TargetError::MissingPort { input: input() }),
+        // RFC 3986 3.2.3: an absent or empty port means the scheme's default.
+        (None | Some(""), false) => 80,
+        (Some(p), _) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&n| n != 0 && p.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| TargetError::InvalidPort {
+                input: input(),
+                port: p.to_string(),
+            })?,
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Ok((
+        Target::Tcp {
+            host: host.to_string(),
+            port,
+        },
+        path.to_string(),
+    ))
+}
+
+/// Time limits for one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timeouts {
+    /// Limit for establishing a TCP connection (zero: the system's own).
+    pub connect: Duration,
+    /// Limit for each single read or write (zero: none).
+    pub io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            io: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Which part of an exchange was under way when something went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Establishing the connection.
+    Connect,
+    /// Sending request bytes.
+    Write,
+    /// Reading a status line.
+    StatusLine,
+    /// Reading header fields.
+    Headers,
+    /// Reading a body, its chunk framing or trailers.
+    Body,
+    /// Waiting for the server to close the connection.
+    Close,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect",
+            Phase::Write => "write",
+            Phase::StatusLine => "status line",
+            Phase::Headers => "headers",
+            Phase::Body => "body",
+            Phase::Close => "wait for close",
+        })
+    }
+}
+
+/// What can go wrong talking to a server.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The connection could not be established.
+    #[error("cannot connect to {target}")]
+    Connect {
+        /// The target as displayed.
+        target: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A time limit ran out.
+    #[error("timed out during {phase}")]
+    Timeout {
+        /// What was under way.
+        phase: Phase,
+    },
+    /// The server closed (or reset) the connection before the response was
+    /// complete.
+    #[error("connection closed during {phase} after {received} bytes of the response")]
+    Closed {
+        /// What was under way.
+        phase: Phase,
+        /// Bytes of this response received, interim responses included;
+        /// they remain readable through [`Connection::leftover`].
+        received: usize,
+    },
+    /// The response broke the HTTP/1.1 message syntax.
+    #[error("malformed response: {what}")]
+    Malformed {
+        /// What was wrong, with an excerpt of the offending bytes.
+        what: String,
+    },
+    /// Any other socket error.
+    #[error("i/o error during {phase}")]
+    Io {
+        /// What was under way.
+        phase: Phase,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn malformed(what: String) -> HttpError {
+    HttpError::Malformed { what }
+}
+
+#[derive(Debug)]
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            Stream::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(t),
+            Stream::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            Stream::Unix(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// A parsed response head and where it ended in the buffer.
+struct Head {
+    line: StatusLine,
+    headers: Vec<(String, String)>,
+    end: usize,
+    bare_lf: bool,
+}
+
+/// A line found in the buffer.
+struct Line {
+    /// End of the line's content (before CRLF or bare LF).
+    end: usize,
+    /// Start of whatever follows the line end.
+    next: usize,
+    /// Whether it ended in a bare LF.
+    bare_lf: bool,
+}
+
+/// One open connection: the socket plus bytes read but not yet consumed.
+pub struct Connection {
+    stream: Stream,
+    timeouts: Timeouts,
+    /// Bytes received and not yet part of a returned response. On error the
+    /// partial response stays here, so reports can show what arrived.
+    buf: Vec<u8>,
+    /// The peer has closed its side (or reset the connection).
+    eof: bool,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("stream", &self.stream)
+            .field("timeouts", &self.timeouts)
+            .field("buffered", &self.buf.len())
+            .field("eof", &self.eof)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects to a target. TCP connections try each resolved address in
+    /// turn within the connect timeout and disable Nagle's algorithm, so a
+    /// request written in pieces goes out as written.
+    pub fn open(target: &Target, timeouts: Timeouts) -> Result<Connection, HttpError> {
+        let stream = match target {
+            Target::Tcp { host, port } => Stream::Tcp(connect_tcp(target, host, *port, timeouts)?),
+            // A Unix connect either succeeds or fails at once unless the
+            // listener's backlog is full; std offers no timeout for it.
+            Target::Unix(path) => {
+                Stream::Unix(
+                    UnixStream::connect(path).map_err(|source| HttpError::Connect {
+                        target: target.to_string(),
+                        source,
+                    })?,
+                )
+            }
+        };
+        let io_limit = (!timeouts.io.is_zero()).then_some(timeouts.io);
+        let io_err = |source| HttpError::Io {
+            phase: Phase::Connect,
+            source,
+        };
+        stream.set_read_timeout(io_limit).map_err(io_err)?;
+        stream.set_write_timeout(io_limit).map_err(io_err)?;
+        Ok(Connection {
+            stream,
+            timeouts,
+            buf: Vec::new(),
+            eof: false,
+        })
+    }
+
+    /// Writes all of these bytes, each write bounded by the io timeout.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<(), HttpError> {
+        self.stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| match e.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => HttpError::Timeout {
+                    phase: Phase::Write,
+                },
+                _ => HttpError::Io {
+                    phase: Phase::Write,
+                    source: e,
+                },
+            })
+    }
+
+    /// Reads one response. `head` = the request was HEAD (no body whatever
+    /// the headers say, RFC 9112 6.3). `deadline` bounds the whole read:
+    /// each read call waits at most the io timeout or until the deadline,
+    /// whichever is sooner, and running out of either is a Timeout.
+    ///
+    /// 1xx responses other than 101 are collected into
+    /// [`Response::interim`] and reading goes on to the final response.
+    /// Bytes after the response stay buffered for the next call; on error
+    /// everything received for this response stays in [`Connection::leftover`].
+    pub fn read_response(&mut self, head: bool, deadline: Instant) -> Result<Response, HttpError> {
+        let mut start = 0;
+        let mut interim = Vec::new();
+        let mut bare_lf = false;
+        loop {
+            let h = self.read_head(start, deadline)?;
+            bare_lf |= h.bare_lf;
+            let status = h.line.status;
+            // RFC 9110 15.2: a 1xx other than 101 precedes the final
+            // response; 101 is final for this protocol.
+            if status / 100 == 1 && status != 101 {
+                interim.push(Interim {
+                    status,
+                    reason: h.line.reason,
+                    headers: h.headers,
+                });
+                start = h.end;
+                continue;
+            }
+            let framing = body_framing(status, &h.headers, head).map_err(malformed)?;
+            let raw_head = self.buf[start..h.end].to_vec();
+            let mut trailers = Vec::new();
+            let (body, end) = match framing {
+                Framing::NoBody => (Vec::new(), h.end),
+                Framing::ContentLength(n) => self.read_sized(h.end, n, deadline)?,
+                Framing::UntilClose => self.read_until_close(h.end, deadline)?,
+                Framing::Chunked => {
+                    self.read_chunked(h.end, deadline, &mut trailers, &mut bare_lf)?
+                }
+            };
+            self.buf.drain(..end);
+            return Ok(Response {
+                version: h.line.version,
+                status,
+                reason: h.line.reason,
+                headers: h.headers,
+                body,
+                framing,
+                trailers,
+                interim,
+                raw_head,
+                bare_lf,
+            });
+        }
+    }
+
+    /// Waits until the peer closes (read returns 0, or the connection is
+    /// reset) or the deadline passes: Ok(true) if closed, Ok(false) if still
+    /// open. Anything received meanwhile is kept in [`Connection::leftover`].
+    pub fn wait_closed(&mut self, deadline: Instant) -> Result<bool, HttpError> {
+        loop {
+            if self.eof {
+                return Ok(true);
+            }
+            match self.fill(Phase::Close, deadline) {
+                Ok(_) => {}
+                Err(HttpError::Timeout { .. }) if Instant::now() >= deadline => return Ok(false),
+                // An io-step timeout before the deadline: keep waiting.
+                Err(HttpError::Timeout { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Bytes received but not consumed by a returned response.
+    pub fn leftover(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Whether the peer has been seen to close or reset the connection.
+    pub fn peer_closed(&self) -> bool {
+        self.eof
+    }
+
+    /// Closes the sending side, so the server sees the end of the request
+    /// stream while the response can still be read. A connection the peer
+    /// has already torn down counts as shut.
+    pub fn shutdown_write(&mut self) -> Result<(), HttpError> {
+        match self.stream.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() != ErrorKind::NotConnected => Err(HttpError::Io {
+                phase: Phase::Write,
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads more bytes onto the buffer; Ok(0) once the peer has closed.
+    fn fill(&mut self, phase: Phase, deadline: Instant) -> Result<usize, HttpError> {
+        if self.eof {
+            return Ok(0);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(HttpError::Timeout { phase });
+        }
+        let step = if self.timeouts.io.is_zero() {
+            remaining
+        } else {
+            remaining.min(self.timeouts.io)
+        };
+        self.stream
+            .set_read_timeout(Some(step))
+            .map_err(|source| HttpError::Io { phase, source })?;
+        let old = self.buf.len();
+        self.buf.resize(old + READ_CHUNK, 0);
+        let result = loop {
+            match self.stream.read(&mut self.buf[old..]) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let n = *result.as_ref().unwrap_or(&0);
+        self.buf.truncate(old + n);
+        match result {
+            Ok(0) => {
+                self.eof = true;
+                Ok(0)
+            }
+            Ok(n) => Ok(n),
+            Err(e) => match e.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => Err(HttpError::Timeout { phase }),
+                // A reset ends the stream just as a close does; the response
+                // is then as incomplete as it is.
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                    self.eof = true;
+                    Ok(0)
+                }
+                _ => Err(HttpError::Io { phase, source: e }),
+            },
+        }
+    }
+
+    /// Like `fill`, but the peer closing is an error: more was expected.
+    fn more(&mut self, phase: Phase, deadline: Instant) -> Result<(), HttpError> {
+        match self.fill(phase, deadline)? {
+            0 => Err(HttpError::Closed {
+                phase,
+                received: self.buf.len(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Finds the line starting at `start`, reading as needed. The line,
+    /// its end included, may be at most `max` bytes long.
+    fn read_line(
+        &mut self,
+        start: usize,
+        phase: Phase,
+        deadline: Instant,
+        max: usize,
+        too_long: &dyn Fn() -> String,
+    ) -> Result<Line, HttpError> {
+        let mut scanned = start;
+        loop {
+            if let Some(i) = self.buf[scanned..].iter().position(|&b| b == b'\n') {
+                let lf = scanned + i;
+                if lf + 1 - start > max {
+                    return Err(malformed(too_long()));
+                }
+                // RFC 9112 2.2: lines end in CRLF, though a recipient may
+                // accept a bare LF; those are accepted and flagged.
+                let bare_lf = lf == start || self.buf[lf - 1] != b'\r';
+                return Ok(Line {
+                    end: if bare_lf { lf } else { lf - 1 },
+                    next: lf + 1,
+                    bare_lf,
+                });
+            }
+            scanned = self.buf.len();
+            if scanned - start >= max {
+                return Err(malformed(too_long()));
+            }
+            self.more(phase, deadline)?;
+        }
+    }
+
+    /// Reads and parses a status line and header section starting at `start`.
+    fn read_head(&mut self, start: usize, deadline: Instant) -> Result<Head, HttpError> {
+        let too_long = || format!("response head exceeds {HEAD_LIMIT} bytes");
+        let first = self.read_line(start, Phase::StatusLine, deadline, HEAD_LIMIT, &too_long)?;
+        let line = parse_status_line(&self.buf[start..first.end]).map_err(malformed)?;
+        let mut bare_lf = first.bare_lf;
+        let mut headers = Vec::new();
+        let mut pos = first.next;
+        loop {
+            let max = HEAD_LIMIT - (pos - start);
+            let l = self.read_line(pos, Phase::Headers, deadline, max, &too_long)?;
+            bare_lf |= l.bare_lf;
+            if l.end == pos {
+                return Ok(Head {
+                    line,
+                    headers,
+                    end: l.next,
+                    bare_lf,
+                });
+            }
+            headers.push(parse_field_line(&self.buf[pos..l.end]).map_err(malformed)?);
+            pos = l.next;
+        }
+    }
+
+    /// Reads exactly `len` body bytes starting at `start`.
+    fn read_sized(
+        &mut self,
+        start: usize,
+        len: u64,
+        deadline: Instant,
+    ) -> Result<(Vec<u8>, usize), HttpError> {
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|n| start.checked_add(n))
+            .ok_or_else(|| malformed(format!("content-length {len} is too large")))?;
+        while self.buf.len() < end {
+            self.more(Phase::Body, deadline)?;
+        }
+        Ok((self.buf[start..end].to_vec(), end))
+    }
+
+    /// Reads everything until the peer closes.
+    fn read_until_close(
+        &mut self,
+        start: usize,
+        deadline: Instant,
+    ) -> Result<(Vec<u8>, usize), HttpError> {
+        while self.fill(Phase::Body, deadline)? > 0 {}
+        Ok((self.buf[start..].to_vec(), self.buf.len()))
+    }
+
+    /// Reads a chunked body (RFC 9112 7.1) starting at `start`, returning
+    /// the de-chunked data and where the message ended.
+    fn read_chunked(
+        &mut self,
+        start: usize,
+        deadline: Instant,
+        trailers: &mut Vec<(String, String)>,
+        bare_lf: &mut bool,
+    ) -> Result<(Vec<u8>, usize), HttpError> {
+        let mut body = Vec::new();
+        let mut pos = start;
+        let size_too_long = || format!("chunk size line exceeds {CHUNK_LINE_LIMIT} bytes");
+        loop {
+            let l = self.read_line(pos, Phase::Body, deadline, CHUNK_LINE_LIMIT, &size_too_long)?;
+            *bare_lf |= l.bare_lf;
+            let size = parse_chunk_size(&self.buf[pos..l.end]).map_err(malformed)?;
+            pos = l.next;
+            if size == 0 {
+                break;
+            }
+            let data_end = usize::try_from(size)
+                .ok()
+                .and_then(|n| pos.checked_add(n))
+                .ok_or_else(|| malformed(format!("chunk size {size} is too large")))?;
+            // The data and at least the first byte of the line end after it.
+            while self.buf.len() <= data_end {
+                self.more(Phase::Body, deadline)?;
+            }
+            body.extend_from_slice(&self.buf[pos..data_end]);
+            pos = match self.buf[data_end] {
+                b'\n' => {
+                    *bare_lf = true;
+                    data_end + 1
+                }
+                b'\r' => {
+                    while self.buf.len() <= data_end + 1 {
+                        self.more(Phase::Body, deadline)?;
+                    }
+                    if self.buf[data_end + 1] != b'\n' {
+                        return Err(malformed("chunk data not followed by CRLF".to_string()));
+                    }
+                    data_end + 2
+                }
+                _ => return Err(malformed("chunk data not followed by CRLF".to_string())),
+            };
+        }
+        // RFC 9112 7.1.2: trailer-section = *( field-line CRLF ), then CRLF.
+        let trailer_start = pos;
+        let trailers_too_long = || format!("trailer section exceeds {HEAD_LIMIT} bytes");
+        loop {
+            let max = HEAD_LIMIT - (pos - trailer_start);
+            let l = self.read_line(pos, Phase::Body, deadline, max, &trailers_too_long)?;
+            *bare_lf |= l.bare_lf;
+            if l.end == pos {
+                return Ok((body, l.next));
+            }
+            trailers.push(parse_field_line(&self.buf[pos..l.end]).map_err(malformed)?);
+            pos = l.next;
+        }
+    }
+}
+
+/// Connects to each address the host resolves to in turn.
+fn connect_tcp(
+    target: &Target,
+    host: &str,
+    port: u16,
+    timeouts: Timeouts,
+) -> Result<TcpStream, HttpError> {
+    let connect_err = |source| HttpError::Connect {
+        target: target.to_string(),
+        source,
+    };
+    let addrs = (host, port).to_socket_addrs().map_err(connect_err)?;
+    let mut last = None;
+    for addr in addrs {
+        let attempt = if timeouts.connect.is_zero() {
+            TcpStream::connect(addr)
+        } else {
+            TcpStream::connect_timeout(&addr, timeouts.connect)
+        };
+        match attempt {
+            Ok(stream) => {
+                stream.set_nodelay(true).map_err(|source| HttpError::Io {
+                    phase: Phase::Connect,
+                    source,
+                })?;
+                return Ok(stream);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
+            HttpError::Timeout {
+                phase: Phase::Connect,
+            }
+        }
+        Some(e) => connect_err(e),
+        None => connect_err(io::Error::new(
+            ErrorKind::NotFound,
+            "host name resolved to no addresses",
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{RequestBody, RequestParts};
+    use std::net::TcpListener;
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::thread::{self, JoinHandle};
+
+    /// What the test peer does, in order, on the one connection it accepts.
+    enum Step {
+        /// Read until one more request head (ending in CRLF CRLF) has arrived.
+        ReadHead,
+        /// Read until the client closes or shuts down its side.
+        ReadToEof,
+        /// Write these bytes at once.
+        Reply(Vec<u8>),
+        /// Write these bytes a few at a time, pausing between pieces.
+        Trickle(Vec<u8>, usize),
+        /// Pause.
+        Sleep(u64),
+    }
+    use Step::*;
+
+    fn w(bytes: &[u8]) -> Step {
+        Reply(bytes.to_vec())
+    }
+
+    /// Plays the steps, then closes; returns every byte received.
+    fn play<S: Read + Write>(mut s: S, steps: Vec<Step>) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut mark = 0;
+        let mut chunk = [0u8; 4096];
+        for step in steps {
+            match step {
+                ReadHead => loop {
+                    if let Some(i) = got[mark..].windows(4).position(|x| x == b"\r\n\r\n") {
+                        mark += i + 4;
+                        break;
+                    }
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => return got,
+                        Ok(n) => got.extend_from_slice(&chunk[..n]),
+                    }
+                },
+                ReadToEof => loop {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&chunk[..n]),
+                    }
+                },
+                Reply(bytes) => {
+                    let _ = s.write_all(&bytes);
+                }
+                Trickle(bytes, piece) => {
+                    for part in bytes.chunks(piece) {
+                        let _ = s.write_all(part);
+                        thread::sleep(Duration::from_millis(5));
+                    }
+                }
+                Sleep(ms) => thread::sleep(Duration::from_millis(ms)),
+            }
+        }
+        got
+    }
+
+    fn tcp_peer(steps: Vec<Step>) -> (Target, JoinHandle<Vec<u8>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            play(s, steps)
+        });
+        let target = Target::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        (target, handle)
+    }
+
+    fn timeouts() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(2),
+            io: Duration::from_secs(5),
+        }
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    fn get(target: &Target, path: &[u8]) -> Vec<u8> {
+        RequestParts::new("GET", path)
+            .with_header("Host", target.authority())
+            .to_bytes()
+    }
+
+    /// Connects, sends one GET and reads one response.
+    fn exchange(steps: Vec<Step>) -> (Result<Response, HttpError>, Connection) {
+        let (target, _peer) = tcp_peer(steps);
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        conn.send(&get(&target, b"/")).unwrap();
+        (conn.read_response(false, soon()), conn)
+    }
+
+    fn malformed_what(r: Result<Response, HttpError>) -> String {
+        match r {
+            Err(HttpError::Malformed { what }) => what,
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn content_length_body_and_exact_request_bytes() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n";
+        let mut wire = head.to_vec();
+        wire.extend_from_slice(b"hello");
+        let (target, peer) = tcp_peer(vec![ReadHead, Reply(wire)]);
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        let request = get(&target, b"/caf\xe9?x=1");
+        conn.send(&request).unwrap();
+        let r = conn.read_response(false, soon()).unwrap();
+        assert_eq!(r.version, "HTTP/1.1");
+        assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+        assert_eq!(r.body, b"hello");
+        assert_eq!(r.framing, Framing::ContentLength(5));
+        assert_eq!(r.header("content-type"), Some("text/plain"));
+        assert_eq!(r.raw_head, head);
+        assert!(!r.bare_lf && r.keep_alive() && r.interim.is_empty());
+        assert!(conn.leftover().is_empty());
+        assert_eq!(peer.join().unwrap(), request);
+    }
+
+    #[test]
+    fn chunked_body_with_extensions_and_trailers() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+            5;name=value\r\nhello\r\n\
+            7 ; a ; b=\"x y\"\r\n, world\r\n\
+            0;last\r\n\
+            X-Trailer: one\r\nX-Trailer: two\r\n\r\n";
+        let (r, conn) = exchange(vec![ReadHead, Trickle(wire.to_vec(), 3)]);
+        let r = r.unwrap();
+        assert_eq!(r.framing, Framing::Chunked);
+        assert_eq!(r.body, b"hello, world");
+        assert_eq!(
+            r.trailers,
+            vec![
+                ("X-Trailer".to_string(), "one".to_string()),
+                ("X-Trailer".to_string(), "two".to_string())
+            ]
+        );
+        assert!(r.keep_alive());
+        assert!(conn.leftover().is_empty());
+    }
+
+    #[test]
+    fn until_close_body() {
+        let (r, conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.0 200 OK\r\nX: 1\r\n\r\nabc"),
+            Sleep(50),
+            w(b"def"),
+        ]);
+        let r = r.unwrap();
+        assert_eq!(r.framing, Framing::UntilClose);
+        assert_eq!(r.body, b"abcdef");
+        assert!(!r.keep_alive());
+        assert!(conn.peer_closed());
+    }
+
+    #[test]
+    fn head_response_has_no_body_and_next_response_follows() {
+        let (target, _peer) = tcp_peer(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        ]);
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        let head = RequestParts::new("HEAD", "/")
+            .with_header("Host", target.authority())
+            .to_bytes();
+        conn.send(&head).unwrap();
+        let r = conn.read_response(true, soon()).unwrap();
+        assert_eq!(r.framing, Framing::NoBody);
+        assert!(r.body.is_empty());
+        assert_eq!(r.header("content-length"), Some("5"));
+        conn.send(&get(&target, b"/")).unwrap();
+        let r = conn.read_response(false, soon()).unwrap();
+        assert_eq!(r.body, b"ok");
+    }
+
+    #[test]
+    fn interim_responses_then_final() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 100 Continue\r\n\r\n"),
+            Sleep(20),
+            w(
+                b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n\
+                HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nhi",
+            ),
+        ]);
+        let r = r.unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (201, &b"hi"[..]));
+        assert_eq!(r.interim.len(), 2);
+        assert_eq!(
+            (r.interim[0].status, r.interim[0].reason.as_str()),
+            (100, "Continue")
+        );
+        assert_eq!(r.interim[1].status, 103);
+        assert_eq!(
+            r.interim[1].headers,
+            vec![("Link".to_string(), "</a.css>; rel=preload".to_string())]
+        );
+        assert!(r.raw_head.starts_with(b"HTTP/1.1 201 Created\r\n"));
+    }
+
+    #[test]
+    fn switching_protocols_is_final_and_keeps_following_bytes() {
+        let (r, conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nraw-bytes"),
+            Sleep(100),
+        ]);
+        let r = r.unwrap();
+        assert_eq!((r.status, r.framing), (101, Framing::NoBody));
+        assert!(r.interim.is_empty());
+        // The bytes may not all have arrived with the head.
+        assert!(b"raw-bytes".starts_with(conn.leftover()));
+    }
+
+    #[test]
+    fn pipelined_responses_share_the_buffer() {
+        let (target, _peer) = tcp_peer(vec![
+            ReadHead,
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none\
+                HTTP/1.1 204 No Content\r\n\r\n\
+                HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"),
+            ReadToEof,
+        ]);
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        let mut both = get(&target, b"/1");
+        both.extend_from_slice(&get(&target, b"/2"));
+        conn.send(&both).unwrap();
+        thread::sleep(Duration::from_millis(100));
+        let first = conn.read_response(false, soon()).unwrap();
+        assert_eq!(first.body, b"one");
+        assert!(conn.leftover().starts_with(b"HTTP/1.1 204"));
+        let second = conn.read_response(false, soon()).unwrap();
+        assert_eq!((second.status, second.framing), (204, Framing::NoBody));
+        let third = conn.read_response(false, soon()).unwrap();
+        assert_eq!(third.body, b"two");
+        assert!(conn.leftover().is_empty());
+    }
+
+    #[test]
+    fn duplicate_headers_kept_in_order() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX-Other:  v \t\r\n\
+                set-cookie: b=2\r\nSET-COOKIE: c=3\r\nContent-Length: 0\r\n\r\n"),
+        ]);
+        let r = r.unwrap();
+        assert_eq!(r.header_all("Set-Cookie"), vec!["a=1", "b=2", "c=3"]);
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Set-Cookie",
+                "X-Other",
+                "set-cookie",
+                "SET-COOKIE",
+                "Content-Length"
+            ]
+        );
+        assert_eq!(r.header("x-other"), Some("v"));
+    }
+
+    #[test]
+    fn identical_repeated_content_length_is_accepted() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"),
+        ]);
+        assert_eq!(r.unwrap().framing, Framing::ContentLength(2));
+    }
+
+    #[test]
+    fn bare_lf_is_accepted_and_flagged() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+        ]);
+        let r = r.unwrap();
+        assert!(r.bare_lf);
+        assert_eq!(r.body, b"ok");
+        assert_eq!(r.raw_head, b"HTTP/1.1 200 OK\nContent-Length: 2\n\n");
+    }
+
+    #[test]
+    fn missing_reason_is_tolerated() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"),
+        ]);
+        let r = r.unwrap();
+        assert_eq!((r.status, r.reason.as_str()), (200, ""));
+        assert!(r.reason_missing());
+    }
+
+    #[test]
+    fn malformed_status_line() {
+        let (r, conn) = exchange(vec![ReadHead, w(b"HTTP/1.1 OK 200\r\n\r\n")]);
+        assert!(malformed_what(r).starts_with("status line is not HTTP/x.y NNN"));
+        assert_eq!(conn.leftover(), b"HTTP/1.1 OK 200\r\n\r\n");
+    }
+
+    #[test]
+    fn space_before_colon_is_malformed() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"),
+        ]);
+        assert!(malformed_what(r).starts_with("whitespace between header name and colon"));
+    }
+
+    #[test]
+    fn obs_fold_is_malformed() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nX-Long: a\r\n  b\r\nContent-Length: 0\r\n\r\n"),
+        ]);
+        assert!(malformed_what(r).contains("obs-fold"));
+    }
+
+    #[test]
+    fn conflicting_content_length_is_malformed() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"),
+        ]);
+        assert!(malformed_what(r).starts_with("conflicting content-length"));
+    }
+
+    #[test]
+    fn bad_chunk_framing_is_malformed() {
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+        ]);
+        assert!(malformed_what(r).starts_with("invalid chunk size"));
+        let (r, _conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n0\r\n\r\n"),
+        ]);
+        assert_eq!(malformed_what(r), "chunk data not followed by CRLF");
+    }
+
+    #[test]
+    fn oversized_head_is_malformed() {
+        let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while wire.len() <= HEAD_LIMIT {
+            wire.extend_from_slice(b"X-Filler: 0123456789012345678901234567890123456789\r\n");
+        }
+        let (r, _conn) = exchange(vec![ReadHead, Reply(wire), ReadToEof]);
+        assert!(malformed_what(r).starts_with("response head exceeds 65536 bytes"));
+    }
+
+    #[test]
+    fn silent_server_times_out_within_deadline() {
+        let (target, _peer) = tcp_peer(vec![ReadHead, ReadToEof]);
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        conn.send(&get(&target, b"/")).unwrap();
+        let limit = Duration::from_millis(400);
+        let began = Instant::now();
+        let err = conn.read_response(false, began + limit).unwrap_err();
+        let elapsed = began.elapsed();
+        assert!(
+            matches!(
+                err,
+                HttpError::Timeout {
+                    phase: Phase::StatusLine
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            elapsed >= limit && elapsed < limit + Duration::from_secs(1),
+            "{elapsed:?}"
+        );
+        assert_eq!(err.to_string(), "timed out during status line");
+    }
+
+    #[test]
+    fn io_step_timeout_applies_before_deadline() {
+        let (target, _peer) = tcp_peer(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Le"),
+            ReadToEof,
+        ]);
+        let quick = Timeouts {
+            connect: Duration::from_secs(2),
+            io: Duration::from_millis(200),
+        };
+        let mut conn = Connection::open(&target, quick).unwrap();
+        conn.send(&get(&target, b"/")).unwrap();
+        let began = Instant::now();
+        let err = conn
+            .read_response(false, began + Duration::from_secs(30))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HttpError::Timeout {
+                    phase: Phase::Headers
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(began.elapsed() < Duration::from_secs(2));
+        assert_eq!(conn.leftover(), b"HTTP/1.1 200 OK\r\nContent-Le");
+    }
+
+    #[test]
+    fn close_mid_body_reports_bytes_received() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+        let mut wire = head.to_vec();
+        wire.extend_from_slice(b"abc");
+        let (r, conn) = exchange(vec![ReadHead, Reply(wire.clone())]);
+        match r {
+            Err(HttpError::Closed {
+                phase: Phase::Body,
+                received,
+            }) => assert_eq!(received, head.len() + 3),
+            other => panic!("expected Closed, got {other:?}"),
+        }
+        assert_eq!(conn.leftover(), wire);
+    }
+
+    #[test]
+    fn close_before_any_byte() {
+        let (r, _conn) = exchange(vec![ReadHead]);
+        assert!(
+            matches!(
+                r,
+                Err(HttpError::Closed {
+                    phase: Phase::StatusLine,
+                    received: 0
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn wait_closed_sees_close_and_extra_bytes() {
+        let (r, mut conn) = exchange(vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            Sleep(50),
+            w(b"junk"),
+        ]);
+        assert_eq!(r.unwrap().body, b"ok");
+        assert!(conn.wait_closed(soon()).unwrap());
+        assert_eq!(conn.leftover(), b"junk");
+    }
+
+    #[test]
+    fn wait_closed_reports_open_connection_at_deadline() {
+        let (target, _peer) = tcp_peer(vec![ReadHead, ReadToEof]);
+        let quick = Timeouts {
+            connect: Duration::from_secs(2),
+            io: Duration::from_millis(100),
+        };
+        let mut conn = Connection::open(&target, quick).unwrap();
+        conn.send(&get(&target, b"/")).unwrap();
+        let began = Instant::now();
+        assert!(!conn
+            .wait_closed(began + Duration::from_millis(350))
+            .unwrap());
+        assert!(began.elapsed() >= Duration::from_millis(350));
+    }
+
+    #[test]
+    fn shutdown_write_lets_the_server_see_the_end() {
+        let (target, peer) = tcp_peer(vec![
+            ReadToEof,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"),
+        ]);
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        let request = RequestParts::new("POST", "/")
+            .with_header("Host", target.authority())
+            .with_header("Transfer-Encoding", "chunked")
+            .with_body(RequestBody::Chunked(vec![b"abc".to_vec()]))
+            .to_bytes();
+        conn.send(&request).unwrap();
+        conn.shutdown_write().unwrap();
+        let r = conn.read_response(false, soon()).unwrap();
+        assert_eq!(r.body, b"done");
+        assert_eq!(peer.join().unwrap(), request);
+    }
+
+    #[test]
+    fn refused_connection_is_connect_error() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let target = Target::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        match Connection::open(&target, timeouts()) {
+            Err(HttpError::Connect { target: t, source }) => {
+                assert_eq!(t, format!("127.0.0.1:{port}"));
+                assert_eq!(source.kind(), ErrorKind::ConnectionRefused);
+            }
+            other => panic!("expected Connect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unix_socket_round_trip() {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "wsgiprobe-http-{}-{}.sock",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let peer = thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            play(
+                s,
+                vec![
+                    ReadHead,
+                    w(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nunix"),
+                ],
+            )
+        });
+        let target = Target::parse(&format!("unix:{}", path.display())).unwrap();
+        assert_eq!(target, Target::Unix(path.clone()));
+        assert_eq!(target.authority(), "localhost");
+        let mut conn = Connection::open(&target, timeouts()).unwrap();
+        let request = get(&target, b"/");
+        conn.send(&request).unwrap();
+        let r = conn.read_response(false, soon()).unwrap();
+        assert_eq!(r.body, b"unix");
+        assert!(!r.keep_alive());
+        assert!(conn.wait_closed(soon()).unwrap());
+        assert_eq!(peer.join().unwrap(), request);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn missing_unix_socket_is_connect_error() {
+        let target = Target::Unix(PathBuf::from("/nonexistent/wsgiprobe.sock"));
+        let err = Connection::open(&target, timeouts()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot connect to unix:/nonexistent/wsgiprobe.sock"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn target_parsing() {
+        let tcp = |host: &str, port| Target::Tcp {
+            host: host.into(),
+            port,
+        };
+        let ok = |s: &str| parse_url(s).unwrap();
+        assert_eq!(
+            ok("http://127.0.0.1:8000"),
+            (tcp("127.0.0.1", 8000), "/".into())
+        );
+        assert_eq!(
+            ok("http://example.test/app/"),
+            (tcp("example.test", 80), "/app/".into())
+        );
+        assert_eq!(ok("HTTP://h:/x"), (tcp("h", 80), "/x".into()));
+        assert_eq!(ok("localhost:9000"), (tcp("localhost", 9000), "/".into()));
+        assert_eq!(
+            ok("localhost:9000/base"),
+            (tcp("localhost", 9000), "/base".into())
+        );
+        assert_eq!(ok("http://[::1]:8080/p"), (tcp("::1", 8080), "/p".into()));
+        assert_eq!(ok("[::1]:8080"), (tcp("::1", 8080), "/".into()));
+        assert_eq!(
+            ok("unix:/run/app.sock"),
+            (Target::Unix("/run/app.sock".into()), "/".into())
+        );
+        assert_eq!(Target::parse("http://h:81/ignored").unwrap(), tcp("h", 81));
+
+        assert_eq!(parse_url(""), Err(TargetError::Empty));
+        let err = |s: &str| parse_url(s).unwrap_err();
+        assert!(
+            matches!(err("https://h:443"), TargetError::UnsupportedScheme { scheme, .. } if scheme == "https")
+        );
+        assert!(matches!(err("localhost"), TargetError::MissingPort { .. }));
+        assert!(matches!(err(":8000"), TargetError::MissingHost { .. }));
+        assert!(matches!(
+            err("http://:8000/"),
+            TargetError::MissingHost { .. }
+        ));
+        assert!(matches!(err("unix:"), TargetError::EmptySocketPath { .. }));
+        for bad_port in ["h:0", "h:65536", "h:+80", "h:http", "h:"] {
+            assert!(
+                matches!(err(bad_port), TargetError::InvalidPort { .. }),
+                "{bad_port}"
+            );
+        }
+        for invalid in [
+            "http://u@h:1/",
+            "http://h:1/?q",
+            "http://h:1#f",
+            "::1:80",
+            "http://[::1/",
+            "http://[::1]x/",
+            "h st:80",
+        ] {
+            assert!(
+                matches!(err(invalid), TargetError::Invalid { .. }),
+                "{invalid}"
+            );
+        }
+    }
+
+    #[test]
+    fn target_display_and_authority() {
+        let v4 = Target::Tcp {
+            host: "127.0.0.1".into(),
+            port: 8000,
+        };
+        let v6 = Target::Tcp {
+            host: "::1".into(),
+            port: 80,
+        };
+        assert_eq!(v4.to_string(), "127.0.0.1:8000");
+        assert_eq!(v6.authority(), "[::1]:80");
+        let unix = Target::Unix("/tmp/a.sock".into());
+        assert_eq!(unix.to_string(), "unix:/tmp/a.sock");
+        for t in [v4, v6, unix] {
+            assert_eq!(Target::parse(&t.to_string()).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn error_messages() {
+        let e = HttpError::Closed {
+            phase: Phase::Body,
+            received: 42,
+        };
+        assert_eq!(
+            e.to_string(),
+            "connection closed during body after 42 bytes of the response"
+        );
+        let e = HttpError::Io {
+            phase: Phase::Write,
+            source: io::Error::new(ErrorKind::BrokenPipe, "pipe"),
+        };
+        assert_eq!(e.to_string(), "i/o error during write");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

@@ -1,0 +1,10 @@
+//! The HTTP/1.x client used to talk to servers under test: exact request
+//! bytes out, strictly parsed responses in.
+
+mod client;
+mod request;
+mod response;
+
+pub use client::{parse_url, Connection, HttpError, Phase, Target, TargetError, Timeouts};
+pub use request::{latin1_bytes, latin1_string, NotLatin1, RequestBody, RequestParts};
+pub use response::{Framing, Interim, Response};
