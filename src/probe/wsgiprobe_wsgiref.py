@@ -1,0 +1,85 @@
+"""Serve wsgiprobe's probe application with the standard library's
+wsgiref.simple_server.
+
+    python wsgiprobe_wsgiref.py HOST PORT
+
+This is the reference host wsgiprobe can always fall back on: it needs nothing
+but CPython 3.8 or later. It serves ``wsgiprobe_app.app`` from the same folder.
+"""
+
+import os
+import signal
+import socket
+import socketserver
+import sys
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+# The probe lives beside this script; make it importable whatever the
+# working directory is.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import wsgiprobe_app  # noqa: E402
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    """One thread per connection. wsgiref's own WSGIServer handles one
+    request at a time, so a single slow case (a client that sends its body
+    slowly, a read that waits for bytes that never come) would block every
+    other case queued behind it."""
+
+    daemon_threads = True
+    block_on_close = False
+
+
+class ThreadingWSGIServer6(ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
+class ProbeRequestHandler(WSGIRequestHandler):
+    """wsgiref's handler, logging each request to stderr."""
+
+    def log_message(self, format, *args):
+        WSGIRequestHandler.log_message(self, format, *args)
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write("usage: python %s HOST PORT\n" % os.path.basename(argv[0]))
+        return 2
+    host = argv[1]
+    try:
+        port = int(argv[2])
+    except ValueError:
+        sys.stderr.write("wsgiprobe wsgiref: PORT must be a number, got %r\n" % (argv[2],))
+        return 2
+
+    server = make_server(
+        host,
+        port,
+        wsgiprobe_app.app,
+        server_class=ThreadingWSGIServer6 if ":" in host else ThreadingWSGIServer,
+        handler_class=ProbeRequestHandler,
+    )
+    signal.signal(signal.SIGTERM, _terminate)
+    bound_port = server.server_address[1]
+    sys.stderr.write("wsgiprobe wsgiref listening on %s:%d\n" % (host, bound_port))
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
