@@ -1,0 +1,791 @@
+//! The judge: a pure function from a case and what was observed to a verdict.
+//!
+//! Everything the runner gathered (the response, the probe's observation, the
+//! side-channel events) comes in as data; no I/O happens here, so every rule
+//! of judgement is unit-tested.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::http::{latin1_string, Response};
+use crate::spec::{Case, Expect, Level};
+
+/// What a case's exchange with the server produced.
+#[derive(Debug, Clone)]
+// One exchange per case, built once and judged once: the size difference
+// between variants costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
+pub enum Exchange {
+    /// The server answered.
+    Answered {
+        response: Response,
+        /// The probe's observation, when the body was one.
+        observation: Option<Value>,
+        /// Side-channel events for the case's token, when they were read back.
+        events: Option<Vec<Value>>,
+    },
+    /// The server misbehaved at the HTTP level: it hung, closed the
+    /// connection early or sent a malformed response. That is a verdict.
+    ServerFault { what: String },
+    /// The harness could not decide (could not connect, the server is gone).
+    HarnessFault { what: String },
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Warn,
+    Skip,
+    Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Warn,
+        Outcome::Skip,
+        Outcome::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Warn => "warn",
+            Outcome::Skip => "skip",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// A verdict with the evidence for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// What the case required, one line per expectation that decided it.
+    pub expected: String,
+    /// What the server really did.
+    pub actual: String,
+}
+
+/// The outcome of a broken requirement at this level.
+fn broken(level: Level) -> Outcome {
+    match level {
+        Level::Must => Outcome::Fail,
+        Level::Should => Outcome::Warn,
+        // A MAY describes an optional feature: its absence is not a fault.
+        Level::May => Outcome::Skip,
+    }
+}
+
+/// Judges one case.
+pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
+    let expected_all = case
+        .expect
+        .iter()
+        .map(describe)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let (response, observation, events) = match exchange {
+        Exchange::HarnessFault { what } => {
+            return Verdict {
+                outcome: Outcome::Error,
+                expected: expected_all,
+                actual: what.clone(),
+            }
+        }
+        Exchange::ServerFault { what } => {
+            return Verdict {
+                outcome: broken(case.level),
+                expected: expected_all,
+                actual: what.clone(),
+            }
+        }
+        Exchange::Answered {
+            response,
+            observation,
+            events,
+        } => (response, observation.as_ref(), events.as_deref()),
+    };
+    let facts = Facts {
+        response,
+        observation,
+        events,
+    };
+
+    if case.allow_status.contains(&response.status) {
+        return Verdict {
+            outcome: Outcome::Pass,
+            expected: format!(
+                "{expected_all}; or a refusal with status {}",
+                join_u16(&case.allow_status)
+            ),
+            actual: format!("refused with status {}", response.status),
+        };
+    }
+
+    for req in &case.requires {
+        match check(req, &facts) {
+            Check::Holds(_) => {}
+            Check::Broken(actual) => {
+                return Verdict {
+                    outcome: Outcome::Skip,
+                    expected: format!("precondition: {}", describe(req)),
+                    actual: format!("not applicable: {actual}"),
+                }
+            }
+            Check::Undecidable(why) => {
+                return Verdict {
+                    outcome: Outcome::Error,
+                    expected: format!("precondition: {}", describe(req)),
+                    actual: why,
+                }
+            }
+        }
+    }
+
+    let mut broken_lines = (Vec::new(), Vec::new());
+    let mut held = Vec::new();
+    for exp in &case.expect {
+        match check(exp, &facts) {
+            Check::Holds(actual) => held.push(actual),
+            Check::Broken(actual) => {
+                broken_lines.0.push(describe(exp));
+                broken_lines.1.push(actual);
+            }
+            Check::Undecidable(why) => {
+                return Verdict {
+                    outcome: Outcome::Error,
+                    expected: describe(exp),
+                    actual: why,
+                }
+            }
+        }
+    }
+    if broken_lines.0.is_empty() {
+        Verdict {
+            outcome: Outcome::Pass,
+            expected: expected_all,
+            actual: held.join("; "),
+        }
+    } else {
+        Verdict {
+            outcome: broken(case.level),
+            expected: broken_lines.0.join("; "),
+            actual: broken_lines.1.join("; "),
+        }
+    }
+}
+
+fn join_u16(v: &[u16]) -> String {
+    v.iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+struct Facts<'a> {
+    response: &'a Response,
+    observation: Option<&'a Value>,
+    events: Option<&'a [Value]>,
+}
+
+enum Check {
+    /// Holds; the string says what was seen.
+    Holds(String),
+    /// Does not hold; the string says what was seen instead.
+    Broken(String),
+    /// The harness lacks what it needs to decide.
+    Undecidable(String),
+}
+
+/// A resolved subject: its value (None = absent) and what the probe said
+/// about its Python type.
+struct Seen {
+    value: Option<Value>,
+    py_type: Option<String>,
+    latin1: Option<bool>,
+    methods: Option<Vec<String>>,
+}
+
+impl Seen {
+    fn plain(value: Option<Value>) -> Seen {
+        Seen {
+            value,
+            py_type: None,
+            latin1: None,
+            methods: None,
+        }
+    }
+
+    fn render(&self, subject: &str) -> String {
+        match &self.value {
+            None => format!("{subject} absent"),
+            Some(v) => match &self.py_type {
+                Some(t) => format!("{subject} = {} ({t})", short(v)),
+                None => format!("{subject} = {}", short(v)),
+            },
+        }
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 160 {
+        let cut: String = s.chars().take(157).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// Why a subject that needs the probe's observation could not be read.
+fn no_observation(response: &Response) -> String {
+    let body = latin1_string(&response.body);
+    let body = body.trim();
+    let excerpt: String = body.chars().take(200).collect();
+    format!(
+        "no probe observation: status {} {}{}",
+        response.status,
+        response.reason,
+        if excerpt.is_empty() {
+            String::new()
+        } else {
+            format!(", body: {excerpt}")
+        }
+    )
+}
+
+fn resolve(subject: &str, facts: &Facts) -> Result<Seen, Check> {
+    if let Some(key) = subject.strip_prefix("environ.") {
+        let obs = facts
+            .observation
+            .ok_or_else(|| Check::Broken(no_observation(facts.response)))?;
+        let entry = obs.get("environ").and_then(|e| e.get(key));
+        return Ok(match entry {
+            None => Seen::plain(None),
+            Some(entry) => Seen {
+                value: Some(entry.get("value").cloned().unwrap_or(Value::Null)),
+                py_type: entry
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                latin1: entry.get("latin1").and_then(Value::as_bool),
+                methods: entry.get("methods").and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                }),
+            },
+        });
+    }
+    if let Some(path) = subject.strip_prefix("observation.") {
+        let obs = facts
+            .observation
+            .ok_or_else(|| Check::Broken(no_observation(facts.response)))?;
+        let found = path.split('.').try_fold(obs, |v, seg| match v {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        });
+        return Ok(Seen::plain(found.cloned()));
+    }
+    if let Some(name) = subject.strip_prefix("header.") {
+        return Ok(Seen::plain(
+            facts
+                .response
+                .header(name)
+                .map(|v| Value::String(v.to_string())),
+        ));
+    }
+    if let Some(name) = subject.strip_prefix("event.") {
+        let events = facts.events.ok_or_else(|| {
+            Check::Undecidable("side-channel events were not read back".to_string())
+        })?;
+        let n = events
+            .iter()
+            .filter(|e| e.get("name").and_then(Value::as_str) == Some(name))
+            .count();
+        return Ok(Seen::plain(Some(Value::from(n))));
+    }
+    match subject {
+        "status" => Ok(Seen::plain(Some(Value::from(facts.response.status)))),
+        "body" => Ok(Seen::plain(Some(Value::String(latin1_string(
+            &facts.response.body,
+        ))))),
+        other => Err(Check::Undecidable(format!("unknown subject {other}"))),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn to_json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Equality that treats 1 and 1.0 alike, and nothing else loosely.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        _ => a == b,
+    }
+}
+
+fn check(e: &Expect, facts: &Facts) -> Check {
+    let seen = match resolve(&e.subject, facts) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let actual = seen.render(&e.subject);
+    let ok = |b: bool| {
+        if b {
+            Check::Holds(actual.clone())
+        } else {
+            Check::Broken(actual.clone())
+        }
+    };
+
+    if let Some(want) = e.empty_or_absent {
+        let empty = match &seen.value {
+            None => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        };
+        if empty != want {
+            return ok(false);
+        }
+    }
+    if let Some(want) = e.present {
+        if seen.value.is_some() != want {
+            return ok(false);
+        }
+    }
+    let only_absence_checks = e.present != Some(true)
+        && e.type_name.is_none()
+        && e.equals.is_none()
+        && e.one_of.is_none()
+        && e.not_equals.is_none()
+        && e.nonempty.is_none()
+        && e.latin1.is_none()
+        && e.contains.is_none()
+        && e.at_least.is_none()
+        && e.at_most.is_none()
+        && e.methods.is_none();
+    let value = match &seen.value {
+        Some(v) => v,
+        None => return ok(only_absence_checks),
+    };
+
+    if let Some(want) = &e.type_name {
+        let got = seen.py_type.as_deref().unwrap_or_else(|| json_type(value));
+        if got != want {
+            return ok(false);
+        }
+    }
+    if let Some(want) = &e.equals {
+        if !same(value, &to_json(want)) {
+            return ok(false);
+        }
+    }
+    if let Some(options) = &e.one_of {
+        if !options.iter().any(|o| same(value, &to_json(o))) {
+            return ok(false);
+        }
+    }
+    if let Some(not) = &e.not_equals {
+        if same(value, &to_json(not)) {
+            return ok(false);
+        }
+    }
+    if let Some(want) = e.nonempty {
+        let nonempty = match value {
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            Value::Null => false,
+            _ => true,
+        };
+        if nonempty != want {
+            return ok(false);
+        }
+    }
+    if let Some(want) = e.latin1 {
+        let is = match (seen.latin1, value) {
+            (Some(flag), _) => flag,
+            (None, Value::String(s)) => s.chars().all(|c| (c as u32) < 256),
+            _ => false,
+        };
+        if is != want {
+            return ok(false);
+        }
+    }
+    if let Some(needle) = &e.contains {
+        let needle = to_json(needle);
+        let has = match (value, &needle) {
+            (Value::String(s), Value::String(n)) => s.contains(n.as_str()),
+            (Value::Array(a), n) => a.iter().any(|x| same(x, n)),
+            _ => false,
+        };
+        if !has {
+            return ok(false);
+        }
+    }
+    if e.at_least.is_some() || e.at_most.is_some() {
+        let Some(n) = value.as_f64() else {
+            return ok(false);
+        };
+        if e.at_least.is_some_and(|min| n < min) || e.at_most.is_some_and(|max| n > max) {
+            return ok(false);
+        }
+    }
+    if let Some(want) = &e.methods {
+        let have = seen.methods.clone().unwrap_or_default();
+        let missing: Vec<_> = want.iter().filter(|m| !have.contains(m)).collect();
+        if !missing.is_empty() {
+            return Check::Broken(format!(
+                "{} lacks {}",
+                e.subject,
+                missing
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    ok(true)
+}
+
+/// One expectation in words: `environ.REQUEST_METHOD equals "GET"`.
+pub fn describe(e: &Expect) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = e.present {
+        parts.push(if p { "present" } else { "absent" }.to_string());
+    }
+    if let Some(t) = &e.type_name {
+        parts.push(format!("of type {t}"));
+    }
+    if let Some(v) = &e.equals {
+        parts.push(format!("equals {}", to_json(v)));
+    }
+    if let Some(v) = &e.one_of {
+        let opts: Vec<_> = v.iter().map(|o| to_json(o).to_string()).collect();
+        parts.push(format!("one of {}", opts.join(", ")));
+    }
+    if let Some(v) = &e.not_equals {
+        parts.push(format!("not {}", to_json(v)));
+    }
+    if let Some(b) = e.nonempty {
+        parts.push(if b { "non-empty" } else { "empty" }.to_string());
+    }
+    if let Some(b) = e.latin1 {
+        parts.push(
+            if b {
+                "ISO-8859-1 only"
+            } else {
+                "not ISO-8859-1 only"
+            }
+            .to_string(),
+        );
+    }
+    if let Some(v) = &e.contains {
+        parts.push(format!("contains {}", to_json(v)));
+    }
+    if let Some(n) = e.at_least {
+        parts.push(format!(">= {n}"));
+    }
+    if let Some(n) = e.at_most {
+        parts.push(format!("<= {n}"));
+    }
+    if let Some(b) = e.empty_or_absent {
+        parts.push(
+            if b {
+                "empty or absent"
+            } else {
+                "present and non-empty"
+            }
+            .to_string(),
+        );
+    }
+    if let Some(m) = &e.methods {
+        parts.push(format!("has {}", m.join(", ")));
+    }
+    format!("{} {}", e.subject, parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Framing;
+    use serde_json::json;
+
+    fn case(level: &str, expect: &str) -> Case {
+        let text = format!(
+            "id = \"environ.t\"\nlevel = \"{level}\"\nsource = \"s\"\nrequirement = \"r\"\n\
+             stimulus = \"x\"\nexpect = [{expect}]\n"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            version: "HTTP/1.1".into(),
+            status,
+            reason: "OK".into(),
+            headers: vec![("Date".into(), "Mon, 01 Jan 2024 00:00:00 GMT".into())],
+            body: body.as_bytes().to_vec(),
+            framing: Framing::ContentLength(body.len() as u64),
+            trailers: vec![],
+            interim: vec![],
+            raw_head: vec![],
+            bare_lf: false,
+        }
+    }
+
+    fn answered(obs: Value) -> Exchange {
+        Exchange::Answered {
+            response: response(200, "{}"),
+            observation: Some(obs),
+            events: Some(vec![json!({"name": "close"})]),
+        }
+    }
+
+    fn env(key: &str, ty: &str, value: Value) -> Value {
+        json!({"environ": {key: {"type": ty, "value": value, "latin1": true}}})
+    }
+
+    #[test]
+    fn equal_value_passes() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.REQUEST_METHOD", equals = "PROPFIND", type = "str" }"#,
+        );
+        let v = judge(
+            &c,
+            &answered(env("REQUEST_METHOD", "str", json!("PROPFIND"))),
+        );
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    }
+
+    #[test]
+    fn levels_map_to_fail_warn_skip() {
+        let obs = env("REQUEST_METHOD", "str", json!("propfind"));
+        for (level, outcome) in [
+            ("must", Outcome::Fail),
+            ("should", Outcome::Warn),
+            ("may", Outcome::Skip),
+        ] {
+            let c = case(
+                level,
+                r#"{ subject = "environ.REQUEST_METHOD", equals = "PROPFIND" }"#,
+            );
+            let v = judge(&c, &answered(obs.clone()));
+            assert_eq!(v.outcome, outcome);
+            assert!(v.expected.contains("\"PROPFIND\""), "{v:?}");
+            assert!(v.actual.contains("\"propfind\" (str)"), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn python_type_is_checked_for_environ() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.SERVER_PORT", type = "str" }"#,
+        );
+        let v = judge(&c, &answered(env("SERVER_PORT", "int", json!(8000))));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.actual.contains("(int)"));
+    }
+
+    #[test]
+    fn absent_key_fails_value_checks_but_passes_absence_checks() {
+        let obs = json!({"environ": {}});
+        let c = case(
+            "must",
+            r#"{ subject = "environ.QUERY_STRING", type = "str" }"#,
+        );
+        assert_eq!(judge(&c, &answered(obs.clone())).outcome, Outcome::Fail);
+        let c = case(
+            "must",
+            r#"{ subject = "environ.HTTP_CONTENT_TYPE", present = false }"#,
+        );
+        assert_eq!(judge(&c, &answered(obs.clone())).outcome, Outcome::Pass);
+        let c = case(
+            "must",
+            r#"{ subject = "environ.CONTENT_TYPE", empty_or_absent = true }"#,
+        );
+        assert_eq!(judge(&c, &answered(obs)).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn empty_or_absent_rejects_a_value() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.CONTENT_TYPE", empty_or_absent = true }"#,
+        );
+        let v = judge(
+            &c,
+            &answered(env("CONTENT_TYPE", "str", json!("text/plain"))),
+        );
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn tuple_value_compares_as_array() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.wsgi.version", type = "tuple", equals = [1, 0] }"#,
+        );
+        let v = judge(&c, &answered(env("wsgi.version", "tuple", json!([1, 0]))));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        let v = judge(&c, &answered(env("wsgi.version", "list", json!([1, 0]))));
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn one_of_and_latin1() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.HTTP_X", one_of = ["a,b", "a, b"], latin1 = true }"#,
+        );
+        assert_eq!(
+            judge(&c, &answered(env("HTTP_X", "str", json!("a, b")))).outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&c, &answered(env("HTTP_X", "str", json!("b")))).outcome,
+            Outcome::Fail
+        );
+        let obs = json!({"environ": {"HTTP_X": {"type": "str", "value": "a,b", "latin1": false}}});
+        assert_eq!(judge(&c, &answered(obs)).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn methods_lists_what_is_missing() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.wsgi.input", methods = ["read", "readline"] }"#,
+        );
+        let obs =
+            json!({"environ": {"wsgi.input": {"type": "X", "value": "<X>", "methods": ["read"]}}});
+        let v = judge(&c, &answered(obs));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.actual.contains("lacks readline"), "{v:?}");
+    }
+
+    #[test]
+    fn observation_path_and_json_type() {
+        let c = case(
+            "must",
+            r#"{ subject = "observation.call.positional", type = "number", equals = 2 }"#,
+        );
+        let v = judge(&c, &answered(json!({"call": {"positional": 2}})));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        let v = judge(&c, &answered(json!({"call": {"positional": 0}})));
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn events_are_counted() {
+        let c = case("must", r#"{ subject = "event.close", at_least = 1 }"#);
+        assert_eq!(judge(&c, &answered(json!({}))).outcome, Outcome::Pass);
+        let none = Exchange::Answered {
+            response: response(200, "x"),
+            observation: None,
+            events: Some(vec![]),
+        };
+        let v = judge(&c, &none);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.actual.contains("event.close = 0"), "{v:?}");
+        let unread = Exchange::Answered {
+            response: response(200, "x"),
+            observation: None,
+            events: None,
+        };
+        assert_eq!(judge(&c, &unread).outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn missing_observation_is_the_servers_fault() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.REQUEST_METHOD", equals = "GET" }"#,
+        );
+        let ex = Exchange::Answered {
+            response: response(500, "Internal Server Error"),
+            observation: None,
+            events: None,
+        };
+        let v = judge(&c, &ex);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.actual.contains("status 500"), "{v:?}");
+    }
+
+    #[test]
+    fn allowed_refusal_passes() {
+        let mut c = case(
+            "must",
+            r#"{ subject = "environ.PATH_INFO", equals = "/x" }"#,
+        );
+        c.allow_status = vec![400];
+        let ex = Exchange::Answered {
+            response: response(400, "Bad Request"),
+            observation: None,
+            events: None,
+        };
+        let v = judge(&c, &ex);
+        assert_eq!(v.outcome, Outcome::Pass);
+        assert!(v.actual.contains("refused with status 400"));
+    }
+
+    #[test]
+    fn unmet_precondition_skips() {
+        let mut c = case("must", r#"{ subject = "status", equals = 200 }"#);
+        c.requires =
+            vec![
+                toml::from_str("subject = \"environ.wsgi.file_wrapper\"\npresent = true").unwrap(),
+            ];
+        let v = judge(&c, &answered(json!({"environ": {}})));
+        assert_eq!(v.outcome, Outcome::Skip);
+        assert!(v.actual.starts_with("not applicable"));
+    }
+
+    #[test]
+    fn faults_map_to_level_or_error() {
+        let c = case("should", r#"{ subject = "status", equals = 200 }"#);
+        let hung = Exchange::ServerFault {
+            what: "no response within 5000 ms".into(),
+        };
+        assert_eq!(judge(&c, &hung).outcome, Outcome::Warn);
+        let gone = Exchange::HarnessFault {
+            what: "could not connect".into(),
+        };
+        assert_eq!(judge(&c, &gone).outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn header_and_body_subjects() {
+        let c = case(
+            "must",
+            r#"{ subject = "header.date", present = true }, { subject = "body", equals = "{}" }"#,
+        );
+        assert_eq!(judge(&c, &answered(json!({}))).outcome, Outcome::Pass);
+    }
+}

@@ -1,0 +1,531 @@
+//! The runner: sends each case's request, gathers what came back (the
+//! response, the probe's observation, side-channel events) and has the judge
+//! decide. It never prints; progress goes out over a channel.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::judge::{judge, Exchange, Outcome, Verdict};
+use crate::http::{
+    latin1_bytes, latin1_string, Connection, Framing, HttpError, RequestBody, RequestParts,
+    Response, Target, Timeouts,
+};
+use crate::probe::{ARGS_HEADER, SCENARIO_HEADER, TOKEN_HEADER};
+use crate::spec::{Case, LoadedCase};
+
+/// How the runner behaves.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Cases in flight at once.
+    pub jobs: usize,
+    /// Time for one exchange when the case does not set its own.
+    pub case_timeout: Duration,
+    /// How long to keep polling the side channel for expected events.
+    pub events_wait: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            jobs: 4,
+            case_timeout: Duration::from_secs(5),
+            events_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Where the cases go and how to tell whether the server is still there.
+pub struct RunTarget<'a> {
+    pub target: &'a Target,
+    pub base_path: &'a str,
+    /// `Some(why)` once the server has exited.
+    pub server_gone: &'a (dyn Fn() -> Option<String> + Sync),
+}
+
+/// One judged case with its evidence.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub case: LoadedCase,
+    pub verdict: Verdict,
+    pub elapsed: Duration,
+    /// The request as sent (ISO-8859-1 view of the bytes), for reports.
+    pub request: String,
+    /// The response's status line and headers as received, when there was one.
+    pub response_head: Option<String>,
+}
+
+/// Progress, for whoever shows it.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Finished {
+        done: usize,
+        total: usize,
+        id: String,
+        outcome: Outcome,
+    },
+}
+
+/// Runs the cases and returns one result per case, in the order given.
+pub fn run_cases(
+    cases: &[LoadedCase],
+    to: &RunTarget,
+    config: &RunnerConfig,
+    progress: Option<Sender<Progress>>,
+) -> Vec<CaseResult> {
+    let run_id = run_id();
+    let total = cases.len();
+    let done = AtomicUsize::new(0);
+    let progress = progress.map(Mutex::new);
+    let gone: Mutex<Option<String>> = Mutex::new(None);
+    let report = |r: &CaseResult| {
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(tx) = &progress {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(Progress::Finished {
+                    done: n,
+                    total,
+                    id: r.case.case.id.clone(),
+                    outcome: r.verdict.outcome,
+                });
+            }
+        }
+    };
+    let run_one = |index: usize, quiet: bool| -> CaseResult {
+        let lc = &cases[index];
+        let already_gone = gone.lock().ok().and_then(|g| g.clone());
+        let result = if let Some(why) = already_gone {
+            skipped_after_exit(lc, &why)
+        } else {
+            let token = format!("{run_id}-{index}");
+            let r = run_case(lc, to, config, &token);
+            if r.verdict.outcome == Outcome::Error || is_fault(&r) {
+                if let Some(why) = (to.server_gone)() {
+                    if let Ok(mut g) = gone.lock() {
+                        g.get_or_insert(why.clone());
+                    }
+                    let mut r = r;
+                    r.verdict.outcome = Outcome::Error;
+                    r.verdict.actual = format!("{}; {why}", r.verdict.actual);
+                    if !quiet {
+                        report(&r);
+                    }
+                    return r;
+                }
+            }
+            r
+        };
+        if !quiet {
+            report(&result);
+        }
+        result
+    };
+
+    let mut results: Vec<Option<CaseResult>> = vec![None; total];
+    let concurrent: Vec<usize> = (0..total).filter(|i| !cases[*i].case.serial).collect();
+    let serial: Vec<usize> = (0..total).filter(|i| cases[*i].case.serial).collect();
+
+    let next = AtomicUsize::new(0);
+    let slots = Mutex::new(&mut results);
+    let retry = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..config.jobs.max(1).min(concurrent.len().max(1)) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&index) = concurrent.get(k) else {
+                    break;
+                };
+                // A case that timed out while others were in flight may only
+                // have waited behind them (a one-worker server): it is tried
+                // again alone before it counts.
+                let r = run_one(index, true);
+                if timed_out(&r) {
+                    retry.lock().unwrap().push(index);
+                } else {
+                    report(&r);
+                    slots.lock().unwrap()[index] = Some(r);
+                }
+            });
+        }
+    });
+    let mut again = retry.into_inner().unwrap();
+    again.sort_unstable();
+    for index in again.into_iter().chain(serial) {
+        results[index] = Some(run_one(index, false));
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every case ran"))
+        .collect()
+}
+
+fn is_fault(r: &CaseResult) -> bool {
+    r.response_head.is_none()
+}
+
+fn timed_out(r: &CaseResult) -> bool {
+    r.response_head.is_none() && r.verdict.actual.starts_with("no response within")
+}
+
+fn skipped_after_exit(lc: &LoadedCase, why: &str) -> CaseResult {
+    CaseResult {
+        case: lc.clone(),
+        verdict: Verdict {
+            outcome: Outcome::Error,
+            expected: lc
+                .case
+                .expect
+                .iter()
+                .map(super::judge::describe)
+                .collect::<Vec<_>>()
+                .join("; "),
+            actual: format!("not run: {}", why.lines().next().unwrap_or(why)),
+        },
+        elapsed: Duration::ZERO,
+        request: String::new(),
+        response_head: None,
+    }
+}
+
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("r{:x}{:x}", std::process::id(), nanos)
+}
+
+/// Runs one case: request, observation, events, verdict.
+fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str) -> CaseResult {
+    let case = &lc.case;
+    let started = Instant::now();
+    let timeout = case
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(config.case_timeout);
+    let finish = |exchange: Exchange, request: String, head: Option<String>| CaseResult {
+        case: lc.clone(),
+        verdict: judge(case, &exchange),
+        elapsed: started.elapsed(),
+        request,
+        response_head: head,
+    };
+
+    let bytes = match build_request(case, to.target, to.base_path, token) {
+        Ok(b) => b,
+        Err(what) => return finish(Exchange::HarnessFault { what }, String::new(), None),
+    };
+    let request_text = excerpt(&bytes, 4096);
+    let head = case
+        .request
+        .method
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case("HEAD"))
+        || case
+            .request
+            .raw
+            .as_deref()
+            .is_some_and(|r| r.starts_with("HEAD "));
+    let (response, response_head) = match exchange(to.target, &bytes, head, timeout) {
+        Ok(r) => {
+            let head = Some(latin1_string(&r.raw_head));
+            (r, head)
+        }
+        Err(e @ (HttpError::Closed { .. } | HttpError::Malformed { .. }))
+            if case.broken_response_ok =>
+        {
+            let what = format!("(response cut short: {})", error_chain(&e));
+            (cut_response(what.clone()), Some(what))
+        }
+        Err(e) => return finish(fault(e, timeout), request_text, None),
+    };
+    let observation = parse_observation(&response.body);
+    let mut answered = Exchange::Answered {
+        response,
+        observation,
+        events: None,
+    };
+
+    if case.expect.iter().any(|e| e.subject.starts_with("event.")) {
+        let deadline = Instant::now() + config.events_wait;
+        loop {
+            let events = read_events(to, token, config.case_timeout);
+            let Exchange::Answered { events: slot, .. } = &mut answered else {
+                unreachable!("answered exchanges stay answered")
+            };
+            match events {
+                Ok(ev) => *slot = Some(ev),
+                Err(what) => {
+                    return finish(Exchange::HarnessFault { what }, request_text, response_head)
+                }
+            }
+            // close() may run just after the response is sent: poll until
+            // the expectation holds or the wait is over.
+            if judge(case, &answered).outcome == Outcome::Pass || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    finish(answered, request_text, response_head)
+}
+
+fn exchange(
+    target: &Target,
+    bytes: &[u8],
+    head: bool,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    let deadline = Instant::now() + timeout;
+    let mut conn = Connection::open(
+        target,
+        Timeouts {
+            connect: timeout.min(Duration::from_secs(5)),
+            io: timeout,
+        },
+    )?;
+    conn.send(bytes)?;
+    conn.read_response(head, deadline)
+}
+
+fn fault(e: HttpError, timeout: Duration) -> Exchange {
+    match e {
+        HttpError::Connect { .. } => Exchange::HarnessFault {
+            what: format!("could not connect: {}", error_chain(&e)),
+        },
+        HttpError::Timeout { phase } => Exchange::ServerFault {
+            what: format!(
+                "no response within {} ms (waiting for the {phase})",
+                timeout.as_millis()
+            ),
+        },
+        HttpError::Closed { phase, received } => Exchange::ServerFault {
+            what: format!(
+                "the server closed the connection during the {phase}, after {received} bytes of the response"
+            ),
+        },
+        HttpError::Malformed { what } => Exchange::ServerFault {
+            what: format!("malformed response: {what}"),
+        },
+        other => Exchange::ServerFault {
+            what: error_chain(&other),
+        },
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Stands in for a response the server cut short on purpose.
+fn cut_response(what: String) -> Response {
+    Response {
+        version: String::new(),
+        status: 0,
+        reason: what,
+        headers: Vec::new(),
+        body: Vec::new(),
+        framing: Framing::UntilClose,
+        trailers: Vec::new(),
+        interim: Vec::new(),
+        raw_head: Vec::new(),
+        bare_lf: false,
+    }
+}
+
+fn parse_observation(body: &[u8]) -> Option<Value> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    (v.get("probe").and_then(Value::as_str) == Some("wsgiprobe")).then_some(v)
+}
+
+/// Reads back the side-channel events of `token` through the probe itself,
+/// so that it works with any number of workers and with `--url`.
+fn read_events(to: &RunTarget, token: &str, timeout: Duration) -> Result<Vec<Value>, String> {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n{SCENARIO_HEADER}: events\r\n{ARGS_HEADER}: of={token}\r\nConnection: close\r\n\r\n",
+        to.base_path,
+        to.target.authority()
+    );
+    let r = exchange(to.target, request.as_bytes(), false, timeout)
+        .map_err(|e| format!("could not read side-channel events: {}", error_chain(&e)))?;
+    let v: Value = serde_json::from_slice(&r.body).map_err(|_| {
+        format!(
+            "side-channel events answered status {} without JSON",
+            r.status
+        )
+    })?;
+    Ok(v.get("events")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+fn excerpt(bytes: &[u8], max: usize) -> String {
+    let mut s = latin1_string(&bytes[..bytes.len().min(max)]);
+    if bytes.len() > max {
+        s.push_str(&format!("... ({} bytes in all)", bytes.len()));
+    }
+    s
+}
+
+/// Joins the gateway's base path and a case's target (`/` + `/a` = `/a`).
+fn join_target(base: &str, target: &str) -> String {
+    if !target.starts_with('/') {
+        return target.to_string();
+    }
+    format!("{}{}", base.trim_end_matches('/'), target)
+}
+
+/// The exact bytes a case sends, control headers included.
+pub fn build_request(
+    case: &Case,
+    target: &Target,
+    base_path: &str,
+    token: &str,
+) -> Result<Vec<u8>, String> {
+    let b = |field: &str, s: &str| {
+        latin1_bytes(s).map_err(|e| format!("request {field} is not bytes: {e}"))
+    };
+    let mut control = vec![
+        (SCENARIO_HEADER.to_string(), case.scenario.clone()),
+        (TOKEN_HEADER.to_string(), token.to_string()),
+    ];
+    if !case.args.is_empty() {
+        let args: Vec<String> = case.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        control.push((ARGS_HEADER.to_string(), args.join(",")));
+    }
+    let r = &case.request;
+    if let Some(raw) = &r.raw {
+        let lines: String = control
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        let text = raw
+            .replace("{probe}", &lines)
+            .replace("{host}", &target.authority());
+        return b("raw", &text);
+    }
+
+    let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let has = |name: &str| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if r.host.unwrap_or(true) && !has("host") {
+        headers.push((b"Host".to_vec(), target.authority().into_bytes()));
+    }
+    for (k, v) in &r.headers {
+        headers.push((b("header name", k)?, b("header value", v)?));
+    }
+    for (k, v) in control {
+        headers.push((k.into_bytes(), v.into_bytes()));
+    }
+    let body = match (&r.body, &r.chunked) {
+        (Some(body), _) => {
+            let body = b("body", body)?;
+            if r.content_length.unwrap_or(true) && !has("content-length") {
+                headers.push((
+                    b"Content-Length".to_vec(),
+                    body.len().to_string().into_bytes(),
+                ));
+            }
+            RequestBody::Bytes(body)
+        }
+        (None, Some(chunks)) => {
+            if !has("transfer-encoding") {
+                headers.push((b"Transfer-Encoding".to_vec(), b"chunked".to_vec()));
+            }
+            let chunks = chunks
+                .iter()
+                .map(|c| b("chunk", c))
+                .collect::<Result<Vec<_>, _>>()?;
+            RequestBody::Chunked(chunks)
+        }
+        (None, None) => RequestBody::None,
+    };
+    let parts = RequestParts {
+        method: b("method", r.method.as_deref().unwrap_or("GET"))?,
+        target: b(
+            "target",
+            &join_target(base_path, r.target.as_deref().unwrap_or("/")),
+        )?,
+        version: b("version", r.version.as_deref().unwrap_or("HTTP/1.1"))?,
+        headers,
+        body,
+    };
+    Ok(parts.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(extra: &str) -> Case {
+        toml::from_str(&format!(
+            "id = \"environ.t\"\nlevel = \"must\"\nsource = \"s\"\nrequirement = \"r\"\n\
+             stimulus = \"x\"\nexpect = [{{ subject = \"status\", equals = 200 }}]\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    fn tcp() -> Target {
+        Target::Tcp {
+            host: "127.0.0.1".into(),
+            port: 8000,
+        }
+    }
+
+    #[test]
+    fn structured_request_bytes() {
+        let c = case(
+            "args = { mode = \"size\", n = \"5\" }\nscenario = \"read\"\n\
+             request = { method = \"POST\", target = \"/caf\\u00e9\", headers = [[\"X-A\", \"1\"]], body = \"hi\" }",
+        );
+        let bytes = build_request(&c, &tcp(), "/", "tok").unwrap();
+        assert_eq!(
+            bytes,
+            b"POST /caf\xe9 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nX-A: 1\r\n\
+              X-Wsgiprobe-Scenario: read\r\nX-Wsgiprobe-Token: tok\r\n\
+              X-Wsgiprobe-Args: mode=size,n=5\r\nContent-Length: 2\r\n\r\nhi"
+                .to_vec()
+        );
+    }
+
+    #[test]
+    fn raw_request_fills_placeholders() {
+        let c =
+            case("request = { raw = \"GET /x HTTP/1.0\\r\\nHost: {host}\\r\\n{probe}\\r\\n\" }");
+        let bytes = build_request(&c, &tcp(), "/", "tok").unwrap();
+        assert_eq!(
+            latin1_string(&bytes),
+            "GET /x HTTP/1.0\r\nHost: 127.0.0.1:8000\r\nX-Wsgiprobe-Scenario: environ\r\n\
+             X-Wsgiprobe-Token: tok\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn chunked_body_and_base_path() {
+        let c = case("request = { target = \"/a\", chunked = [\"ab\", \"c\"] }");
+        let text = latin1_string(&build_request(&c, &tcp(), "/mount/", "t").unwrap());
+        assert!(text.starts_with("GET /mount/a HTTP/1.1\r\n"), "{text}");
+        assert!(text.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(
+            text.ends_with("\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn host_can_be_left_out() {
+        let c = case("request = { host = false, version = \"HTTP/1.0\" }");
+        let text = latin1_string(&build_request(&c, &tcp(), "/", "t").unwrap());
+        assert!(!text.contains("Host:"), "{text}");
+    }
+}

@@ -1,0 +1,94 @@
+//! Making sure no child process outlives wsgiprobe.
+//!
+//! Every server is started in a process group of its own, so one signal to
+//! the group reaches the server, its workers and anything a shell wrapper
+//! forked. Normal ends and panics are covered by `Drop` on the running
+//! gateway; Ctrl-C, SIGTERM and SIGHUP by a handler that kills every group
+//! still registered here and removes the private folders, then exits.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+static FOLDERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static HANDLER: Once = Once::new();
+
+/// Exit status after an interrupt, as a shell reports death by SIGINT.
+pub const INTERRUPTED_EXIT: i32 = 130;
+
+/// Installs the signal handler once. Called before the first child starts.
+pub fn install_signal_handler() {
+    HANDLER.call_once(|| {
+        // If a handler cannot be installed (another library owns SIGINT), the
+        // Drop-based teardown still covers every exit but a signal.
+        let _ = ctrlc::set_handler(|| {
+            kill_all_registered();
+            for dir in FOLDERS.lock().map(|v| v.clone()).unwrap_or_default() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            eprintln!("wsgiprobe: interrupted; stopped every server it started");
+            std::process::exit(INTERRUPTED_EXIT);
+        });
+    });
+}
+
+/// Registers a process group to kill on a signal.
+pub fn register_group(pgid: i32) {
+    if let Ok(mut g) = GROUPS.lock() {
+        g.push(pgid);
+    }
+}
+
+/// Forgets a process group after it has been stopped.
+pub fn unregister_group(pgid: i32) {
+    if let Ok(mut g) = GROUPS.lock() {
+        g.retain(|p| *p != pgid);
+    }
+}
+
+/// Registers a private folder to remove on a signal.
+pub fn register_folder(dir: PathBuf) {
+    if let Ok(mut f) = FOLDERS.lock() {
+        f.push(dir);
+    }
+}
+
+/// Forgets a private folder (it is removed by its owner).
+pub fn unregister_folder(dir: &std::path::Path) {
+    if let Ok(mut f) = FOLDERS.lock() {
+        f.retain(|p| p != dir);
+    }
+}
+
+fn kill_all_registered() {
+    let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+    for pgid in &groups {
+        signal_group(*pgid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline && groups.iter().any(|g| group_alive(*g)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for pgid in &groups {
+        signal_group(*pgid, libc::SIGKILL);
+    }
+}
+
+/// Sends `sig` to every process of the group.
+pub fn signal_group(pgid: i32, sig: i32) {
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid signals a process group; it
+        // touches no memory of ours.
+        unsafe {
+            libc::kill(-pgid, sig);
+        }
+    }
+}
+
+/// Whether any process of the group is still alive (zombies count as gone
+/// only once reaped, which the owner's wait does).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    pgid > 1 && unsafe { libc::kill(-pgid, 0) } == 0
+}

@@ -1,0 +1,10 @@
+//! Launching gateways: recipes as data, free ports, readiness, logs, and
+//! teardown of the whole process group on every exit path.
+
+mod cleanup;
+mod launch;
+mod recipe;
+
+pub use cleanup::{install_signal_handler, INTERRUPTED_EXIT};
+pub use launch::{expand, tail, Gateway, GatewayError, GatewayKind, GatewaySpec, Stack};
+pub use recipe::ServerName;

@@ -1,0 +1,18 @@
+//! The `wsgiprobe` binary: parse, run, map the result to an exit code.
+
+use clap::Parser;
+
+fn main() {
+    let cli = wsgiprobe::cli::Cli::parse();
+    let code = match wsgiprobe::run(cli) {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            eprintln!("wsgiprobe: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            wsgiprobe::Exit::Harness.code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,162 @@
+//! The check report: the JSON document of a conformance run.
+//!
+//! Contract relied on by other tools: top-level `cases` (each with `id`,
+//! `level`, `outcome`, `requirement`, `expected`, `actual`) and `summary`
+//! (counts per outcome). Fields may be added; these are never renamed.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::conformance::{CaseResult, Outcome};
+use crate::gateway::Stack;
+
+/// The tool that made a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Counts per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub skip: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[CaseResult]) -> Summary {
+        let mut s = Summary {
+            total: results.len(),
+            ..Summary::default()
+        };
+        for r in results {
+            *match r.verdict.outcome {
+                Outcome::Pass => &mut s.pass,
+                Outcome::Fail => &mut s.fail,
+                Outcome::Warn => &mut s.warn,
+                Outcome::Skip => &mut s.skip,
+                Outcome::Error => &mut s.error,
+            } += 1;
+        }
+        s
+    }
+
+    /// One line: `31 cases: 28 pass, 2 fail, 1 warn, 0 skip, 0 error`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} cases: {} pass, {} fail, {} warn, {} skip, {} error",
+            self.total, self.pass, self.fail, self.warn, self.skip, self.error
+        )
+    }
+}
+
+/// Everything a conformance run produced.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub tool: ToolInfo,
+    pub stack: Stack,
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub strict: bool,
+    pub results: Vec<CaseResult>,
+    /// Set when the server exited during the run.
+    pub server_exited: Option<String>,
+}
+
+impl CheckReport {
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.results)
+    }
+
+    /// The JSON document.
+    pub fn to_json(&self) -> Value {
+        let cases: Vec<Value> = self
+            .results
+            .iter()
+            .map(|r| {
+                let c = &r.case.case;
+                json!({
+                    "id": c.id,
+                    "area": r.case.area,
+                    "level": c.level.as_str(),
+                    "outcome": r.verdict.outcome.as_str(),
+                    "source": c.source,
+                    "requirement": c.requirement,
+                    "stimulus": c.stimulus,
+                    "expected": r.verdict.expected,
+                    "actual": r.verdict.actual,
+                    "note": c.note,
+                    "elapsed_ms": r.elapsed.as_secs_f64() * 1000.0,
+                    "request": r.request,
+                    "response_head": r.response_head,
+                })
+            })
+            .collect();
+        json!({
+            "tool": self.tool,
+            "kind": "check",
+            "started_at": rfc3339(self.started),
+            "duration_ms": self.duration.as_millis() as u64,
+            "strict": self.strict,
+            "stack": self.stack,
+            "server_exited": self.server_exited,
+            "summary": self.summary(),
+            "cases": cases,
+        })
+    }
+}
+
+/// `2026-11-24T04:33:38Z` from a system time, without a date crate.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), valid for any date after 1970.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_926_818);
+        assert_eq!(rfc3339(t), "2026-11-29T04:33:38Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,120 @@
+//! Terminal tables: check results grouped by area, and the case list.
+
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+
+use super::check::CheckReport;
+use crate::conformance::Outcome;
+use crate::spec::LoadedCase;
+
+fn table(width: Option<u16>) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    // Piped output has no terminal width; keep lines readable anyway.
+    if t.width().is_none() {
+        t.set_width(width.unwrap_or(140));
+    }
+    t
+}
+
+fn outcome_cell(o: Outcome, color: bool) -> Cell {
+    let cell = Cell::new(o.as_str().to_uppercase());
+    if !color {
+        return cell;
+    }
+    cell.fg(match o {
+        Outcome::Pass => Color::Green,
+        Outcome::Fail => Color::Red,
+        Outcome::Warn => Color::Yellow,
+        Outcome::Skip => Color::Grey,
+        Outcome::Error => Color::Magenta,
+    })
+}
+
+/// The check results: one table per area, failures with expected and actual.
+pub fn render_check(report: &CheckReport, color: bool) -> String {
+    let mut out = String::new();
+    let s = &report.stack;
+    out.push_str(&format!(
+        "{} {}: {}{}{} at {}\n",
+        report.tool.name,
+        report.tool.version,
+        s.gateway,
+        s.version
+            .as_ref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default(),
+        s.python
+            .as_ref()
+            .map(|p| format!(" (Python {p})"))
+            .unwrap_or_default(),
+        s.target
+    ));
+    if let Some(sw) = &s.server_software {
+        out.push_str(&format!("SERVER_SOFTWARE: {sw}\n"));
+    }
+
+    let mut areas: Vec<(&str, &str)> = Vec::new();
+    for r in &report.results {
+        let key = (r.case.area.as_str(), r.case.area_title.as_str());
+        if !areas.contains(&key) {
+            areas.push(key);
+        }
+    }
+    for (area, title) in areas {
+        let mut t = table(None);
+        t.set_header(vec!["outcome", "case", "level", "detail"]);
+        for r in report.results.iter().filter(|r| r.case.area == area) {
+            let c = &r.case.case;
+            let detail = if r.verdict.outcome == Outcome::Pass {
+                c.stimulus.clone()
+            } else {
+                format!(
+                    "expected: {}\nactual:   {}\n({}: \"{}\")",
+                    r.verdict.expected,
+                    r.verdict.actual,
+                    c.source,
+                    first_sentence(&c.requirement)
+                )
+            };
+            t.add_row(vec![
+                outcome_cell(r.verdict.outcome, color),
+                Cell::new(&c.id),
+                Cell::new(c.level.as_str()),
+                Cell::new(detail),
+            ]);
+        }
+        out.push_str(&format!("\n{title} ({area})\n{t}\n"));
+    }
+    if let Some(why) = &report.server_exited {
+        out.push_str(&format!("\n{why}\n"));
+    }
+    out.push_str(&format!("\n{}\n", report.summary().line()));
+    out
+}
+
+fn first_sentence(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= 200 {
+        return s;
+    }
+    let cut: String = s.chars().take(197).collect();
+    format!("{cut}...")
+}
+
+/// The list of cases with their ids, levels and sources.
+pub fn render_specs(cases: &[LoadedCase]) -> String {
+    let mut t = table(None);
+    t.set_header(vec!["case", "level", "scenario", "source", "stimulus"]);
+    for lc in cases {
+        let c = &lc.case;
+        t.add_row(vec![
+            c.id.as_str(),
+            c.level.as_str(),
+            c.scenario.as_str(),
+            c.source.as_str(),
+            c.stimulus.as_str(),
+        ]);
+    }
+    format!("{t}\n{} cases\n", cases.len())
+}

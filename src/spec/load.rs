@@ -1,0 +1,453 @@
+//! Loading and validating spec files.
+//!
+//! The whole set is validated before any server starts ("parse, then build"):
+//! a bad file is reported with its name and the id of the offending case, and
+//! nothing runs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use super::model::{Case, Expect, SpecFile};
+use crate::probe::SCENARIOS;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/specs.rs"));
+}
+
+/// A case together with the area it belongs to.
+#[derive(Debug, Clone)]
+pub struct LoadedCase {
+    pub case: Case,
+    /// The file it came from, for messages.
+    pub file: String,
+    pub area: String,
+    pub area_title: String,
+}
+
+/// Every case of a spec set, in file order then case order.
+#[derive(Debug, Clone, Default)]
+pub struct SpecSet {
+    pub cases: Vec<LoadedCase>,
+}
+
+/// A spec file that cannot be used, with where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SpecError {
+    pub file: String,
+    pub case: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.case {
+            Some(id) => write!(f, "{}: case {}: {}", self.file, id, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// The cases built into the binary.
+pub fn load_builtin() -> Result<SpecSet, SpecError> {
+    load_sources(
+        embedded::BUILTIN_SPECS
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string())),
+    )
+}
+
+/// Every `*.toml` file of a folder, in name order.
+pub fn load_dir(dir: &Path) -> Result<SpecSet, SpecError> {
+    let err = |message: String| SpecError {
+        file: dir.display().to_string(),
+        case: None,
+        message,
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| err(format!("cannot read folder: {e}")))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(err("no *.toml spec file in this folder".into()));
+    }
+    let mut sources = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| SpecError {
+            file: path.display().to_string(),
+            case: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        sources.push((path.display().to_string(), text));
+    }
+    load_sources(sources)
+}
+
+/// Parses and validates named sources (file name, text) as one set.
+pub fn load_sources(
+    sources: impl IntoIterator<Item = (String, String)>,
+) -> Result<SpecSet, SpecError> {
+    let mut set = SpecSet::default();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (file, text) in sources {
+        let parsed: SpecFile = toml::from_str(&text).map_err(|e| SpecError {
+            file: file.clone(),
+            case: case_id_near_error(&text, &e),
+            message: e.message().to_string() + &location(&text, &e),
+        })?;
+        validate_area(&file, &parsed)?;
+        for case in parsed.cases {
+            let fail = |message: String| SpecError {
+                file: file.clone(),
+                case: Some(case.id.clone()),
+                message,
+            };
+            validate_case(&parsed.area, &case).map_err(fail)?;
+            if let Some(other) = seen.insert(case.id.clone(), file.clone()) {
+                return Err(fail(format!("duplicate id (also in {other})")));
+            }
+            set.cases.push(LoadedCase {
+                case,
+                file: file.clone(),
+                area: parsed.area.clone(),
+                area_title: parsed.title.clone(),
+            });
+        }
+    }
+    Ok(set)
+}
+
+fn location(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}
+
+/// Finds the id of the `[[case]]` an error falls inside, so the message can
+/// name the case even when the file does not parse.
+fn case_id_near_error(text: &str, e: &toml::de::Error) -> Option<String> {
+    let at = e.span()?.start.min(text.len());
+    let block_start = text[..at].rfind("[[case]]")?;
+    let block_end = text[block_start + 8..]
+        .find("[[case]]")
+        .map(|i| block_start + 8 + i)
+        .unwrap_or(text.len());
+    text[block_start..block_end].lines().find_map(|line| {
+        let rest = line
+            .trim()
+            .strip_prefix("id")?
+            .trim_start()
+            .strip_prefix('=')?;
+        Some(rest.trim().trim_matches('"').to_string())
+    })
+}
+
+fn validate_area(file: &str, spec: &SpecFile) -> Result<(), SpecError> {
+    let err = |message: String| SpecError {
+        file: file.to_string(),
+        case: None,
+        message,
+    };
+    if !is_id(&spec.area) || spec.area.contains('.') {
+        return Err(err(format!(
+            "area {:?} must be one lowercase word (letters, digits, dashes)",
+            spec.area
+        )));
+    }
+    if spec.cases.is_empty() {
+        return Err(err("no [[case]] in this file".into()));
+    }
+    Ok(())
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+}
+
+fn validate_case(area: &str, case: &Case) -> Result<(), String> {
+    if !is_id(&case.id) {
+        return Err("id must be dot-separated lowercase words (letters, digits, dashes)".into());
+    }
+    if !case.id.starts_with(&format!("{area}.")) {
+        return Err(format!("id must start with the file's area `{area}.`"));
+    }
+    for (field, value) in [
+        ("source", &case.source),
+        ("requirement", &case.requirement),
+        ("stimulus", &case.stimulus),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("`{field}` is empty"));
+        }
+    }
+    if !SCENARIOS.contains(&case.scenario.as_str()) {
+        return Err(format!(
+            "unknown scenario {:?}; the probe knows {}",
+            case.scenario,
+            SCENARIOS.join(", ")
+        ));
+    }
+    for (k, v) in &case.args {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if !ok(k) || !ok(v) {
+            return Err(format!(
+                "scenario argument {k}={v}: names and values are letters, digits, '-' or '_'"
+            ));
+        }
+    }
+    validate_request(case)?;
+    if case.expect.is_empty() {
+        return Err("`expect` is empty: a case must check something".into());
+    }
+    for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
+        for (i, e) in list.iter().enumerate() {
+            validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
+        }
+    }
+    if case.timeout_ms == Some(0) {
+        return Err("timeout_ms must be positive".into());
+    }
+    Ok(())
+}
+
+fn validate_request(case: &Case) -> Result<(), String> {
+    let r = &case.request;
+    let latin1 = |field: &str, s: &str| -> Result<(), String> {
+        match s.chars().find(|c| (*c as u32) > 0xFF) {
+            Some(c) => Err(format!(
+                "request {field}: {c:?} is not a byte; write bytes as \\u0000..\\u00ff"
+            )),
+            None => Ok(()),
+        }
+    };
+    if let Some(raw) = &r.raw {
+        let structured = r.method.is_some()
+            || r.target.is_some()
+            || r.version.is_some()
+            || !r.headers.is_empty()
+            || r.body.is_some()
+            || r.chunked.is_some()
+            || r.host.is_some()
+            || r.content_length.is_some();
+        if structured {
+            return Err("request: `raw` cannot be combined with structured fields".into());
+        }
+        if !raw.contains("{probe}") {
+            return Err("request.raw must contain {probe} where the control headers go".into());
+        }
+        latin1("raw", raw)?;
+    }
+    if r.body.is_some() && r.chunked.is_some() {
+        return Err("request: `body` and `chunked` are exclusive".into());
+    }
+    for (name, value) in &r.headers {
+        if name.is_empty() {
+            return Err("request: empty header name".into());
+        }
+        latin1("header name", name)?;
+        latin1("header value", value)?;
+    }
+    for (field, v) in [
+        ("method", &r.method),
+        ("target", &r.target),
+        ("version", &r.version),
+        ("body", &r.body),
+    ] {
+        if let Some(v) = v {
+            latin1(field, v)?;
+        }
+    }
+    for chunk in r.chunked.iter().flatten() {
+        latin1("chunk", chunk)?;
+    }
+    Ok(())
+}
+
+const SUBJECT_PREFIXES: &[&str] = &["environ.", "observation.", "header.", "event."];
+const SUBJECTS: &[&str] = &["status", "body"];
+
+fn validate_expect(e: &Expect) -> Result<(), String> {
+    let prefixed = SUBJECT_PREFIXES
+        .iter()
+        .any(|p| e.subject.len() > p.len() && e.subject.starts_with(p));
+    if !prefixed && !SUBJECTS.contains(&e.subject.as_str()) {
+        return Err(format!(
+            "unknown subject; use status, body, or a name after {}",
+            SUBJECT_PREFIXES.join(", ")
+        ));
+    }
+    let predicates = [
+        e.present.is_some(),
+        e.type_name.is_some(),
+        e.equals.is_some(),
+        e.one_of.is_some(),
+        e.not_equals.is_some(),
+        e.nonempty.is_some(),
+        e.latin1.is_some(),
+        e.contains.is_some(),
+        e.at_least.is_some(),
+        e.at_most.is_some(),
+        e.empty_or_absent.is_some(),
+        e.methods.is_some(),
+    ];
+    if !predicates.iter().any(|p| *p) {
+        return Err("no predicate: say what must hold (equals, present, type, ...)".into());
+    }
+    if e.present == Some(false) && predicates.iter().filter(|p| **p).count() > 1 {
+        return Err("`present = false` cannot be combined with other predicates".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+area = "environ"
+title = "The environ"
+
+[[case]]
+id = "environ.request-method.get"
+level = "must"
+source = "PEP 3333, environ Variables"
+requirement = "REQUEST_METHOD ... This cannot ever be an empty string"
+stimulus = "GET /"
+expect = [{ subject = "environ.REQUEST_METHOD", equals = "GET" }]
+"#;
+
+    fn load_one(text: &str) -> Result<SpecSet, SpecError> {
+        load_sources([("environ.toml".to_string(), text.to_string())])
+    }
+
+    #[test]
+    fn loads_a_good_file() {
+        let set = load_one(GOOD).unwrap();
+        assert_eq!(set.cases.len(), 1);
+        assert_eq!(set.cases[0].case.scenario, "environ");
+        assert_eq!(set.cases[0].area_title, "The environ");
+    }
+
+    #[test]
+    fn unknown_field_names_file_and_case() {
+        let bad = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\nsenario = \"x\"",
+        );
+        let err = load_one(&bad).unwrap_err();
+        assert_eq!(err.file, "environ.toml");
+        assert_eq!(err.case.as_deref(), Some("environ.request-method.get"));
+        assert!(err.message.contains("senario"), "{err}");
+    }
+
+    #[test]
+    fn unknown_predicate_is_rejected() {
+        let bad = GOOD.replace("equals = \"GET\"", "equal = \"GET\"");
+        let err = load_one(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("environ.request-method.get"),
+            "{err}"
+        );
+        assert!(err.message.contains("equal"), "{err}");
+    }
+
+    #[test]
+    fn id_outside_area_is_rejected() {
+        let bad = GOOD.replace("id = \"environ.", "id = \"input.");
+        let err = load_one(&bad).unwrap_err();
+        assert!(err.message.contains("area"), "{err}");
+        assert_eq!(err.case.as_deref(), Some("input.request-method.get"));
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_are_rejected() {
+        let err = load_sources([
+            ("a.toml".to_string(), GOOD.to_string()),
+            ("b.toml".to_string(), GOOD.to_string()),
+        ])
+        .unwrap_err();
+        assert_eq!(err.file, "b.toml");
+        assert!(
+            err.message.contains("duplicate id (also in a.toml)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_expect_and_predicate_free_expect_are_rejected() {
+        let none = GOOD.replace(
+            "expect = [{ subject = \"environ.REQUEST_METHOD\", equals = \"GET\" }]",
+            "expect = []",
+        );
+        assert!(load_one(&none).unwrap_err().message.contains("expect"));
+        let bare = GOOD.replace(", equals = \"GET\"", "");
+        assert!(load_one(&bare)
+            .unwrap_err()
+            .message
+            .contains("no predicate"));
+    }
+
+    #[test]
+    fn unknown_subject_and_scenario_are_rejected() {
+        let subj = GOOD.replace("environ.REQUEST_METHOD", "environment.REQUEST_METHOD");
+        assert!(load_one(&subj)
+            .unwrap_err()
+            .message
+            .contains("unknown subject"));
+        let scen = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\nscenario = \"eval\"",
+        );
+        assert!(load_one(&scen)
+            .unwrap_err()
+            .message
+            .contains("unknown scenario"));
+    }
+
+    #[test]
+    fn raw_request_needs_probe_placeholder_and_bytes_only() {
+        let raw = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\nrequest = { raw = \"GET / HTTP/1.1\\r\\n\\r\\n\" }",
+        );
+        assert!(load_one(&raw).unwrap_err().message.contains("{probe}"));
+        let wide = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\nrequest = { target = \"/\\u20ac\" }",
+        );
+        assert!(load_one(&wide).unwrap_err().message.contains("not a byte"));
+    }
+
+    #[test]
+    fn syntax_error_reports_line() {
+        let err = load_one("area = \"environ\"\ntitle = \n").unwrap_err();
+        assert_eq!(err.file, "environ.toml");
+        assert!(err.message.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn builtin_specs_are_valid() {
+        let set = load_builtin().unwrap();
+        assert!(
+            set.cases.len() >= 25,
+            "only {} builtin cases",
+            set.cases.len()
+        );
+    }
+}

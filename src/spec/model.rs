@@ -1,0 +1,156 @@
+//! The case model: what a spec file says, deserialized strictly.
+//!
+//! A spec file is one area (`specs/environ.toml`); each `[[case]]` is one
+//! check with a stable hierarchical id. Unknown fields are rejected so that a
+//! typo in an expectation can never turn into a case that checks nothing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One spec file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// The area every case id in this file starts with (`environ`).
+    pub area: String,
+    /// A one-line title for the area, shown as the table group heading.
+    pub title: String,
+    #[serde(default, rename = "case")]
+    pub cases: Vec<Case>,
+}
+
+/// How binding a requirement is, taken from the source's own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// MUST / MUST NOT / "is required": breaking it is a failure.
+    Must,
+    /// SHOULD / SHOULD NOT: breaking it is a warning (a failure with `--strict`).
+    Should,
+    /// MAY: an optional feature; when absent the case is skipped.
+    May,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+        }
+    }
+}
+
+/// One check.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable hierarchical id, `area.topic.detail`; never renamed once published.
+    pub id: String,
+    pub level: Level,
+    /// Where the requirement comes from: `PEP 3333, environ Variables`, `RFC 3875 4.1.18`.
+    pub source: String,
+    /// The sentence of the source the case checks, quoted.
+    pub requirement: String,
+    /// What the case sends and looks at, in one line.
+    pub stimulus: String,
+    /// The probe scenario the request selects (see docs/probe-protocol.md).
+    #[serde(default = "default_scenario")]
+    pub scenario: String,
+    /// Scenario arguments, sent in `X-Wsgiprobe-Args`.
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    #[serde(default)]
+    pub request: Request,
+    /// Preconditions; when one does not hold the case is skipped (not applicable).
+    #[serde(default)]
+    pub requires: Vec<Expect>,
+    /// What must hold for the case to pass.
+    pub expect: Vec<Expect>,
+    /// Response statuses that count as a legitimate refusal of the request
+    /// (a server may answer 400 to bytes it will not accept).
+    #[serde(default)]
+    pub allow_status: Vec<u16>,
+    /// Total time for the exchange, milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// The scenario breaks the response on purpose (the application raises
+    /// mid-body): a response the server cuts short is what it should do, so
+    /// it is not held against it and the case judges only its expectations.
+    #[serde(default)]
+    pub broken_response_ok: bool,
+    /// Run alone, not concurrently with other cases (timing-sensitive cases).
+    #[serde(default)]
+    pub serial: bool,
+    /// Free text shown with the verdict: why the expectation is what it is.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn default_scenario() -> String {
+    "environ".to_string()
+}
+
+/// The request a case sends. Strings map to bytes as ISO-8859-1: each code
+/// point U+0000..U+00FF is one byte, so `"\u00e9"` sends the byte 0xE9.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub method: Option<String>,
+    /// Request target as sent on the request line (`/a%20b?x=1`).
+    pub target: Option<String>,
+    /// Protocol on the request line; `HTTP/1.1` when absent.
+    pub version: Option<String>,
+    /// Header fields in order; duplicates are kept.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Body sent with a Content-Length (unless `content_length = false`).
+    pub body: Option<String>,
+    /// Body sent with `Transfer-Encoding: chunked`, one chunk per string.
+    pub chunked: Option<Vec<String>>,
+    /// Add a `Host` header when the case has none (default true).
+    pub host: Option<bool>,
+    /// Add `Content-Length` for `body` (default true).
+    pub content_length: Option<bool>,
+    /// Exact bytes to send instead of the structured request. `{probe}` is
+    /// replaced by the probe's control header lines (each ending in CRLF) and
+    /// `{host}` by the target's host:port.
+    pub raw: Option<String>,
+}
+
+/// One expectation (or precondition): a subject and predicates that must all hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// What to look at:
+    /// - `environ.KEY`: the probe's report of one environ key (KEY may contain dots);
+    /// - `observation.a.b`: a field of the probe's observation JSON;
+    /// - `status`: the response status code;
+    /// - `header.NAME`: a response header (case-insensitive; the first value);
+    /// - `body`: the response body, ISO-8859-1 decoded;
+    /// - `event.NAME`: how many side-channel events of that name were recorded.
+    pub subject: String,
+    /// Whether the subject exists at all.
+    pub present: Option<bool>,
+    /// The Python type name (`str`, `dict`, `tuple`) for `environ.*`; the JSON
+    /// type (`string`, `number`, `bool`, `array`, `object`, `null`) otherwise.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    pub equals: Option<toml::Value>,
+    pub one_of: Option<Vec<toml::Value>>,
+    pub not_equals: Option<toml::Value>,
+    /// A string value is not empty.
+    pub nonempty: Option<bool>,
+    /// Every code point of a string value is below 256.
+    pub latin1: Option<bool>,
+    /// A string value contains this substring, or an array contains this element.
+    pub contains: Option<toml::Value>,
+    /// A number is at least / at most this.
+    pub at_least: Option<f64>,
+    pub at_most: Option<f64>,
+    /// The subject is absent, or present and empty.
+    pub empty_or_absent: Option<bool>,
+    /// The object has all these methods (environ values carry a `methods` list).
+    pub methods: Option<Vec<String>>,
+}
