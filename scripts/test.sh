@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs the whole suite.
+#
+# - Python servers go into a project-local virtual environment (.venv, git-ignored,
+#   reused on the next run).
+# - Then formatting, lints and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! command -v "$PYTHON" >/dev/null; then
+    echo "test.sh: $PYTHON not found; install Python 3.8+ or set PYTHON=/path/to/python3" >&2
+    exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+    echo "test.sh: creating .venv with $PYTHON"
+    if ! "$PYTHON" -m venv .venv; then
+        # Debian splits venv out of the interpreter package.
+        if command -v apt-get >/dev/null; then
+            apt-get update -qq && apt-get install -y -qq python3-venv
+            rm -rf .venv && "$PYTHON" -m venv .venv
+        else
+            echo "test.sh: '$PYTHON -m venv' failed; install the venv module" >&2
+            exit 2
+        fi
+    fi
+fi
+echo "test.sh: installing test servers into .venv (tests/requirements.txt)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+export WSGIPROBE_TEST_PYTHON="$PWD/.venv/bin/python"
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --all-targets

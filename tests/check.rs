@@ -1,0 +1,464 @@
+//! `wsgiprobe check` end to end, against real servers: the standard
+//! library's wsgiref, gunicorn from the project's virtual environment, and a
+//! deliberately breakable gateway (tests/gateways/broken_gateway.py).
+//!
+//! `scripts/test.sh` installs the servers; run it rather than bare
+//! `cargo test` on a fresh machine.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wsgiprobe")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The interpreter with the test servers installed.
+fn python() -> String {
+    if let Ok(p) = std::env::var("WSGIPROBE_TEST_PYTHON") {
+        return p;
+    }
+    let venv = root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no .venv with the test servers: run scripts/test.sh (it creates .venv and installs them)"
+    );
+    venv.display().to_string()
+}
+
+fn broken_gateway() -> String {
+    root()
+        .join("tests/gateways/broken_gateway.py")
+        .display()
+        .to_string()
+}
+
+/// Runs wsgiprobe with a time limit, so a hang fails the test instead of the suite.
+fn wsgiprobe(args: &[&str]) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("WSGIPROBE_PYTHON", python())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wsgiprobe");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("wsgiprobe {args:?} did not finish within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `check` with a JSON report and returns (exit code, report, stderr).
+fn check_json(args: &[&str]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let mut all = vec!["check", "--json", json.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = wsgiprobe(&all);
+    let stderr = text(&out.stderr);
+    let report: Value = match std::fs::read_to_string(&json) {
+        Ok(t) => serde_json::from_str(&t).expect("report is JSON"),
+        Err(e) => panic!(
+            "no JSON report ({e}); exit {:?}\nstdout:\n{}\nstderr:\n{stderr}",
+            out.status.code(),
+            text(&out.stdout)
+        ),
+    };
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+fn outcome_of<'a>(report: &'a Value, id: &str) -> &'a str {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in report"))["outcome"]
+        .as_str()
+        .unwrap()
+}
+
+fn cases_with(report: &Value, outcome: &str) -> Vec<String> {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == outcome)
+        .map(|c| format!("{}: {}", c["id"], c["actual"]))
+        .collect()
+}
+
+/// Asserts the contract of the check JSON and that nothing ended in error.
+fn assert_complete_run(code: i32, report: &Value, stderr: &str) {
+    let summary = &report["summary"];
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() >= 25, "only {} cases ran", cases.len());
+    for c in cases {
+        for key in [
+            "id",
+            "level",
+            "outcome",
+            "requirement",
+            "expected",
+            "actual",
+        ] {
+            assert!(c.get(key).is_some(), "case {} lacks {key}", c["id"]);
+        }
+    }
+    assert_eq!(
+        summary["error"],
+        0,
+        "cases in error: {:#?}\nstderr: {stderr}",
+        cases_with(report, "error")
+    );
+    let failures = summary["fail"].as_u64().unwrap();
+    assert_eq!(code, if failures > 0 { 1 } else { 0 }, "stderr: {stderr}");
+    assert_eq!(
+        summary["total"].as_u64().unwrap(),
+        cases.len() as u64,
+        "summary total"
+    );
+}
+
+#[test]
+fn default_gateway_wsgiref_runs_every_case_without_error() {
+    let (code, report, stderr) = check_json(&[]);
+    assert_complete_run(code, &report, &stderr);
+    assert_eq!(report["stack"]["gateway"], "wsgiref");
+    assert!(report["stack"]["python"].as_str().unwrap().starts_with('3'));
+    assert!(report["stack"]["server_software"]
+        .as_str()
+        .unwrap()
+        .contains("WSGIServer"));
+}
+
+#[test]
+fn gunicorn_runs_every_case_without_error() {
+    let (code, report, stderr) = check_json(&["--server", "gunicorn"]);
+    assert_complete_run(code, &report, &stderr);
+    assert_eq!(report["stack"]["gateway"], "gunicorn");
+    assert_eq!(report["stack"]["version"], "27.0.1");
+}
+
+/// Every rule the breakable gateway can break, with a case that must catch it.
+const BROKEN: &[(&str, &str)] = &[];
+
+fn broken_cmd(rule: Option<&str>) -> String {
+    let brk = rule.map(|r| format!(" --break {r}")).unwrap_or_default();
+    format!(
+        "{{python}} {} --host {{host}} --port {{port}}{brk} {{app}}",
+        broken_gateway()
+    )
+}
+
+#[test]
+fn correct_gateway_passes_every_case_the_broken_one_fails() {
+    let mut args = vec!["--cmd".to_string(), broken_cmd(None)];
+    for (_, id) in BROKEN {
+        args.push("--only".into());
+        args.push(id.to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, report, stderr) = check_json(&args);
+    let not_passing: Vec<_> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] != "pass")
+        .map(|c| format!("{} {}: {}", c["id"], c["outcome"], c["actual"]))
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:#?}\n{stderr}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn each_broken_rule_fails_its_case_with_exit_1() {
+    // One server per rule; run them a few at a time to keep the suite short.
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = BROKEN
+            .chunks(4)
+            .map(|group| {
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for (rule, id) in group {
+                        let cmd = broken_cmd(Some(rule));
+                        let (code, report, stderr) = check_json(&["--cmd", &cmd, "--only", id]);
+                        let outcome = outcome_of(&report, id);
+                        if code != 1 || outcome != "fail" {
+                            bad.push(format!(
+                                "--break {rule}: exit {code}, {id} {outcome}\n{stderr}"
+                            ));
+                        }
+                    }
+                    bad
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn server_that_exits_at_start_gives_exit_2_and_its_log() {
+    let out = wsgiprobe(&[
+        "check",
+        "--cmd",
+        "{python} -c 'import sys; print(\"boom: cannot bind\", flush=True); sys.exit(3)' {port}",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("boom: cannot bind"), "{stderr}");
+    assert!(stderr.contains("exit code 3"), "{stderr}");
+}
+
+#[test]
+fn missing_interpreter_is_a_clear_exit_2() {
+    let out = wsgiprobe(&["check", "--python", "/nonexistent/python9"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--python"), "{stderr}");
+}
+
+#[test]
+fn bad_spec_file_names_file_and_case() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("environ.toml"),
+        "area = \"environ\"\ntitle = \"t\"\n\n[[case]]\nid = \"environ.bad\"\nlevel = \"must\"\n\
+         source = \"s\"\nrequirement = \"r\"\nstimulus = \"x\"\n\
+         expect = [{ subject = \"environ.X\", equls = 1 }]\n",
+    )
+    .unwrap();
+    let out = wsgiprobe(&["check", "--specs", dir.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("environ.toml"), "{stderr}");
+    assert!(stderr.contains("environ.bad"), "{stderr}");
+    assert!(stderr.contains("equls"), "{stderr}");
+    // Validation happens before any server starts.
+    assert!(!stderr.contains("starting"), "{stderr}");
+}
+
+#[test]
+fn unknown_only_prefix_is_an_error() {
+    let out = wsgiprobe(&["specs", "--only", "nosuch.area"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nosuch.area"));
+}
+
+#[test]
+fn specs_lists_every_case_with_an_id() {
+    let out = wsgiprobe(&["specs", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert!(list.len() >= 25);
+    assert!(list
+        .iter()
+        .all(|c| c["id"].is_string() && c["requirement"].is_string()));
+}
+
+/// Processes whose environment carries `marker`.
+fn processes_marked(marker: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
+            if env
+                .split(|b| *b == 0)
+                .any(|kv| kv == format!("WSGIPROBE_TEST_MARK={marker}").as_bytes())
+            {
+                // Zombies have an empty environ, so a match is a live process.
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+fn unique_marker() -> String {
+    format!(
+        "m{}x{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+#[test]
+fn no_server_process_outlives_a_run() {
+    let marker = unique_marker();
+    let cmd = format!(
+        "WSGIPROBE_TEST_MARK={marker} {{python}} -m gunicorn --workers 2 --bind {{host}}:{{port}} {{app}}"
+    );
+    let (code, report, stderr) = check_json(&["--cmd", &cmd, "--only", "environ.request-method"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(report["summary"]["total"].as_u64().unwrap() > 0);
+    assert!(
+        wait_until(Duration::from_secs(2), || processes_marked(&marker)
+            .is_empty()),
+        "left behind: {:?}",
+        processes_marked(&marker)
+    );
+}
+
+/// Starts `wsgiprobe check` with `cmd`, waits until `ready` of its marked
+/// server processes are up, interrupts it and checks that none is left.
+fn interrupt_and_check_teardown(cmd: &str, marker: &str, ready: usize, settle: Duration) {
+    let mut child = Command::new(bin())
+        .args(["check", "--start-timeout", "60", "--cmd", cmd])
+        .env("WSGIPROBE_PYTHON", python())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || processes_marked(marker).len()
+            >= ready),
+        "the server processes never showed up"
+    );
+    std::thread::sleep(settle);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before the interrupt"
+    );
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = wait_child(&mut child, Duration::from_secs(10));
+    assert_eq!(status, Some(130), "exit status after SIGINT");
+    assert!(
+        wait_until(Duration::from_secs(2), || processes_marked(marker)
+            .is_empty()),
+        "left behind: {:?}",
+        processes_marked(marker)
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_the_server_stops_it_and_its_workers() {
+    let marker = unique_marker();
+    // Gunicorn comes up on a unix socket, never on the port wsgiprobe waits
+    // on, so the interrupt lands during the readiness wait.
+    let cmd = format!(
+        "WSGIPROBE_TEST_MARK={marker} {{python}} -m gunicorn --workers 2 \
+         --bind unix:{}/gunicorn-{{port}}.sock {{app}}",
+        std::env::temp_dir().display()
+    );
+    interrupt_and_check_teardown(&cmd, &marker, 3, Duration::from_millis(200));
+}
+
+fn wait_child(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn url_target_checks_a_server_started_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wsgiprobe(&["probe", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("wsgiprobe_app.py").exists());
+
+    let port = free_port();
+    let mut server = Command::new(python())
+        .args([
+            "-m",
+            "gunicorn",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "wsgiprobe_app:app",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, report, stderr) = check_json(&["--url", &url, "--start-timeout", "20"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_complete_run(code, &report, &stderr);
+    assert_eq!(report["stack"]["gateway"], "url");
+    assert!(report["stack"]["server_software"]
+        .as_str()
+        .unwrap()
+        .contains("gunicorn"));
+}
+
+#[test]
+fn url_without_the_probe_is_refused() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+        }
+    });
+    let out = wsgiprobe(&["check", "--url", &format!("http://127.0.0.1:{port}/")]);
+    let _ = server.join();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("probe --out"), "{stderr}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1,0 +1,560 @@
+"""A small WSGI gateway that can be broken on purpose, one rule at a time.
+
+    python3 broken_gateway.py --host HOST --port PORT [--break RULE]... MODULE:CALLABLE
+
+Run it with the working directory holding MODULE. Without ``--break`` it is a
+correct PEP 3333 gateway for what it supports (HTTP/1.0 and HTTP/1.1, one
+request per connection, Content-Length and chunked request bodies). Each
+``--break RULE`` breaks exactly one rule and nothing else, so the test suite
+can show that wsgiprobe notices every one of them. Standard library only.
+"""
+
+import argparse
+import email.utils
+import importlib
+import os
+import re
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import traceback
+import urllib.parse
+from http.server import BaseHTTPRequestHandler
+
+SOCKET_TIMEOUT = 30.0
+MAX_LINE = 65536
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+RULES = {
+    "method-lowercase": "REQUEST_METHOD lowercased",
+    "path-raw": "PATH_INFO left percent-encoded",
+    "query-decoded": "QUERY_STRING percent-decoded",
+    "query-missing": "QUERY_STRING omitted when the request has no query",
+    "content-as-http": "CONTENT_TYPE/CONTENT_LENGTH given only as HTTP_CONTENT_TYPE/HTTP_CONTENT_LENGTH",
+    "content-length-empty-body": "CONTENT_TYPE 'text/plain' and CONTENT_LENGTH '0' invented when absent",
+    "header-utf8": "header values decoded as UTF-8 instead of ISO-8859-1",
+    "path-utf8": "PATH_INFO bytes decoded as UTF-8 instead of ISO-8859-1",
+    "header-dashes": "HTTP_ names keep their dashes",
+    "repeat-header-last": "repeated headers keep only the last value",
+    "environ-subclass": "environ is a dict subclass",
+    "keyword-call": "the application is called with keyword arguments",
+    "wsgi-version-list": "wsgi.version is a list",
+    "no-url-scheme": "wsgi.url_scheme missing",
+    "no-server-name": "SERVER_NAME missing",
+    "server-port-int": "SERVER_PORT is an int",
+    "bytes-path": "PATH_INFO is bytes",
+    "no-errors": "wsgi.errors missing",
+    "no-multithread": "wsgi.multithread missing",
+    "protocol-fixed": "SERVER_PROTOCOL always HTTP/1.1",
+    "no-close": "close() never called on the response iterable",
+    "no-write": "start_response returns None instead of write()",
+    "method-fixed": "extension methods replaced by GET",
+}
+
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+
+SERVER_SOFTWARE = "broken_gateway/1"
+
+_log_lock = threading.Lock()
+
+
+def log(line):
+    with _log_lock:
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+
+class BadRequest(Exception):
+    pass
+
+
+class EnvironDict(dict):
+    """What the environ-subclass rule hands the application."""
+
+
+# ---------------------------------------------------------------------------
+# Request bodies
+
+
+class LengthSource(object):
+    """Exactly ``length`` bytes of the connection."""
+
+    def __init__(self, rfile, length):
+        self.rfile = rfile
+        self.remaining = length
+
+    def read_some(self, size):
+        if self.remaining <= 0:
+            return b""
+        data = self.rfile.read1(min(size, self.remaining))
+        if not data:
+            self.remaining = 0  # the client went away early
+            return b""
+        self.remaining -= len(data)
+        return data
+
+
+class ChunkedSource(object):
+    """The decoded data of a ``Transfer-Encoding: chunked`` body."""
+
+    def __init__(self, rfile):
+        self.rfile = rfile
+        self.left = 0  # bytes left in the current chunk
+        self.done = False
+
+    def _line(self):
+        line = self.rfile.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            raise IOError("chunked body: line too long")
+        if not line:
+            raise IOError("chunked body: connection closed early")
+        return line
+
+    def read_some(self, size):
+        if self.done:
+            return b""
+        if self.left == 0:
+            text = self._line().split(b";", 1)[0].strip()
+            if not re.match(rb"\A[0-9A-Fa-f]+\Z", text):
+                raise IOError("chunked body: bad chunk size %r" % (text,))
+            self.left = int(text, 16)
+            if self.left == 0:
+                while self._line() not in (b"\r\n", b"\n"):
+                    pass  # trailer fields
+                self.done = True
+                return b""
+        data = self.rfile.read1(min(size, self.left))
+        if not data:
+            raise IOError("chunked body: connection closed early")
+        self.left -= len(data)
+        if self.left == 0 and self._line() not in (b"\r\n", b"\n"):
+            raise IOError("chunked body: missing CRLF after chunk data")
+        return data
+
+
+class EmptySource(object):
+    def read_some(self, size):
+        return b""
+
+
+class InputStream(object):
+    """wsgi.input: read(n), read(), readline(n), readlines(hint), iteration.
+    Reading past the end returns b""."""
+
+    def __init__(self, source):
+        self._source = source
+        self._buffer = bytearray()
+        self._eof = False
+
+    def _fill(self, size=8192):
+        if self._eof:
+            return False
+        data = self._source.read_some(max(size, 1))
+        if not data:
+            self._eof = True
+            return False
+        self._buffer.extend(data)
+        return True
+
+    def _take(self, size):
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            while self._fill():
+                pass
+            return self._take(len(self._buffer))
+        while len(self._buffer) < size and self._fill(size - len(self._buffer)):
+            pass
+        return self._take(size)
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        start = 0
+        while True:
+            index = self._buffer.find(b"\n", start)
+            if index >= 0 and (size < 0 or index < size):
+                return self._take(index + 1)
+            if size >= 0 and len(self._buffer) >= size:
+                return self._take(size)
+            start = len(self._buffer)
+            if not self._fill():
+                return self._take(len(self._buffer) if size < 0 else size)
+
+    def readlines(self, hint=-1):
+        if hint is None:
+            hint = -1
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                break
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+# ---------------------------------------------------------------------------
+# The gateway
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # lets parse_request answer Expect: 100-continue
+    server_version = SERVER_SOFTWARE
+    timeout = SOCKET_TIMEOUT
+
+    def log_message(self, format, *args):
+        log("%s - %s" % (self.client_address[0], format % args))
+
+    def handle(self):
+        try:
+            self.handle_one_request()
+        except (socket.timeout, ConnectionError) as exc:
+            log("%s - connection: %s" % (self.client_address[0], exc))
+
+    def handle_one_request(self):
+        self.close_connection = True
+        self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+        if not self.raw_requestline:
+            return
+        if len(self.raw_requestline) > MAX_LINE:
+            self.requestline = ""
+            self.request_version = ""
+            self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        if self.request_version == "HTTP/0.9":
+            self.send_error(505, "HTTP/0.9 is not supported")
+            return
+        if self.headers.defects or self.headers.get_payload():
+            # The header parser stops at a malformed line and keeps the rest
+            # as "payload"; refuse rather than silently drop header fields.
+            self.send_error(400, "malformed header section")
+            return
+        self.run_wsgi()
+
+    # -- environ ----------------------------------------------------------
+
+    def _target(self):
+        # The request target exactly as sent (parse_request may rewrite
+        # self.path, e.g. collapse a leading "//").
+        words = self.requestline.split()
+        return words[1] if len(words) >= 2 else self.path
+
+    def _body_source(self):
+        te = [v.strip().lower() for v in self.headers.get_all("Transfer-Encoding") or []]
+        lengths = [v.strip() for v in self.headers.get_all("Content-Length") or []]
+        if te:
+            if lengths:
+                raise BadRequest("both Transfer-Encoding and Content-Length")
+            codings = [c.strip() for v in te for c in v.split(",") if c.strip()]
+            if codings != ["chunked"]:
+                raise BadRequest("unsupported Transfer-Encoding %r" % ",".join(codings))
+            return ChunkedSource(self.rfile)
+        if lengths:
+            if len(set(lengths)) != 1 or not re.match(r"\A[0-9]{1,18}\Z", lengths[0]):
+                raise BadRequest("bad Content-Length")
+            return LengthSource(self.rfile, int(lengths[0]))
+        return EmptySource()
+
+    def build_environ(self, source, stream):
+        rules = self.server.rules
+        environ = EnvironDict() if "environ-subclass" in rules else {}
+
+        method = self.command
+        if "method-lowercase" in rules:
+            method = method.lower()
+        if "method-fixed" in rules and method not in STANDARD_METHODS:
+            method = "GET"
+        environ["REQUEST_METHOD"] = method
+        environ["SCRIPT_NAME"] = ""
+
+        target = self._target()
+        match = re.match(r"\A[A-Za-z][A-Za-z0-9+.-]*://[^/?]*", target)
+        if match:  # absolute-form
+            target = target[match.end():] or "/"
+        path, has_query, query = target.partition("?")
+        raw_path = path.encode("latin-1")
+        if "path-raw" in rules:
+            environ["PATH_INFO"] = path
+        elif "path-utf8" in rules:
+            environ["PATH_INFO"] = urllib.parse.unquote_to_bytes(raw_path).decode("utf-8", "replace")
+        elif "bytes-path" in rules:
+            environ["PATH_INFO"] = urllib.parse.unquote_to_bytes(raw_path)
+        else:
+            environ["PATH_INFO"] = urllib.parse.unquote_to_bytes(raw_path).decode("latin-1")
+        if "query-decoded" in rules:
+            environ["QUERY_STRING"] = urllib.parse.unquote_to_bytes(query).decode("latin-1")
+        elif "query-missing" in rules and not query:
+            pass
+        else:
+            environ["QUERY_STRING"] = query
+
+        if "no-server-name" not in rules:
+            environ["SERVER_NAME"] = self.server.server_name_value
+        port = self.server.server_address[1]
+        environ["SERVER_PORT"] = port if "server-port-int" in rules else str(port)
+        environ["SERVER_PROTOCOL"] = "HTTP/1.1" if "protocol-fixed" in rules else self.request_version
+        environ["SERVER_SOFTWARE"] = SERVER_SOFTWARE
+        environ["REMOTE_ADDR"] = self.client_address[0]
+        environ["REMOTE_PORT"] = str(self.client_address[1])
+
+        for name, value in self.headers.items():
+            value = re.sub(r"\r?\n[ \t]+", " ", value).strip(" \t\r\n")
+            if "header-utf8" in rules:
+                value = value.encode("latin-1").decode("utf-8", "replace")
+            lowered = name.lower()
+            if lowered in ("content-type", "content-length") and "content-as-http" not in rules:
+                key = lowered.upper().replace("-", "_")
+            elif "header-dashes" in rules:
+                key = "HTTP_" + name.upper()
+            else:
+                key = "HTTP_" + name.upper().replace("-", "_")
+            if key in environ and "repeat-header-last" not in rules:
+                environ[key] += "," + value
+            else:
+                environ[key] = value
+
+        if "content-length-empty-body" in rules:
+            if "CONTENT_TYPE" not in environ:
+                environ["CONTENT_TYPE"] = "text/plain"
+            if "CONTENT_LENGTH" not in environ and isinstance(source, EmptySource):
+                environ["CONTENT_LENGTH"] = "0"
+
+        environ["wsgi.version"] = [1, 0] if "wsgi-version-list" in rules else (1, 0)
+        if "no-url-scheme" not in rules:
+            environ["wsgi.url_scheme"] = "http"
+        environ["wsgi.input"] = stream
+        if "no-errors" not in rules:
+            environ["wsgi.errors"] = sys.stderr
+        if "no-multithread" not in rules:
+            environ["wsgi.multithread"] = True
+        environ["wsgi.multiprocess"] = False
+        environ["wsgi.run_once"] = False
+        return environ
+
+    # -- response ---------------------------------------------------------
+
+    def run_wsgi(self):
+        rules = self.server.rules
+        try:
+            source = self._body_source()
+        except BadRequest as exc:
+            self.send_error(400, str(exc))
+            return
+        stream = InputStream(source)
+        environ = self.build_environ(source, stream)
+        state = {"status": None, "headers": None, "sent": False, "length": None, "bytes": 0}
+        head = self.command == "HEAD"
+
+        def send_headers():
+            status = state["status"]
+            headers = list(state["headers"])
+            names = set(name.lower() for name, _ in headers)
+            if "date" not in names:
+                headers.append(("Date", email.utils.formatdate(usegmt=True)))
+            if "server" not in names:
+                headers.append(("Server", SERVER_SOFTWARE))
+            if "connection" not in names:
+                headers.append(("Connection", "close"))
+            lines = ["HTTP/1.1 %s\r\n" % status]
+            lines.extend("%s: %s\r\n" % (name, value) for name, value in headers)
+            lines.append("\r\n")
+            self.wfile.write("".join(lines).encode("latin-1"))
+            state["sent"] = True
+
+        def send_body(data):
+            if not state["sent"]:
+                send_headers()
+            if head or not data:
+                return
+            limit = state["length"]
+            if limit is not None:
+                data = data[: max(limit - state["bytes"], 0)]
+            if data:
+                self.wfile.write(data)
+                state["bytes"] += len(data)
+
+        def write(data):
+            if state["status"] is None:
+                raise AssertionError("write() before start_response()")
+            if not isinstance(data, bytes):
+                raise TypeError("write() needs bytes, got %s" % type(data).__name__)
+            send_body(data)
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info:
+                try:
+                    if state["sent"]:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif state["status"] is not None:
+                raise AssertionError("start_response() called twice without exc_info")
+            if not isinstance(status, str) or not re.match(r"\A[0-9]{3} ", status):
+                raise ValueError("bad status %r" % (status,))
+            checked = []
+            length = None
+            for item in headers:
+                if not (isinstance(item, tuple) and len(item) == 2
+                        and isinstance(item[0], str) and isinstance(item[1], str)):
+                    raise TypeError("headers must be (str, str) tuples, got %r" % (item,))
+                name, value = item
+                if re.search(r"[\r\n:\s]", name) or re.search(r"[\r\n]", value):
+                    raise ValueError("bad header %r" % (item,))
+                name.encode("latin-1")
+                value.encode("latin-1")
+                if name.lower() == "content-length" and re.match(r"\A[0-9]+\Z", value.strip()):
+                    length = int(value.strip())
+                checked.append((name, value))
+            status.encode("latin-1")
+            state["status"] = status
+            state["headers"] = checked
+            state["length"] = length
+            return None if "no-write" in rules else write
+
+        app = self.server.app
+        result = None
+        try:
+            if "keyword-call" in rules:
+                result = app(environ=environ, start_response=start_response)
+            else:
+                result = app(environ, start_response)
+            try:
+                for data in result:
+                    if state["status"] is None:
+                        raise AssertionError("body produced before start_response()")
+                    if not isinstance(data, bytes):
+                        raise TypeError("body chunks must be bytes, got %s" % type(data).__name__)
+                    if data:
+                        send_body(data)
+                if state["status"] is None:
+                    raise AssertionError("start_response() never called")
+                if not state["sent"]:
+                    send_headers()
+            finally:
+                if "no-close" not in rules and hasattr(result, "close"):
+                    result.close()
+        except (socket.timeout, ConnectionError):
+            raise
+        except Exception:
+            log(traceback.format_exc().rstrip())
+            if not state["sent"]:
+                body = b"Internal Server Error\n"
+                state["status"] = "500 Internal Server Error"
+                state["headers"] = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+                state["length"] = len(body)
+                send_body(body)
+        finally:
+            self.log_request_line(state)
+            self.close_connection = True
+            self.drain(stream)
+
+    def drain(self, stream):
+        """Read what is left of the request body before the connection is
+        closed: closing with unread bytes makes the kernel send a reset, which
+        can destroy the response before the client has read it."""
+        try:
+            self.connection.settimeout(2.0)
+            total = 0
+            while total < DRAIN_LIMIT:
+                data = stream.read(65536)
+                if not data:
+                    break
+                total += len(data)
+        except Exception:
+            pass
+
+    def log_request_line(self, state):
+        status = state["status"] or "-"
+        log('%s - "%s" %s %d' % (self.client_address[0], self.requestline, status.split(" ", 1)[0], state["bytes"]))
+
+
+class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address, app, rules, family):
+        self.address_family = family
+        self.app = app
+        self.rules = rules
+        self.server_name_value = address[0] or "localhost"
+        socketserver.TCPServer.__init__(self, address, GatewayHandler)
+
+
+def load_app(spec):
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError("expected MODULE:CALLABLE, got %r" % spec)
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="A deliberately breakable WSGI gateway.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--break", dest="rules", action="append", default=[], metavar="RULE",
+                        help="rule to break (repeatable): " + ", ".join(sorted(RULES)))
+    parser.add_argument("app", metavar="MODULE:CALLABLE")
+    options = parser.parse_args(argv)
+
+    unknown = [rule for rule in options.rules if rule not in RULES]
+    if unknown:
+        sys.stderr.write("broken_gateway: unknown --break rule(s): %s\nknown rules: %s\n"
+                         % (", ".join(unknown), ", ".join(sorted(RULES))))
+        return 2
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        app = load_app(options.app)
+    except Exception:
+        sys.stderr.write("broken_gateway: cannot load %s\n%s" % (options.app, traceback.format_exc()))
+        return 1
+
+    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+    server = GatewayServer((options.host, options.port), app, frozenset(options.rules), family)
+    signal.signal(signal.SIGTERM, _terminate)
+    log("broken_gateway listening on %s:%d" % (options.host, server.server_address[1]))
+    if options.rules:
+        log("broken_gateway breaking: %s" % ", ".join(options.rules))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
