@@ -129,9 +129,18 @@ impl TargetArgs {
             (Some(name), _, _) => GatewayKind::Server(*name),
             (None, None, None) => GatewayKind::Server(ServerName::Wsgiref),
         };
+        // The server runs in {app_dir}: a relative interpreter path must not
+        // be read from there.
+        let python = if self.python.contains('/') {
+            std::path::absolute(&self.python)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| self.python.clone())
+        } else {
+            self.python.clone()
+        };
         Ok(GatewaySpec {
             kind,
-            python: self.python.clone(),
+            python,
             host: "127.0.0.1".into(),
             start_timeout: Duration::from_secs_f64(self.start_timeout),
         })

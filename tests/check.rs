@@ -39,8 +39,11 @@ fn broken_gateway() -> String {
         .to_string()
 }
 
-/// Runs wsgiprobe with a time limit, so a hang fails the test instead of the suite.
+/// Runs wsgiprobe with a time limit, so a hang fails the test instead of the
+/// suite. The pipes are drained while it runs: a child blocked on a full pipe
+/// would otherwise never exit.
 fn wsgiprobe(args: &[&str]) -> Output {
+    use std::io::Read;
     let mut child = Command::new(bin())
         .args(args)
         .env("WSGIPROBE_PYTHON", python())
@@ -49,16 +52,30 @@ fn wsgiprobe(args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start wsgiprobe");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("wsgiprobe {args:?} did not finish within 180 s");
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
 }
 
@@ -158,8 +175,49 @@ fn gunicorn_runs_every_case_without_error() {
     assert_eq!(report["stack"]["version"], "27.0.1");
 }
 
-/// Every rule the breakable gateway can break, with a case that must catch it.
-const BROKEN: &[(&str, &str)] = &[];
+/// Every rule the breakable gateway can break, the case that must catch it,
+/// and the outcome: a broken MUST fails; a broken SHOULD warns, which
+/// `--strict` turns into exit 1.
+const BROKEN: &[(&str, &str, &str)] = &[
+    ("method-lowercase", "environ.request-method.get", "fail"),
+    ("method-fixed", "environ.request-method.extension", "fail"),
+    ("path-raw", "environ.path-info.percent-decoded", "fail"),
+    ("path-utf8", "environ.path-info.latin1-bytes", "fail"),
+    ("bytes-path", "environ.path-info.present", "fail"),
+    ("query-decoded", "environ.query-string.raw", "fail"),
+    (
+        "query-missing",
+        "environ.query-string.present-when-empty",
+        "warn",
+    ),
+    ("content-as-http", "environ.content-type.post", "fail"),
+    (
+        "content-length-empty-body",
+        "environ.content-length.absent-without-body",
+        "fail",
+    ),
+    ("header-utf8", "environ.latin1.header-byte", "fail"),
+    ("header-dashes", "environ.http.dash-name", "fail"),
+    ("repeat-header-last", "environ.http.repeated-joined", "fail"),
+    ("environ-subclass", "environ.call.builtin-dict", "fail"),
+    ("keyword-call", "environ.call.no-keywords", "fail"),
+    ("wsgi-version-list", "environ.wsgi-version.tuple", "fail"),
+    ("no-url-scheme", "environ.wsgi-url-scheme.http", "fail"),
+    ("no-server-name", "environ.server-name.nonempty", "fail"),
+    ("server-port-int", "environ.server-port.str", "fail"),
+    ("no-errors", "environ.wsgi-errors.methods", "fail"),
+    ("no-multithread", "environ.wsgi-multithread.present", "fail"),
+    ("protocol-fixed", "environ.server-protocol.http10", "fail"),
+    (
+        "no-write",
+        "environ.start-response.returns-callable",
+        "fail",
+    ),
+    ("no-close", "response.close.normal", "fail"),
+    ("no-chunked", "input.chunked.decoded", "fail"),
+    // The read past the body hangs: the case becomes a verdict at its timeout.
+    ("input-unbounded", "input.read.past-content-length", "warn"),
+];
 
 fn broken_cmd(rule: Option<&str>) -> String {
     let brk = rule.map(|r| format!(" --break {r}")).unwrap_or_default();
@@ -172,7 +230,7 @@ fn broken_cmd(rule: Option<&str>) -> String {
 #[test]
 fn correct_gateway_passes_every_case_the_broken_one_fails() {
     let mut args = vec!["--cmd".to_string(), broken_cmd(None)];
-    for (_, id) in BROKEN {
+    for (_, id, _) in BROKEN {
         args.push("--only".into());
         args.push(id.to_string());
     }
@@ -198,11 +256,15 @@ fn each_broken_rule_fails_its_case_with_exit_1() {
             .map(|group| {
                 s.spawn(move || {
                     let mut bad = Vec::new();
-                    for (rule, id) in group {
+                    for (rule, id, expected) in group {
                         let cmd = broken_cmd(Some(rule));
-                        let (code, report, stderr) = check_json(&["--cmd", &cmd, "--only", id]);
+                        let mut args = vec!["--cmd", &cmd, "--only", id];
+                        if *expected == "warn" {
+                            args.push("--strict");
+                        }
+                        let (code, report, stderr) = check_json(&args);
                         let outcome = outcome_of(&report, id);
-                        if code != 1 || outcome != "fail" {
+                        if code != 1 || outcome != *expected {
                             bad.push(format!(
                                 "--break {rule}: exit {code}, {id} {outcome}\n{stderr}"
                             ));
@@ -218,6 +280,60 @@ fn each_broken_rule_fails_its_case_with_exit_1() {
             .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_hanging_read_becomes_a_verdict_after_the_timeout() {
+    let cmd = broken_cmd(Some("input-unbounded"));
+    let started = Instant::now();
+    let (code, report, stderr) =
+        check_json(&["--cmd", &cmd, "--only", "input.read.past-content-length"]);
+    assert_eq!(
+        code, 0,
+        "a broken SHOULD alone does not fail the run\n{stderr}"
+    );
+    let case = &report["cases"][0];
+    assert_eq!(case["outcome"], "warn");
+    assert!(
+        case["actual"]
+            .as_str()
+            .unwrap()
+            .contains("no response within"),
+        "{case}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn a_server_dying_mid_run_keeps_what_was_gathered() {
+    let cmd = format!(
+        "{{python}} {} --host {{host}} --port {{port}} --exit-after 12 {{app}}",
+        broken_gateway()
+    );
+    let (code, report, stderr) = check_json(&["--cmd", &cmd, "--jobs", "1"]);
+    assert_eq!(
+        code, 2,
+        "errors and no failure: the harness could not decide\n{stderr}"
+    );
+    let exited = report["server_exited"].as_str().unwrap_or_default();
+    assert!(exited.contains("exit code 3"), "{exited}");
+    assert!(
+        exited.contains("exiting after"),
+        "log tail in the report: {exited}"
+    );
+    let passed = report["summary"]["pass"].as_u64().unwrap();
+    let errors = report["summary"]["error"].as_u64().unwrap();
+    // Readiness takes two requests, so ten cases were answered before the exit.
+    assert!(
+        passed >= 8,
+        "results before the exit are kept: {}",
+        report["summary"]
+    );
+    assert!(errors > 0);
+    assert_eq!(
+        report["summary"]["total"].as_u64().unwrap(),
+        report["cases"].as_array().unwrap().len() as u64
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler
 SOCKET_TIMEOUT = 30.0
 MAX_LINE = 65536
 DRAIN_LIMIT = 16 * 1024 * 1024
+UNBOUNDED = 1 << 62
 
 RULES = {
     "method-lowercase": "REQUEST_METHOD lowercased",
@@ -51,6 +52,8 @@ RULES = {
     "no-close": "close() never called on the response iterable",
     "no-write": "start_response returns None instead of write()",
     "method-fixed": "extension methods replaced by GET",
+    "input-unbounded": "wsgi.input reads the socket past Content-Length (a read past the body waits)",
+    "no-chunked": "chunked request bodies handed over undecoded, as the raw socket",
 }
 
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
@@ -254,6 +257,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.send_error(400, "malformed header section")
             return
         self.run_wsgi()
+        self.server.count_request()
 
     # -- environ ----------------------------------------------------------
 
@@ -272,10 +276,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
             codings = [c.strip() for v in te for c in v.split(",") if c.strip()]
             if codings != ["chunked"]:
                 raise BadRequest("unsupported Transfer-Encoding %r" % ",".join(codings))
+            if "no-chunked" in self.server.rules:
+                return LengthSource(self.rfile, UNBOUNDED)
             return ChunkedSource(self.rfile)
         if lengths:
             if len(set(lengths)) != 1 or not re.match(r"\A[0-9]{1,18}\Z", lengths[0]):
                 raise BadRequest("bad Content-Length")
+            if "input-unbounded" in self.server.rules:
+                return LengthSource(self.rfile, UNBOUNDED)
             return LengthSource(self.rfile, int(lengths[0]))
         return EmptySource()
 
@@ -497,12 +505,25 @@ class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address, app, rules, family):
+    def __init__(self, address, app, rules, family, exit_after=None):
         self.address_family = family
         self.app = app
         self.rules = rules
+        self.exit_after = exit_after
+        self.served = 0
+        self.served_lock = threading.Lock()
         self.server_name_value = address[0] or "localhost"
         socketserver.TCPServer.__init__(self, address, GatewayHandler)
+
+
+    def count_request(self):
+        """With --exit-after N, the process dies after N responses: a server
+        crashing in the middle of a run."""
+        with self.served_lock:
+            self.served += 1
+            if self.exit_after is not None and self.served >= self.exit_after:
+                log("broken_gateway: exiting after %d requests (--exit-after)" % self.served)
+                os._exit(3)
 
 
 def load_app(spec):
@@ -525,6 +546,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--break", dest="rules", action="append", default=[], metavar="RULE",
                         help="rule to break (repeatable): " + ", ".join(sorted(RULES)))
+    parser.add_argument("--exit-after", type=int, metavar="N",
+                        help="exit (status 3) after serving N requests")
     parser.add_argument("app", metavar="MODULE:CALLABLE")
     options = parser.parse_args(argv)
 
@@ -542,7 +565,8 @@ def main(argv=None):
         return 1
 
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
-    server = GatewayServer((options.host, options.port), app, frozenset(options.rules), family)
+    server = GatewayServer((options.host, options.port), app, frozenset(options.rules), family,
+                           options.exit_after)
     signal.signal(signal.SIGTERM, _terminate)
     log("broken_gateway listening on %s:%d" % (options.host, server.server_address[1]))
     if options.rules:
