@@ -288,8 +288,20 @@ fn exchange(
         },
     )?;
     conn.send(bytes)?;
-    conn.read_response(head, deadline)
+    let mut response = conn.read_response(head, deadline)?;
+    if head {
+        // RFC 9110 9.3.2: no content in a response to HEAD. A server that
+        // sends it anyway leaves bytes behind the head; wait a moment for
+        // them and count them as the body the server sent.
+        let linger = (Instant::now() + HEAD_LINGER).min(deadline);
+        let _ = conn.wait_closed(linger);
+        response.body = conn.leftover().to_vec();
+    }
+    Ok(response)
 }
+
+/// How long to watch for content after a HEAD response.
+const HEAD_LINGER: Duration = Duration::from_millis(300);
 
 fn fault(e: HttpError, timeout: Duration) -> Exchange {
     match e {

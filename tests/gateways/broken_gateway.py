@@ -54,6 +54,7 @@ RULES = {
     "method-fixed": "extension methods replaced by GET",
     "input-unbounded": "wsgi.input reads the socket past Content-Length (a read past the body waits)",
     "no-chunked": "chunked request bodies handed over undecoded, as the raw socket",
+    "head-body": "responses to HEAD carry the body",
 }
 
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
@@ -375,7 +376,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         stream = InputStream(source)
         environ = self.build_environ(source, stream)
         state = {"status": None, "headers": None, "sent": False, "length": None, "bytes": 0}
-        head = self.command == "HEAD"
+        head = self.command == "HEAD" and "head-body" not in self.server.rules
 
         def send_headers():
             status = state["status"]
