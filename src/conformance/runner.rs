@@ -103,7 +103,7 @@ pub fn run_cases(
             let token = format!("{run_id}-{index}");
             let r = run_case(lc, to, config, &token);
             if r.verdict.outcome == Outcome::Error || is_fault(&r) {
-                if let Some(why) = (to.server_gone)() {
+                if let Some(why) = gone_within(to.server_gone, EXIT_GRACE) {
                     if let Ok(mut g) = gone.lock() {
                         g.get_or_insert(why.clone());
                     }
@@ -160,6 +160,26 @@ pub fn run_cases(
         .into_iter()
         .map(|r| r.expect("every case ran"))
         .collect()
+}
+
+/// A dying server closes its connections a moment before its process can
+/// be reaped; a fault seen in that moment must not count against it.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+fn gone_within(
+    server_gone: &(dyn Fn() -> Option<String> + Sync),
+    grace: Duration,
+) -> Option<String> {
+    let deadline = Instant::now() + grace;
+    loop {
+        if let Some(why) = server_gone() {
+            return Some(why);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn is_fault(r: &CaseResult) -> bool {
