@@ -518,20 +518,21 @@ fn wait_child(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
     }
 }
 
-#[test]
-fn url_target_checks_a_server_started_by_hand() {
+/// Writes the probe with `wsgiprobe probe --out` and hosts it with gunicorn
+/// bound to `bind`, as a user would by hand.
+fn host_probe_with_gunicorn(
+    bind: impl Fn(&std::path::Path) -> String,
+) -> (tempfile::TempDir, std::process::Child) {
     let dir = tempfile::tempdir().unwrap();
     let out = wsgiprobe(&["probe", "--out", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(dir.path().join("wsgiprobe_app.py").exists());
-
-    let port = free_port();
-    let mut server = Command::new(python())
+    let server = Command::new(python())
         .args([
             "-m",
             "gunicorn",
             "--bind",
-            &format!("127.0.0.1:{port}"),
+            &bind(dir.path()),
             "wsgiprobe_app:app",
         ])
         .current_dir(dir.path())
@@ -540,6 +541,13 @@ fn url_target_checks_a_server_started_by_hand() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (dir, server)
+}
+
+#[test]
+fn url_target_checks_a_server_started_by_hand() {
+    let port = free_port();
+    let (_dir, mut server) = host_probe_with_gunicorn(|_| format!("127.0.0.1:{port}"));
     let url = format!("http://127.0.0.1:{port}/");
     let (code, report, stderr) = check_json(&["--url", &url, "--start-timeout", "20"]);
     stop(&mut server);
@@ -553,25 +561,9 @@ fn url_target_checks_a_server_started_by_hand() {
 
 #[test]
 fn url_target_over_a_unix_socket() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = wsgiprobe(&["probe", "--out", dir.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let sock = dir.path().join("probe.sock");
-    let mut server = Command::new(python())
-        .args([
-            "-m",
-            "gunicorn",
-            "--bind",
-            &format!("unix:{}", sock.display()),
-            "wsgiprobe_app:app",
-        ])
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("unix:{}", sock.display());
+    let (dir, mut server) =
+        host_probe_with_gunicorn(|d| format!("unix:{}", d.join("probe.sock").display()));
+    let url = format!("unix:{}", dir.path().join("probe.sock").display());
     let (code, report, stderr) = check_json(&["--url", &url, "--only", "environ.request-method"]);
     stop(&mut server);
     assert_eq!(code, 0, "{stderr}");
