@@ -1,6 +1,7 @@
 //! `wsgiprobe check` end to end, against real servers: the standard
-//! library's wsgiref, gunicorn from the project's virtual environment, and a
-//! deliberately breakable gateway (tests/gateways/broken_gateway.py).
+//! library's wsgiref; gunicorn, waitress, cheroot, granian and uWSGI from the
+//! project's virtual environment; and a deliberately breakable gateway
+//! (tests/gateways/broken_gateway.py).
 //!
 //! `scripts/test.sh` installs the servers; run it rather than bare
 //! `cargo test` on a fresh machine.
@@ -167,12 +168,51 @@ fn default_gateway_wsgiref_runs_every_case_without_error() {
         .contains("WSGIServer"));
 }
 
+/// Runs every case against a known server and checks the stack it records;
+/// the versions are the pins in tests/requirements.txt.
+fn server_runs_every_case_without_error(server: &str, version: &str) -> Value {
+    let (code, report, stderr) = check_json(&["--server", server]);
+    assert_complete_run(code, &report, &stderr);
+    assert_eq!(report["stack"]["gateway"], server);
+    assert_eq!(report["stack"]["version"], version);
+    assert!(
+        !report["stack"]["options"].as_object().unwrap().is_empty(),
+        "launch options are recorded"
+    );
+    report
+}
+
 #[test]
 fn gunicorn_runs_every_case_without_error() {
-    let (code, report, stderr) = check_json(&["--server", "gunicorn"]);
-    assert_complete_run(code, &report, &stderr);
-    assert_eq!(report["stack"]["gateway"], "gunicorn");
-    assert_eq!(report["stack"]["version"], "27.0.1");
+    let report = server_runs_every_case_without_error("gunicorn", "27.0.1");
+    assert_eq!(report["stack"]["options"]["worker_class"], "sync");
+}
+
+#[test]
+fn waitress_runs_every_case_without_error() {
+    let report = server_runs_every_case_without_error("waitress", "3.0.2");
+    assert_eq!(report["stack"]["server_software"], "waitress");
+}
+
+#[test]
+fn cheroot_runs_every_case_without_error() {
+    let report = server_runs_every_case_without_error("cheroot", "11.1.2");
+    assert!(report["stack"]["server_software"]
+        .as_str()
+        .unwrap()
+        .starts_with("Cheroot/11.1.2"));
+}
+
+#[test]
+fn granian_runs_every_case_without_error() {
+    let report = server_runs_every_case_without_error("granian", "2.8.7");
+    assert_eq!(report["stack"]["options"]["interface"], "wsgi");
+}
+
+#[test]
+fn uwsgi_runs_every_case_without_error() {
+    let report = server_runs_every_case_without_error("uwsgi", "2.0.30.post1");
+    assert_eq!(report["stack"]["options"]["socket"], "http-socket");
 }
 
 /// Every rule the breakable gateway can break, the case that must catch it,

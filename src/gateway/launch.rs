@@ -39,7 +39,7 @@ pub struct GatewaySpec {
 /// The stack under test, as every report records it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stack {
-    /// `wsgiref`, `gunicorn`, `command` or `url`.
+    /// A `--server` name (`wsgiref`, `gunicorn`, ...), `command` or `url`.
     pub gateway: String,
     /// The server's own version, when it can be read.
     pub version: Option<String>,
@@ -68,9 +68,10 @@ pub enum GatewayError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{server} is not importable from {python}: {detail}\ninstall it (`{python} -m pip install {server}`) or pass --python PATH to an interpreter that has it")]
+    #[error("{server} is not importable from {python}: {detail}\ninstall it (`{python} -m pip install {package}`) or pass --python PATH to an interpreter that has it")]
     NotImportable {
         server: String,
+        package: String,
         python: String,
         detail: String,
     },
