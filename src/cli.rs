@@ -24,6 +24,18 @@ pub enum Command {
     Specs(SpecsArgs),
     /// Write the probe app into a folder, to host it under any server (then use `check --url`).
     Probe(ProbeArgs),
+    /// List the servers wsgiprobe can start, whether --python can import them, and their versions.
+    Servers(ServersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServersArgs {
+    /// The Python interpreter to look in.
+    #[arg(long, env = "WSGIPROBE_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which gateway to check.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use cli::{CheckArgs, Cli, Command, ProbeArgs, SelectArgs, SpecsArgs};
+use cli::{CheckArgs, Cli, Command, ProbeArgs, SelectArgs, ServersArgs, SpecsArgs};
 use conformance::{run_cases, Outcome, Progress, RunTarget, RunnerConfig};
 use gateway::{Gateway, GatewayKind};
 use report::{CheckReport, ToolInfo};
@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Check(args) => check(args),
         Command::Specs(args) => specs(args),
         Command::Probe(args) => probe_out(args),
+        Command::Servers(args) => servers(args),
     }
 }
 
@@ -191,5 +192,60 @@ fn probe_out(args: ProbeArgs) -> Result<Exit> {
         files.dir.display(),
         probe::APP_SPEC
     );
+    Ok(Exit::Clean)
+}
+
+fn servers(args: ServersArgs) -> Result<Exit> {
+    use clap::ValueEnum;
+    use gateway::ServerName;
+
+    let python = &args.python;
+    let python_version = gateway::python_version(python)
+        .with_context(|| format!("cannot look for servers in {python}"))?;
+    // One interpreter start per server; in parallel, as each import can take a second.
+    let found: Vec<(ServerName, Result<Option<String>, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = ServerName::value_variants()
+            .iter()
+            .map(|name| {
+                s.spawn(move || {
+                    let v = gateway::version(*name, python).map_err(|e| e.to_string());
+                    (*name, v)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("version lookup thread"))
+            .collect()
+    });
+    let rows: Vec<serde_json::Value> = found
+        .iter()
+        .map(|(name, v)| {
+            let (available, version, problem) = match v {
+                Ok(Some(ver)) => (true, Some(ver.clone()), None),
+                Ok(None) => (true, Some(format!("Python {python_version}")), None),
+                Err(e) => (
+                    false,
+                    None,
+                    Some(e.lines().next().unwrap_or("").to_string()),
+                ),
+            };
+            serde_json::json!({
+                "server": name.as_str(),
+                "available": available,
+                "version": version,
+                "package": name.package(),
+                "command": gateway::template(*name),
+                "options": gateway::options(*name),
+                "problem": problem,
+            })
+        })
+        .collect();
+    if args.json {
+        let doc = serde_json::json!({"python": python, "python_version": python_version, "servers": rows});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", report::render_servers(python, &python_version, &rows));
+    }
     Ok(Exit::Clean)
 }

@@ -419,6 +419,48 @@ fn bad_spec_file_names_file_and_case() {
 }
 
 #[test]
+fn servers_lists_every_recipe_with_its_installed_version() {
+    let out = wsgiprobe(&["servers", "--json", "--python", &python()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let versions: Vec<(String, String)> = doc["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["available"], true, "{s}");
+            (
+                s["server"].as_str().unwrap().to_string(),
+                s["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (server, version) in [
+        ("gunicorn", "27.0.1"),
+        ("waitress", "3.0.2"),
+        ("cheroot", "11.1.2"),
+        ("granian", "2.8.7"),
+        ("uwsgi", "2.0.30.post1"),
+    ] {
+        assert!(
+            versions.contains(&(server.to_string(), version.to_string())),
+            "{server} {version} not in {versions:?}"
+        );
+    }
+    assert!(versions
+        .iter()
+        .any(|(s, v)| s == "wsgiref" && v.starts_with("Python 3")));
+
+    let out = wsgiprobe(&["servers", "--python", "/nonexistent/python9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--python"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn unknown_only_prefix_is_an_error() {
     let out = wsgiprobe(&["specs", "--only", "nosuch.area"]);
     assert_eq!(out.status.code(), Some(2));

@@ -498,7 +498,8 @@ pub fn run_briefly(
     }
 }
 
-fn python_version(python: &str) -> Result<String, GatewayError> {
+/// The interpreter's version (`3.11.7`).
+pub fn python_version(python: &str) -> Result<String, GatewayError> {
     let out = run_briefly(
         python,
         &["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],

@@ -6,5 +6,7 @@ mod launch;
 mod recipe;
 
 pub use cleanup::{install_signal_handler, INTERRUPTED_EXIT};
-pub use launch::{expand, tail, Gateway, GatewayError, GatewayKind, GatewaySpec, Stack};
-pub use recipe::ServerName;
+pub use launch::{
+    expand, python_version, tail, Gateway, GatewayError, GatewayKind, GatewaySpec, Stack,
+};
+pub use recipe::{options, template, version, ServerName};

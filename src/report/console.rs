@@ -118,3 +118,30 @@ pub fn render_specs(cases: &[LoadedCase]) -> String {
     }
     format!("{t}\n{} cases\n", cases.len())
 }
+
+/// The servers wsgiprobe can start, as `wsgiprobe servers` found them.
+pub fn render_servers(python: &str, python_version: &str, rows: &[serde_json::Value]) -> String {
+    let mut t = table(None);
+    t.set_header(vec!["server", "available", "version", "command"]);
+    let mut missing = Vec::new();
+    for r in rows {
+        let available = r["available"].as_bool().unwrap_or(false);
+        if !available {
+            missing.push(r["package"].as_str().unwrap_or_default().to_string());
+        }
+        t.add_row(vec![
+            r["server"].as_str().unwrap_or_default(),
+            if available { "yes" } else { "no" },
+            r["version"].as_str().unwrap_or("-"),
+            r["command"].as_str().unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!("servers importable from {python} (Python {python_version}):\n{t}\n");
+    if !missing.is_empty() {
+        out.push_str(&format!(
+            "install the missing ones with: {python} -m pip install {}\n",
+            missing.join(" ")
+        ));
+    }
+    out
+}

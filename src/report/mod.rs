@@ -4,4 +4,4 @@ mod check;
 mod console;
 
 pub use check::{CheckReport, Summary, ToolInfo};
-pub use console::{render_check, render_specs};
+pub use console::{render_check, render_servers, render_specs};
