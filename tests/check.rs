@@ -586,6 +586,19 @@ fn ctrl_c_while_waiting_for_the_server_stops_it_and_its_workers() {
     interrupt_and_check_teardown(&cmd, &marker, 3, Duration::from_millis(200));
 }
 
+#[test]
+fn ctrl_c_during_a_run_stops_the_server() {
+    let marker = unique_marker();
+    // Reads past the body hang until each case's timeout, so the run is
+    // still going when the interrupt arrives.
+    let cmd = format!(
+        "WSGIPROBE_TEST_MARK={marker} {{python}} {} --host {{host}} --port {{port}} \\
+         --break input-unbounded {{app}}",
+        broken_gateway()
+    );
+    interrupt_and_check_teardown(&cmd, &marker, 1, Duration::from_millis(1500));
+}
+
 fn wait_child(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
     let deadline = Instant::now() + limit;
     loop {
