@@ -24,9 +24,10 @@ pub enum Exchange {
         /// Side-channel events for the case's token, when they were read back.
         events: Option<Vec<Value>>,
     },
-    /// The server misbehaved at the HTTP level: it hung, closed the
-    /// connection early or sent a malformed response. That is a verdict.
-    ServerFault { what: String },
+    /// The server misbehaved at the HTTP level: it hung (`timed_out`),
+    /// closed the connection early or sent a malformed response. That is a
+    /// verdict.
+    ServerFault { what: String, timed_out: bool },
     /// The harness could not decide (could not connect, the server is gone).
     HarnessFault { what: String },
 }
@@ -98,7 +99,7 @@ pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
                 actual: what.clone(),
             }
         }
-        Exchange::ServerFault { what } => {
+        Exchange::ServerFault { what, .. } => {
             return Verdict {
                 outcome: broken(case.level),
                 expected: expected_all,
@@ -772,6 +773,7 @@ mod tests {
         let c = case("should", r#"{ subject = "status", equals = 200 }"#);
         let hung = Exchange::ServerFault {
             what: "no response within 5000 ms".into(),
+            timed_out: true,
         };
         assert_eq!(judge(&c, &hung).outcome, Outcome::Warn);
         let gone = Exchange::HarnessFault {

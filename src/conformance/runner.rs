@@ -56,6 +56,8 @@ pub struct CaseResult {
     pub request: String,
     /// The response's status line and headers as received, when there was one.
     pub response_head: Option<String>,
+    /// No response came within the case's time limit.
+    pub timed_out: bool,
 }
 
 /// Progress, for whoever shows it.
@@ -97,26 +99,24 @@ pub fn run_cases(
     let run_one = |index: usize, quiet: bool| -> CaseResult {
         let lc = &cases[index];
         let already_gone = gone.lock().ok().and_then(|g| g.clone());
-        let result = if let Some(why) = already_gone {
-            skipped_after_exit(lc, &why)
-        } else {
-            let token = format!("{run_id}-{index}");
-            let r = run_case(lc, to, config, &token);
-            if r.verdict.outcome == Outcome::Error || is_fault(&r) {
-                if let Some(why) = gone_within(to.server_gone, EXIT_GRACE) {
+        let result = match already_gone {
+            Some(why) => skipped_after_exit(lc, &why),
+            None => {
+                let mut r = run_case(lc, to, config, &format!("{run_id}-{index}"));
+                let faulted = r.verdict.outcome == Outcome::Error || r.response_head.is_none();
+                if let Some(why) = faulted
+                    .then(|| gone_within(to.server_gone, EXIT_GRACE))
+                    .flatten()
+                {
                     if let Ok(mut g) = gone.lock() {
                         g.get_or_insert(why.clone());
                     }
-                    let mut r = r;
                     r.verdict.outcome = Outcome::Error;
                     r.verdict.actual = format!("{}; {why}", r.verdict.actual);
-                    if !quiet {
-                        report(&r);
-                    }
-                    return r;
+                    r.timed_out = false;
                 }
+                r
             }
-            r
         };
         if !quiet {
             report(&result);
@@ -142,7 +142,7 @@ pub fn run_cases(
                 // have waited behind them (a one-worker server): it is tried
                 // again alone before it counts.
                 let r = run_one(index, true);
-                if timed_out(&r) {
+                if r.timed_out {
                     retry.lock().unwrap().push(index);
                 } else {
                     report(&r);
@@ -182,14 +182,6 @@ fn gone_within(
     }
 }
 
-fn is_fault(r: &CaseResult) -> bool {
-    r.response_head.is_none()
-}
-
-fn timed_out(r: &CaseResult) -> bool {
-    r.response_head.is_none() && r.verdict.actual.starts_with("no response within")
-}
-
 fn skipped_after_exit(lc: &LoadedCase, why: &str) -> CaseResult {
     CaseResult {
         case: lc.clone(),
@@ -207,6 +199,7 @@ fn skipped_after_exit(lc: &LoadedCase, why: &str) -> CaseResult {
         elapsed: Duration::ZERO,
         request: String::new(),
         response_head: None,
+        timed_out: false,
     }
 }
 
@@ -228,6 +221,13 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
         .unwrap_or(config.case_timeout);
     let finish = |exchange: Exchange, request: String, head: Option<String>| CaseResult {
         case: lc.clone(),
+        timed_out: matches!(
+            exchange,
+            Exchange::ServerFault {
+                timed_out: true,
+                ..
+            }
+        ),
         verdict: judge(case, &exchange),
         elapsed: started.elapsed(),
         request,
@@ -333,17 +333,21 @@ fn fault(e: HttpError, timeout: Duration) -> Exchange {
                 "no response within {} ms (waiting for the {phase})",
                 timeout.as_millis()
             ),
+            timed_out: true,
         },
         HttpError::Closed { phase, received } => Exchange::ServerFault {
             what: format!(
                 "the server closed the connection during the {phase}, after {received} bytes of the response"
             ),
+            timed_out: false,
         },
         HttpError::Malformed { what } => Exchange::ServerFault {
             what: format!("malformed response: {what}"),
+            timed_out: false,
         },
         other => Exchange::ServerFault {
             what: error_chain(&other),
+            timed_out: false,
         },
     }
 }

@@ -63,14 +63,26 @@ pub fn unregister_folder(dir: &std::path::Path) {
 
 fn kill_all_registered() {
     let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
-    for pgid in &groups {
+    stop_groups(&groups, Duration::from_millis(1500), || {});
+}
+
+/// Stops process groups: TERM so servers can stop their workers, a grace
+/// period while any process of them lives, then KILL for whatever is left.
+/// `reap` runs while waiting, so an owner can collect its child: a zombie
+/// leader still counts as a member of its group.
+pub fn stop_groups(groups: &[i32], grace: Duration, mut reap: impl FnMut()) {
+    for pgid in groups {
         signal_group(*pgid, libc::SIGTERM);
     }
-    let deadline = Instant::now() + Duration::from_millis(1500);
-    while Instant::now() < deadline && groups.iter().any(|g| group_alive(*g)) {
+    let deadline = Instant::now() + grace;
+    loop {
+        reap();
+        if Instant::now() >= deadline || !groups.iter().any(|g| group_alive(*g)) {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    for pgid in &groups {
+    for pgid in groups {
         signal_group(*pgid, libc::SIGKILL);
     }
 }

@@ -292,9 +292,7 @@ impl Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        if let Some(p) = self.process.take() {
-            drop(p);
-        }
+        // The fields drop after this: the server first, then its folder.
         if let Some(dir) = &self.workdir {
             cleanup::unregister_folder(dir.path());
         }
@@ -310,19 +308,10 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        // TERM first so servers can stop their workers; KILL whatever is left.
-        cleanup::signal_group(self.pgid, libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(3);
         if let Ok(mut child) = self.child.lock() {
-            while Instant::now() < deadline {
-                let leader_gone = matches!(child.try_wait(), Ok(Some(_)));
-                if leader_gone && !cleanup::group_alive(self.pgid) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            cleanup::signal_group(self.pgid, libc::SIGKILL);
-            let _ = child.kill();
+            cleanup::stop_groups(&[self.pgid], Duration::from_secs(3), || {
+                let _ = child.try_wait();
+            });
             let _ = child.wait();
         }
         cleanup::unregister_group(self.pgid);
