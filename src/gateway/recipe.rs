@@ -1,127 +1,289 @@
-//! How each known server is launched, and how its version is read.
+//! Server recipes: how each known server is launched, as data.
 //!
-//! A recipe is a command template with the same placeholders `--cmd` takes,
-//! so a known server and a user's own command start down the same path.
+//! The built-in recipes are `recipes/servers.toml`, carried in the binary; a
+//! user's file (`--recipes FILE`) adds servers or replaces them. A recipe is a
+//! command template with the same placeholders `--cmd` takes, so a known
+//! server and a user's own command start down the same path.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use super::launch::{run_briefly, GatewayError};
 
-/// The servers wsgiprobe knows how to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ServerName {
-    /// `wsgiref.simple_server` from the standard library (threaded).
-    Wsgiref,
-    /// Gunicorn, its default sync worker.
-    Gunicorn,
-    /// Waitress, its default four threads.
-    Waitress,
-    /// Cheroot (CherryPy's server) through its `python -m cheroot` command line.
-    Cheroot,
-    /// Granian with its WSGI interface, one worker.
-    Granian,
-    /// uWSGI from the `pyuwsgi` wheel, one process under a master, `--http-socket`.
+/// The recipes built into the binary.
+pub const BUILTIN_RECIPES: &str = include_str!("../../recipes/servers.toml");
+
+/// How one server is started.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub description: String,
+    /// What `pip install` takes; `None` for the standard library.
+    pub package: Option<String>,
+    /// What is imported to find the server (default: the package).
+    pub module: Option<String>,
+    pub tcp: String,
+    pub unix: Option<String>,
+    pub uwsgi: Option<String>,
+    pub workers: Option<String>,
+    pub threads: Option<String>,
+    pub worker_class: Option<String>,
+    #[serde(default)]
+    pub worker_classes: Vec<String>,
+    #[serde(default)]
+    pub class_packages: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub defaults: BTreeMap<String, String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// How a launched server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// HTTP on a TCP port.
+    Tcp,
+    /// HTTP on a unix socket.
+    Unix,
+    /// The uwsgi protocol on a unix socket (behind nginx's `uwsgi_pass`).
     Uwsgi,
 }
 
-impl ServerName {
+impl Listen {
     pub fn as_str(self) -> &'static str {
         match self {
-            ServerName::Wsgiref => "wsgiref",
-            ServerName::Gunicorn => "gunicorn",
-            ServerName::Waitress => "waitress",
-            ServerName::Cheroot => "cheroot",
-            ServerName::Granian => "granian",
-            ServerName::Uwsgi => "uwsgi",
-        }
-    }
-
-    /// The distribution that provides the server (what `pip install` takes).
-    pub fn package(self) -> &'static str {
-        match self {
-            ServerName::Uwsgi => "pyuwsgi",
-            other => other.as_str(),
+            Listen::Tcp => "tcp",
+            Listen::Unix => "unix",
+            Listen::Uwsgi => "uwsgi",
         }
     }
 }
 
-/// The command template of a server.
-pub fn template(name: ServerName) -> String {
-    match name {
-        ServerName::Wsgiref => "{python} wsgiprobe_wsgiref.py {host} {port}".into(),
-        // Defaults otherwise: one sync worker is what `gunicorn app:app` runs.
-        ServerName::Gunicorn => "{python} -m gunicorn --bind {host}:{port} {app}".into(),
-        // Defaults otherwise: four threads, as `waitress-serve app:app` runs.
-        ServerName::Waitress => "{python} -m waitress --host={host} --port={port} {app}".into(),
-        // `cheroot.cli` (the `cheroot` command) serves the app with
-        // `cheroot.wsgi.Server`, ten threads by default.
-        ServerName::Cheroot => "{python} -m cheroot --bind {host}:{port} {app}".into(),
-        ServerName::Granian => {
-            "{python} -m granian --interface wsgi --host {host} --port {port} --workers 1 {app}"
-                .into()
-        }
-        // pyuwsgi is uWSGI built as a Python extension: it has no `__main__`,
-        // so `run()` is called from `-c` and reads its options from `sys.argv`.
-        // `--http-socket` is uWSGI's own HTTP parser in each worker (no
-        // keep-alive, no router process); `--die-on-term` makes SIGTERM stop
-        // uWSGI 2.0 rather than reload it; `--need-app` makes a failed import
-        // an exit instead of a server answering 500. (`--http11-socket`, which
-        // adds keep-alive, gives the same verdicts on uWSGI 2.0.30.)
-        ServerName::Uwsgi => "{python} -c 'import sys, pyuwsgi; sys.exit(pyuwsgi.run())' \
-             --master --processes 1 --http-socket {host}:{port} --module {app} \
-             --need-app --die-on-term --strict"
-            .into(),
+/// Concurrency settings from the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tuning {
+    pub workers: Option<u32>,
+    pub threads: Option<u32>,
+    pub worker_class: Option<String>,
+}
+
+impl Tuning {
+    pub fn is_default(&self) -> bool {
+        *self == Tuning::default()
     }
 }
 
-/// Launch options that shape behaviour, recorded with every result.
-pub fn options(name: ServerName) -> BTreeMap<String, String> {
-    let pairs: &[(&str, &str)] = match name {
-        ServerName::Wsgiref => &[
-            (
-                "server_class",
-                "ThreadingMixIn + wsgiref.simple_server.WSGIServer",
-            ),
-            (
-                "handler",
-                "wsgiref.simple_server.WSGIRequestHandler (HTTP/1.0)",
-            ),
-        ],
-        ServerName::Gunicorn => &[("worker_class", "sync"), ("workers", "1")],
-        ServerName::Waitress => &[("threads", "4")],
-        ServerName::Cheroot => &[("server_class", "cheroot.wsgi.Server"), ("threads", "10")],
-        ServerName::Granian => &[("interface", "wsgi"), ("workers", "1"), ("http", "auto")],
-        ServerName::Uwsgi => &[
-            ("socket", "http-socket"),
-            ("master", "true"),
-            ("processes", "1"),
-            ("threads", "off"),
-        ],
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// A recipe ready to run: the template with its flags filled in, and the
+/// options to record.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub template: String,
+    pub options: BTreeMap<String, String>,
+    /// Python modules the launch needs besides the server's own.
+    pub extra_packages: Vec<String>,
 }
 
-/// The server's version, importing it from `python`; an error when it is
-/// not importable, because then it could not start either.
-pub fn version(name: ServerName, python: &str) -> Result<Option<String>, GatewayError> {
-    if name == ServerName::Wsgiref {
-        // Part of the standard library: the Python version is its version.
+/// The known servers by name.
+#[derive(Debug, Clone)]
+pub struct RecipeBook {
+    recipes: BTreeMap<String, Recipe>,
+}
+
+/// A recipe file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {detail}")]
+pub struct RecipeFileError {
+    pub file: String,
+    pub detail: String,
+}
+
+impl RecipeBook {
+    /// The built-in recipes.
+    pub fn builtin() -> RecipeBook {
+        let recipes = parse(BUILTIN_RECIPES, "recipes/servers.toml (built in)")
+            .expect("the built-in recipes are valid (a unit test checks)");
+        RecipeBook { recipes }
+    }
+
+    /// The built-in recipes with a user's file laid over them.
+    pub fn with_file(path: &Path) -> Result<RecipeBook, RecipeFileError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| RecipeFileError {
+            file: file.clone(),
+            detail: e.to_string(),
+        })?;
+        let mut book = RecipeBook::builtin();
+        book.recipes.extend(parse(&text, &file)?);
+        Ok(book)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.recipes.keys().map(String::as_str)
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Recipe, GatewayError> {
+        self.recipes
+            .get(name)
+            .ok_or_else(|| GatewayError::UnknownServer {
+                name: name.to_string(),
+                known: self.names().collect::<Vec<_>>().join(", "),
+            })
+    }
+}
+
+fn parse(text: &str, file: &str) -> Result<BTreeMap<String, Recipe>, RecipeFileError> {
+    let recipes: BTreeMap<String, Recipe> = toml::from_str(text).map_err(|e| RecipeFileError {
+        file: file.to_string(),
+        detail: e.to_string(),
+    })?;
+    for (name, r) in &recipes {
+        let bad = |detail: String| RecipeFileError {
+            file: file.to_string(),
+            detail: format!("server {name:?}: {detail}"),
+        };
+        if !r.tcp.contains("{port}") {
+            return Err(bad("`tcp` must contain {port}".into()));
+        }
+        for (key, t) in [("unix", &r.unix), ("uwsgi", &r.uwsgi)] {
+            if t.as_ref().is_some_and(|t| !t.contains("{socket}")) {
+                return Err(bad(format!("`{key}` must contain {{socket}}")));
+            }
+        }
+        if r.worker_class.is_some() && r.worker_classes.is_empty() {
+            return Err(bad(
+                "`worker_class` needs `worker_classes`, the names it accepts".into(),
+            ));
+        }
+        for key in r.defaults.keys() {
+            if !["workers", "threads", "worker_class"].contains(&key.as_str()) {
+                return Err(bad(format!(
+                    "`defaults` takes workers, threads and worker_class, not {key:?}"
+                )));
+            }
+        }
+    }
+    Ok(recipes)
+}
+
+impl Recipe {
+    /// The module imported to find the server, if it is not the standard library.
+    pub fn import_name(&self) -> Option<&str> {
+        self.module.as_deref().or(self.package.as_deref())
+    }
+
+    /// The template for `listen`, with `tuning` mapped onto the server's
+    /// flags; a flag the server does not have is refused.
+    pub fn prepare(
+        &self,
+        name: &str,
+        listen: Listen,
+        tuning: &Tuning,
+    ) -> Result<Prepared, GatewayError> {
+        let unsupported = |what: &str| GatewayError::Unsupported {
+            server: name.to_string(),
+            what: what.to_string(),
+        };
+        let base = match listen {
+            Listen::Tcp => &self.tcp,
+            Listen::Unix => self
+                .unix
+                .as_ref()
+                .ok_or_else(|| unsupported("listening on a unix socket"))?,
+            Listen::Uwsgi => self
+                .uwsgi
+                .as_ref()
+                .ok_or_else(|| unsupported("the uwsgi protocol (nginx-uwsgi needs uWSGI)"))?,
+        };
+        let mut options = self.options.clone();
+        let mut flags = Vec::new();
+        let mut extra = Vec::new();
+
+        let pick =
+            |given: Option<String>, key: &str| given.or_else(|| self.defaults.get(key).cloned());
+        if let Some(n) = pick(tuning.workers.map(|n| n.to_string()), "workers") {
+            let flag = self
+                .workers
+                .as_ref()
+                .ok_or_else(|| unsupported("--workers (it runs one process)"))?;
+            flags.push(flag.replace("{n}", &n));
+            options.insert("workers".into(), n);
+        }
+        if let Some(n) = pick(tuning.threads.map(|n| n.to_string()), "threads") {
+            let flag = self
+                .threads
+                .as_ref()
+                .ok_or_else(|| unsupported("--threads"))?;
+            flags.push(flag.replace("{n}", &n));
+            options.insert("threads".into(), n);
+        }
+        if let Some(class) = pick(tuning.worker_class.clone(), "worker_class") {
+            let flag = self
+                .worker_class
+                .as_ref()
+                .ok_or_else(|| unsupported("--worker-class"))?;
+            if !self.worker_classes.contains(&class) {
+                return Err(GatewayError::UnknownWorkerClass {
+                    server: name.to_string(),
+                    class,
+                    known: self.worker_classes.join(", "),
+                });
+            }
+            flags.push(flag.replace("{name}", &class));
+            if let Some(p) = self.class_packages.get(&class) {
+                extra.extend(p.iter().cloned());
+            }
+            options.insert("worker_class".into(), class);
+        }
+        let template = base.replace("{flags}", &flags.join(" "));
+        Ok(Prepared {
+            template: collapse_spaces(&template),
+            options,
+            extra_packages: extra,
+        })
+    }
+}
+
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quoted = false;
+    let mut last_space = false;
+    for c in s.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c == ' ' && !quoted {
+            if last_space {
+                continue;
+            }
+            last_space = true;
+        } else {
+            last_space = false;
+        }
+        out.push(c);
+    }
+    out.trim().to_string()
+}
+
+/// The installed version of `package` in `python`, importing `module` first
+/// so that a broken install is caught here and not at launch. `Ok(None)` for
+/// the standard library (`package` is `None`): the Python version is its own.
+pub fn version(
+    server: &str,
+    recipe: &Recipe,
+    python: &str,
+    extra_modules: &[String],
+) -> Result<Option<String>, GatewayError> {
+    let (Some(package), Some(module)) = (recipe.package.as_deref(), recipe.import_name()) else {
         return Ok(None);
-    }
-    // Importing first, so a broken install is caught here and not at launch;
-    // the version is the installed distribution's (waitress has no
-    // `__version__`, and pyuwsgi's wheel version is what pip pins).
-    let module = match name {
-        ServerName::Uwsgi => "pyuwsgi",
-        other => other.as_str(),
     };
+    let mut imports = vec![module.to_string()];
+    imports.extend(extra_modules.iter().cloned());
     let code = format!(
-        "import {module}, importlib.metadata; print(importlib.metadata.version({:?}))",
-        name.package()
+        "import {}, importlib.metadata; print(importlib.metadata.version({package:?}))",
+        imports.join(", ")
     );
     let out = run_briefly(python, &["-c", &code], Duration::from_secs(30)).map_err(|source| {
         GatewayError::Python {
@@ -129,24 +291,171 @@ pub fn version(name: ServerName, python: &str) -> Result<Option<String>, Gateway
             source,
         }
     })?;
+    let mut pip = vec![package.to_string()];
+    pip.extend(extra_modules.iter().cloned());
+    let not_importable = |detail: String| GatewayError::NotImportable {
+        server: server.to_string(),
+        package: pip.join(" "),
+        python: python.to_string(),
+        detail,
+    };
     match out {
         Some(o) if o.status.success() => {
             Ok(Some(String::from_utf8_lossy(&o.stdout).trim().to_string()))
         }
         Some(o) => {
             let stderr = String::from_utf8_lossy(&o.stderr);
-            Err(GatewayError::NotImportable {
-                server: name.as_str().to_string(),
-                package: name.package().to_string(),
-                python: python.to_string(),
-                detail: stderr.lines().last().unwrap_or("import failed").to_string(),
-            })
+            Err(not_importable(
+                stderr.lines().last().unwrap_or("import failed").to_string(),
+            ))
         }
-        None => Err(GatewayError::NotImportable {
-            server: name.as_str().to_string(),
-            package: name.package().to_string(),
-            python: python.to_string(),
-            detail: "the import did not finish within 30 s".into(),
-        }),
+        None => Err(not_importable(
+            "the import did not finish within 30 s".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_recipes_parse_and_cover_the_known_servers() {
+        let book = RecipeBook::builtin();
+        let names: Vec<_> = book.names().collect();
+        for n in [
+            "cheroot", "granian", "gunicorn", "uwsgi", "waitress", "wsgiref",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+    }
+
+    #[test]
+    fn tuning_maps_onto_flags_and_is_recorded() {
+        let book = RecipeBook::builtin();
+        let tuning = Tuning {
+            workers: Some(2),
+            threads: Some(4),
+            worker_class: Some("gthread".into()),
+        };
+        let p = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Tcp, &tuning)
+            .unwrap();
+        assert_eq!(
+            p.template,
+            "{python} -m gunicorn --bind {host}:{port} --workers 2 --threads 4 --worker-class gthread {app}"
+        );
+        assert_eq!(p.options["worker_class"], "gthread");
+        assert_eq!(p.options["threads"], "4");
+
+        let p = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Unix, &Tuning::default())
+            .unwrap();
+        assert!(p
+            .template
+            .contains("--bind unix:{socket} --workers 1 --worker-class sync"));
+        assert_eq!(p.options["workers"], "1");
+    }
+
+    #[test]
+    fn flags_a_server_lacks_are_refused() {
+        let book = RecipeBook::builtin();
+        let workers = Tuning {
+            workers: Some(2),
+            ..Tuning::default()
+        };
+        let e = book
+            .get("waitress")
+            .unwrap()
+            .prepare("waitress", Listen::Tcp, &workers)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("waitress does not support --workers"),
+            "{e}"
+        );
+        let class = Tuning {
+            worker_class: Some("gevent".into()),
+            ..Tuning::default()
+        };
+        let e = book
+            .get("uwsgi")
+            .unwrap()
+            .prepare("uwsgi", Listen::Tcp, &class)
+            .unwrap_err();
+        assert!(e.to_string().contains("--worker-class"), "{e}");
+        let bogus = Tuning {
+            worker_class: Some("eventlet2".into()),
+            ..Tuning::default()
+        };
+        let e = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Tcp, &bogus)
+            .unwrap_err();
+        assert!(e.to_string().contains("sync, gthread, gevent"), "{e}");
+        let e = book
+            .get("wsgiref")
+            .unwrap()
+            .prepare("wsgiref", Listen::Unix, &Tuning::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("unix socket"), "{e}");
+        let e = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Uwsgi, &Tuning::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("uwsgi protocol"), "{e}");
+    }
+
+    #[test]
+    fn gevent_needs_its_package() {
+        let book = RecipeBook::builtin();
+        let t = Tuning {
+            worker_class: Some("gevent".into()),
+            ..Tuning::default()
+        };
+        let p = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Tcp, &t)
+            .unwrap();
+        assert_eq!(p.extra_packages, ["gevent", "packaging"]);
+    }
+
+    #[test]
+    fn a_user_file_adds_and_bad_files_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("mine.toml");
+        std::fs::write(
+            &good,
+            "[mine]\ndescription = \"x\"\ntcp = \"{python} serve.py {port}\"\n",
+        )
+        .unwrap();
+        let book = RecipeBook::with_file(&good).unwrap();
+        assert!(book.get("mine").is_ok() && book.get("gunicorn").is_ok());
+
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[mine]\ndescription = \"x\"\ntcp = \"serve.py\"\n").unwrap();
+        let e = RecipeBook::with_file(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("{port}"), "{e}");
+
+        std::fs::write(
+            &bad,
+            "[mine]\ndescription = \"x\"\ntcp = \"{port}\"\nport = 1\n",
+        )
+        .unwrap();
+        let e = RecipeBook::with_file(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("port"), "{e}");
+    }
+
+    #[test]
+    fn unknown_server_lists_the_known_ones() {
+        let e = RecipeBook::builtin().get("apache").unwrap_err().to_string();
+        assert!(e.contains("apache") && e.contains("gunicorn"), "{e}");
     }
 }
