@@ -1,0 +1,325 @@
+//! Managed Python environments: `--server NAME==VERSION`, or a server that
+//! `--python` cannot import, runs from a virtual environment in a cache
+//! folder, created once with pip and reused.
+//!
+//! The cache is `$WSGIPROBE_CACHE`, else `$XDG_CACHE_HOME/wsgiprobe`, else
+//! `~/.cache/wsgiprobe`. Each environment is `envs/PACKAGE-VERSION-pyX.Y`
+//! (plus any extra packages), marked ready only once pip succeeded; a lock
+//! file keeps two runs from installing into the same one at once.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::launch::GatewayError;
+
+/// How long pip may take for one environment.
+const PIP_LIMIT: Duration = Duration::from_secs(900);
+const READY_MARK: &str = ".wsgiprobe-ready";
+
+/// The cache folder for managed environments.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WSGIPROBE_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("wsgiprobe");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+    PathBuf::from(home).join(".cache/wsgiprobe")
+}
+
+/// What to install.
+#[derive(Debug, Clone)]
+pub struct EnvRequest<'a> {
+    /// The interpreter that creates the environment.
+    pub base_python: &'a str,
+    /// Its version (`3.11.7`): environments are per minor version.
+    pub python_version: &'a str,
+    pub package: &'a str,
+    /// `None`: the newest release.
+    pub version: Option<&'a str>,
+    pub extra: &'a [String],
+}
+
+impl EnvRequest<'_> {
+    fn folder_name(&self) -> String {
+        let minor: Vec<&str> = self.python_version.split('.').take(2).collect();
+        let mut name = format!(
+            "{}-{}-py{}",
+            self.package,
+            self.version.unwrap_or("latest"),
+            minor.join(".")
+        );
+        for e in self.extra {
+            name.push('+');
+            name.push_str(e);
+        }
+        name.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
+    fn requirements(&self) -> Vec<String> {
+        let mut r = vec![match self.version {
+            Some(v) => format!("{}=={v}", self.package),
+            None => self.package.to_string(),
+        }];
+        r.extend(self.extra.iter().cloned());
+        r
+    }
+}
+
+/// The interpreter of a ready environment for `req`, creating it (with
+/// progress on stderr) when it does not exist yet.
+pub fn ensure(req: &EnvRequest) -> Result<PathBuf, GatewayError> {
+    let envs = cache_dir().join("envs");
+    let dir = envs.join(req.folder_name());
+    let python = dir.join("bin/python");
+    let env_err = |detail: String| GatewayError::ManagedEnv {
+        dir: dir.display().to_string(),
+        detail,
+    };
+    std::fs::create_dir_all(&envs)
+        .map_err(|e| env_err(format!("cannot create the cache folder: {e}")))?;
+    let lock = File::create(envs.join(format!("{}.lock", req.folder_name())))
+        .map_err(|e| env_err(format!("cannot create its lock file: {e}")))?;
+    // Held until `lock` drops; released by the kernel if the process dies.
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(env_err(format!(
+            "cannot lock it: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    if dir.join(READY_MARK).exists() && python.exists() {
+        return Ok(python);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let wanted = req.requirements().join(" ");
+    eprintln!(
+        "wsgiprobe: creating a managed environment for {wanted} in {}",
+        dir.display()
+    );
+    let result = create(req, &dir, &python);
+    if let Err(e) = result {
+        // A half-made environment would be taken for a ready one next time.
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    std::fs::write(dir.join(READY_MARK), wanted + "\n")
+        .map_err(|e| env_err(format!("cannot mark it ready: {e}")))?;
+    eprintln!("wsgiprobe: environment ready");
+    Ok(python)
+}
+
+fn create(req: &EnvRequest, dir: &Path, python: &Path) -> Result<(), GatewayError> {
+    let env_err = |detail: String| GatewayError::ManagedEnv {
+        dir: dir.display().to_string(),
+        detail,
+    };
+    let dir_arg = dir.display().to_string();
+    let (ok, lines) = run_streaming(
+        req.base_python,
+        &["-m", "venv", &dir_arg],
+        "venv",
+        Duration::from_secs(120),
+    )
+    .map_err(|e| env_err(format!("cannot run {}: {e}", req.base_python)))?;
+    if !ok {
+        let hint = if lines
+            .iter()
+            .any(|l| l.contains("ensurepip") || l.contains("venv"))
+        {
+            "\nthe venv module is missing or incomplete: on Debian and Ubuntu, `apt-get install python3-venv`"
+        } else {
+            ""
+        };
+        return Err(env_err(format!(
+            "`{} -m venv` failed:\n{}{hint}",
+            req.base_python,
+            last_lines(&lines, 8)
+        )));
+    }
+    let mut args = vec![
+        "-m".to_string(),
+        "pip".into(),
+        "install".into(),
+        "--disable-pip-version-check".into(),
+        "--progress-bar".into(),
+        "off".into(),
+        "--timeout".into(),
+        "30".into(),
+    ];
+    args.extend(req.requirements());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let py = python.display().to_string();
+    let (ok, lines) = run_streaming(&py, &args, "pip", PIP_LIMIT)
+        .map_err(|e| env_err(format!("cannot run pip: {e}")))?;
+    if ok {
+        return Ok(());
+    }
+    if lines.iter().any(|l| l.contains("No module named pip")) {
+        return Err(env_err(
+            "the environment has no pip: on Debian and Ubuntu, `apt-get install python3-venv python3-pip`".into(),
+        ));
+    }
+    if let Some(line) = lines
+        .iter()
+        .find(|l| l.contains("Could not find a version that satisfies"))
+    {
+        let available = line
+            .split("(from versions:")
+            .nth(1)
+            .map(|v| v.trim_end_matches(')').trim().to_string())
+            .unwrap_or_default();
+        return Err(GatewayError::NoSuchVersion {
+            requirement: req.requirements().join(" "),
+            available: shorten_versions(&available),
+        });
+    }
+    Err(env_err(format!(
+        "pip could not install {}:\n{}",
+        req.requirements().join(" "),
+        last_lines(&lines, 12)
+    )))
+}
+
+/// The newest few of pip's "from versions" list.
+fn shorten_versions(list: &str) -> String {
+    let all: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    if all.is_empty() {
+        return "none (is the package name right, and is the package index reachable?)".into();
+    }
+    let start = all.len().saturating_sub(12);
+    let prefix = if start > 0 { "..., " } else { "" };
+    format!("{prefix}{}", all[start..].join(", "))
+}
+
+fn last_lines(lines: &[String], n: usize) -> String {
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs a command, copying each output line to stderr as `  tag: line`
+/// (the progress a user sees) and keeping them for error messages. Gives up
+/// after `limit`, killing the command.
+fn run_streaming(
+    program: &str,
+    args: &[&str],
+    tag: &str,
+    limit: Duration,
+) -> std::io::Result<(bool, Vec<String>)> {
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(program)
+        .args(args)
+        .env("PIP_NO_INPUT", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    let pgid = child.id() as i32;
+    super::cleanup::register_group(pgid);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("piped")),
+    ]
+    .into_iter()
+    .map(|pipe| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        })
+    })
+    .collect();
+    drop(tx);
+    let deadline = Instant::now() + limit;
+    let mut lines = Vec::new();
+    let mut timed_out = false;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "  {tag}: {line}");
+                lines.push(line);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            super::cleanup::stop_groups(&[pgid], Duration::from_secs(2), || {
+                let _ = child.try_wait();
+            });
+            break;
+        }
+    }
+    let status = child.wait()?;
+    super::cleanup::unregister_group(pgid);
+    for r in readers {
+        let _ = r.join();
+    }
+    if timed_out {
+        lines.push(format!("(stopped after {} s)", limit.as_secs()));
+        return Ok((false, lines));
+    }
+    Ok((status.success(), lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_separate_versions_pythons_and_extras() {
+        let extra = vec!["gevent".to_string()];
+        let a = EnvRequest {
+            base_python: "python3",
+            python_version: "3.11.7",
+            package: "gunicorn",
+            version: Some("22.0.0"),
+            extra: &[],
+        };
+        assert_eq!(a.folder_name(), "gunicorn-22.0.0-py3.11");
+        let b = EnvRequest {
+            version: None,
+            extra: &extra,
+            ..a.clone()
+        };
+        assert_eq!(b.folder_name(), "gunicorn-latest-py3.11+gevent");
+        assert_eq!(b.requirements(), vec!["gunicorn", "gevent"]);
+        let odd = EnvRequest {
+            version: Some("1/../../x"),
+            ..a
+        };
+        assert!(!odd.folder_name().contains('/'));
+    }
+
+    #[test]
+    fn version_lists_are_shortened_to_the_newest() {
+        let list = (1..=20)
+            .map(|i| format!("1.{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let s = shorten_versions(&list);
+        assert!(s.starts_with("..., 1.9") && s.ends_with("1.20"), "{s}");
+        assert!(shorten_versions(" none").contains("none"));
+        assert!(shorten_versions("").contains("package name"));
+    }
+}
