@@ -3,6 +3,7 @@
 #
 # - Python servers go into a project-local virtual environment (.venv, git-ignored,
 #   reused on the next run).
+# - nginx (for the proxied stacks) comes from apt-get when it is missing.
 # - Then formatting, lints and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,18 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "test.sh: installing test servers into .venv (tests/requirements.txt)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    if command -v apt-get >/dev/null; then
+        echo "test.sh: installing nginx with apt-get"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+    else
+        echo "test.sh: nginx is missing; install it with your package manager" >&2
+        exit 2
+    fi
+fi
+# apt starts a system nginx as a service; the tests run their own.
+export WSGIPROBE_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 export WSGIPROBE_TEST_PYTHON="$PWD/.venv/bin/python"
 cargo fmt --check

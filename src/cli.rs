@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::gateway::{GatewayKind, GatewaySpec, ServerName};
+use std::sync::Arc;
+
+use crate::gateway::{
+    GatewayKind, GatewaySpec, ProxyKind, ProxySpec, RecipeBook, RecipeFileError, Tuning,
+};
 use crate::spec::Selection;
 
 /// Checks WSGI gateway servers against PEP 3333.
@@ -16,6 +20,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the biggest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the conformance cases against a gateway server.
@@ -33,6 +39,12 @@ pub struct ServersArgs {
     /// The Python interpreter to look in.
     #[arg(long, env = "WSGIPROBE_PYTHON", default_value = "python3")]
     pub python: String,
+    /// Recipes to add to (or replace) the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub recipes: Option<PathBuf>,
+    /// The nginx program for --proxy.
+    #[arg(long, env = "WSGIPROBE_NGINX", default_value = "nginx")]
+    pub nginx: String,
     /// Print the list as JSON.
     #[arg(long)]
     pub json: bool,
@@ -41,21 +53,70 @@ pub struct ServersArgs {
 /// Which gateway to check.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// A server wsgiprobe knows how to start (default: wsgiref, from the standard library).
-    #[arg(long, value_enum, group = "target")]
-    pub server: Option<ServerName>,
-    /// Start any server: placeholders {python} {host} {port} {app} {app_dir}; runs in {app_dir}.
+    /// A server wsgiprobe knows how to start, `NAME` or `NAME==VERSION` (a managed
+    /// environment); repeat for a matrix (default: wsgiref, from the standard library).
+    #[arg(long, value_name = "NAME[==VERSION]", conflicts_with_all = ["cmd", "url"])]
+    pub server: Vec<String>,
+    /// One stack of a matrix, as its own options: `--stack 'gunicorn --worker-class gthread
+    /// --threads 4 --proxy nginx'` (repeatable; takes the options below).
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["cmd", "url"])]
+    pub stack: Vec<String>,
+    /// Start any server: placeholders {python} {host} {port} {socket} {app} {app_dir}; runs in {app_dir}.
     #[arg(long, value_name = "TEMPLATE", group = "target")]
     pub cmd: Option<String>,
     /// A server that already hosts the probe app (http://host:port/path or unix:/path.sock).
     #[arg(long, group = "target")]
     pub url: Option<String>,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    /// Server recipes to add to (or replace) the built-in ones (TOML, as recipes/servers.toml).
+    #[arg(long, value_name = "FILE")]
+    pub recipes: Option<PathBuf>,
+    /// Never create a managed environment: a server --python lacks is an error.
+    #[arg(long)]
+    pub no_install: bool,
     /// The Python interpreter that runs the server.
     #[arg(long, env = "WSGIPROBE_PYTHON", default_value = "python3")]
     pub python: String,
+    /// The nginx program for --proxy.
+    #[arg(long, env = "WSGIPROBE_NGINX", default_value = "nginx")]
+    pub nginx: String,
     /// Seconds a server has to start serving the probe.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub start_timeout: f64,
+}
+
+/// How one server runs: its concurrency, how it listens, what is in front.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TuningArgs {
+    /// Worker processes (servers that have them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub workers: Option<u32>,
+    /// Threads per worker (servers that have them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Worker class (gunicorn: sync, gthread, gevent).
+    #[arg(long, value_name = "NAME")]
+    pub worker_class: Option<String>,
+    /// Put nginx in front: proxy_pass over TCP, to a unix socket, or uwsgi_pass.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub proxy: Option<ProxyKind>,
+    /// Keep nginx's connections to the server open (upstream keepalive).
+    #[arg(long, requires = "proxy")]
+    pub proxy_keepalive: bool,
+    /// Serve on a unix socket instead of TCP (no proxy).
+    #[arg(long, conflicts_with = "proxy")]
+    pub unix: bool,
+}
+
+/// `--stack` text, parsed with the same options as the command line.
+#[derive(Debug, Parser)]
+#[command(name = "--stack", no_binary_name = true)]
+struct StackLine {
+    /// `NAME` or `NAME==VERSION`.
+    server: String,
+    #[command(flatten)]
+    tuning: TuningArgs,
 }
 
 /// Which cases to run.
@@ -81,6 +142,9 @@ pub struct CheckArgs {
     /// Write the JSON report to FILE (`-` for standard output instead of the table).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the results as a Markdown matrix (cases by stacks) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Treat warnings (broken SHOULDs) as failures for the exit code.
     #[arg(long)]
     pub strict: bool,
@@ -114,49 +178,175 @@ pub struct ProbeArgs {
 /// A command-line combination that cannot work.
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
-    #[error(
-        "--cmd must contain {{port}}: wsgiprobe picks a free port and the server must bind it"
-    )]
-    CmdWithoutPort,
     #[error("--start-timeout must be a positive number of seconds")]
     StartTimeout,
     #[error("--timeout must be at least 1 ms")]
     CaseTimeout,
+    #[error("bad --stack {spec:?}: {detail}")]
+    Stack { spec: String, detail: String },
+    #[error("bad --server {0:?}: give NAME or NAME==VERSION")]
+    ServerName(String),
+    #[error("--proxy-keepalive does not apply to nginx-uwsgi: nginx keeps no upstream connections open over the uwsgi protocol")]
+    UwsgiKeepalive,
+    #[error("this command takes one stack; {0} were given")]
+    OneStack(usize),
+    #[error("invalid recipe file {0}")]
+    Recipes(#[from] RecipeFileError),
 }
 
 impl TargetArgs {
-    /// The gateway to start, validated.
+    /// The one gateway to start, validated (a matrix is refused).
     pub fn gateway_spec(&self) -> Result<GatewaySpec, UsageError> {
+        let mut specs = self.gateway_specs()?;
+        if specs.len() != 1 {
+            return Err(UsageError::OneStack(specs.len()));
+        }
+        Ok(specs.remove(0))
+    }
+
+    /// Every stack the command line names, in order, validated.
+    pub fn gateway_specs(&self) -> Result<Vec<GatewaySpec>, UsageError> {
         if !(self.start_timeout.is_finite() && self.start_timeout > 0.0) {
             return Err(UsageError::StartTimeout);
         }
-        let kind = match (&self.server, &self.cmd, &self.url) {
-            (_, Some(cmd), _) => {
-                if !cmd.contains("{port}") {
-                    return Err(UsageError::CmdWithoutPort);
-                }
-                GatewayKind::Command(cmd.clone())
-            }
-            (_, _, Some(url)) => GatewayKind::Url(url.clone()),
-            (Some(name), _, _) => GatewayKind::Server(*name),
-            (None, None, None) => GatewayKind::Server(ServerName::Wsgiref),
-        };
+        let recipes = Arc::new(match &self.recipes {
+            Some(path) => RecipeBook::with_file(path)?,
+            None => RecipeBook::builtin(),
+        });
         // The server runs in {app_dir}: a relative interpreter path must not
         // be read from there.
-        let python = if self.python.contains('/') {
-            std::path::absolute(&self.python)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| self.python.clone())
-        } else {
-            self.python.clone()
+        let absolute = |p: &str| {
+            if p.contains('/') {
+                std::path::absolute(p)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| p.to_string())
+            } else {
+                p.to_string()
+            }
         };
-        Ok(GatewaySpec {
-            kind,
-            python,
-            host: "127.0.0.1".into(),
-            start_timeout: Duration::from_secs_f64(self.start_timeout),
-        })
+        let make = |kind: GatewayKind, tuning: &TuningArgs| -> Result<GatewaySpec, UsageError> {
+            if tuning.proxy_keepalive && tuning.proxy == Some(ProxyKind::NginxUwsgi) {
+                return Err(UsageError::UwsgiKeepalive);
+            }
+            Ok(GatewaySpec {
+                kind,
+                python: absolute(&self.python),
+                host: "127.0.0.1".into(),
+                start_timeout: Duration::from_secs_f64(self.start_timeout),
+                tuning: Tuning {
+                    workers: tuning.workers,
+                    threads: tuning.threads,
+                    worker_class: tuning.worker_class.clone(),
+                },
+                proxy: tuning.proxy.map(|kind| ProxySpec {
+                    kind,
+                    keepalive: tuning.proxy_keepalive,
+                    nginx: absolute(&self.nginx),
+                }),
+                unix: tuning.unix,
+                install: !self.no_install,
+                recipes: recipes.clone(),
+            })
+        };
+        if let Some(cmd) = &self.cmd {
+            return Ok(vec![make(GatewayKind::Command(cmd.clone()), &self.tuning)?]);
+        }
+        if let Some(url) = &self.url {
+            return Ok(vec![make(GatewayKind::Url(url.clone()), &self.tuning)?]);
+        }
+        let mut specs = Vec::new();
+        for server in &self.server {
+            specs.push(make(server_kind(server)?, &self.tuning)?);
+        }
+        for text in &self.stack {
+            let words = split_words(text).ok_or_else(|| UsageError::Stack {
+                spec: text.clone(),
+                detail: "unbalanced quote".into(),
+            })?;
+            let line = StackLine::try_parse_from(words).map_err(|e| UsageError::Stack {
+                spec: text.clone(),
+                detail: e.kind().to_string() + ": " + e.to_string().lines().next().unwrap_or(""),
+            })?;
+            // Options on the command line apply to every stack unless it sets its own.
+            let t = merge(&line.tuning, &self.tuning);
+            specs.push(make(server_kind(&line.server)?, &t)?);
+        }
+        if specs.is_empty() {
+            specs.push(make(
+                GatewayKind::Server {
+                    name: "wsgiref".into(),
+                    version: None,
+                },
+                &self.tuning,
+            )?);
+        }
+        Ok(specs)
     }
+}
+
+fn server_kind(text: &str) -> Result<GatewayKind, UsageError> {
+    let (name, version) = match text.split_once("==") {
+        Some((n, v)) => (n.trim(), Some(v.trim())),
+        None => (text.trim(), None),
+    };
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+!".contains(c))
+    };
+    if !ok(name) || version.is_some_and(|v| !ok(v)) {
+        return Err(UsageError::ServerName(text.to_string()));
+    }
+    Ok(GatewayKind::Server {
+        name: name.to_string(),
+        version: version.map(str::to_string),
+    })
+}
+
+fn merge(own: &TuningArgs, common: &TuningArgs) -> TuningArgs {
+    TuningArgs {
+        workers: own.workers.or(common.workers),
+        threads: own.threads.or(common.threads),
+        worker_class: own.worker_class.clone().or(common.worker_class.clone()),
+        proxy: own.proxy.or(common.proxy),
+        proxy_keepalive: own.proxy_keepalive || common.proxy_keepalive,
+        unix: own.unix || common.unix,
+    }
+}
+
+/// Splits on spaces, honouring single and double quotes.
+fn split_words(text: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            None => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
 }
 
 impl SelectArgs {
@@ -178,32 +368,86 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn default_gateway_is_wsgiref() {
-        let cli = Cli::try_parse_from(["wsgiprobe", "check"]).unwrap();
+    fn target(args: &[&str]) -> TargetArgs {
+        let mut all = vec!["wsgiprobe", "check"];
+        all.extend_from_slice(args);
+        let cli = Cli::try_parse_from(all).unwrap();
         let Command::Check(args) = cli.command else {
             panic!("check")
         };
-        let spec = args.target.gateway_spec().unwrap();
-        assert!(matches!(
-            spec.kind,
-            GatewayKind::Server(ServerName::Wsgiref)
-        ));
+        args.target
     }
 
     #[test]
-    fn targets_are_exclusive_and_cmd_needs_port() {
-        assert!(
-            Cli::try_parse_from(["wsgiprobe", "check", "--server", "gunicorn", "--url", "x"])
-                .is_err()
-        );
-        let cli = Cli::try_parse_from(["wsgiprobe", "check", "--cmd", "python3 s.py"]).unwrap();
-        let Command::Check(args) = cli.command else {
-            panic!("check")
-        };
+    fn default_gateway_is_wsgiref() {
+        let spec = target(&[]).gateway_spec().unwrap();
         assert!(matches!(
-            args.target.gateway_spec(),
-            Err(UsageError::CmdWithoutPort)
+            &spec.kind,
+            GatewayKind::Server { name, version: None } if name == "wsgiref"
         ));
+        assert!(spec.proxy.is_none() && spec.tuning.is_default());
+    }
+
+    #[test]
+    fn targets_are_exclusive() {
+        for bad in [
+            &["--server", "gunicorn", "--url", "x"][..],
+            &["--stack", "gunicorn", "--cmd", "x {port}"],
+            &["--unix", "--proxy", "nginx"],
+            &["--proxy-keepalive"],
+        ] {
+            let mut all = vec!["wsgiprobe", "check"];
+            all.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(all).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn servers_and_stacks_make_a_matrix() {
+        let t = target(&[
+            "--server",
+            "gunicorn==22.0.0",
+            "--server",
+            "waitress",
+            "--stack",
+            "gunicorn --worker-class gthread --threads 4 --proxy nginx --proxy-keepalive",
+            "--stack",
+            "uwsgi --proxy 'nginx-uwsgi'",
+            "--workers",
+            "2",
+        ]);
+        let specs = t.gateway_specs().unwrap();
+        let labels: Vec<_> = specs.iter().map(|s| s.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "gunicorn==22.0.0 w2",
+                "waitress w2",
+                "gunicorn gthread w2 t4 + nginx keepalive",
+                "uwsgi w2 + nginx-uwsgi"
+            ]
+        );
+        assert!(matches!(t.gateway_spec(), Err(UsageError::OneStack(4))));
+    }
+
+    #[test]
+    fn bad_stacks_and_names_are_explained() {
+        let e = target(&["--stack", "gunicorn --wrokers 2"])
+            .gateway_specs()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("gunicorn --wrokers 2") && e.contains("--wrokers"),
+            "{e}"
+        );
+        let e = target(&["--stack", "uwsgi --proxy nginx-uwsgi --proxy-keepalive"])
+            .gateway_specs()
+            .unwrap_err();
+        assert!(matches!(e, UsageError::UwsgiKeepalive), "{e}");
+        let e = target(&["--server", "gunicorn==1 2"])
+            .gateway_specs()
+            .unwrap_err();
+        assert!(matches!(e, UsageError::ServerName(_)), "{e}");
+        assert!(target(&["--stack", "'gunicorn"]).gateway_specs().is_err());
     }
 }

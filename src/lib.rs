@@ -17,8 +17,8 @@ use anyhow::{Context, Result};
 
 use cli::{CheckArgs, Cli, Command, ProbeArgs, SelectArgs, ServersArgs, SpecsArgs};
 use conformance::{run_cases, Outcome, Progress, RunTarget, RunnerConfig};
-use gateway::{Gateway, GatewayKind};
-use report::{CheckReport, ToolInfo};
+use gateway::Gateway;
+use report::{CheckReport, MatrixReport, StackRun, ToolInfo};
 
 /// How a run ended; `main` turns it into the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,21 +61,107 @@ fn load_cases(select: &SelectArgs) -> Result<Vec<spec::LoadedCase>> {
 }
 
 fn check(args: CheckArgs) -> Result<Exit> {
-    let gateway_spec = args.target.gateway_spec()?;
+    let specs = args.target.gateway_specs()?;
     if args.timeout == 0 {
         return Err(cli::UsageError::CaseTimeout.into());
     }
     let cases = load_cases(&args.select)?;
-    let interactive = std::io::stderr().is_terminal();
+    if specs.len() == 1 {
+        let report = check_stack(&specs[0], &cases, &args)?;
+        let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        if json_to_stdout {
+            println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        } else {
+            let color = !args.no_color && std::io::stdout().is_terminal();
+            print!("{}", report::render_check(&report, color));
+        }
+        if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
+            write_report(path, &report.to_json())?;
+        }
+        if let Some(path) = &args.markdown {
+            let matrix = MatrixReport {
+                tool: ToolInfo::default(),
+                started: report.started,
+                strict: args.strict,
+                runs: vec![StackRun {
+                    label: specs[0].label(),
+                    result: Ok(report.clone()),
+                }],
+            };
+            write_text(path, &matrix.markdown(), "Markdown report")?;
+        }
+        return Ok(exit_for(&report));
+    }
 
-    let what = match &gateway_spec.kind {
-        GatewayKind::Server(name) => name.as_str().to_string(),
-        GatewayKind::Command(cmd) => format!("`{cmd}`"),
-        GatewayKind::Url(url) => url.clone(),
+    // A matrix: the stacks one after another, so none competes with another
+    // for the machine; a stack that does not start is a column of its own.
+    let started = SystemTime::now();
+    let mut runs = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let label = spec.label();
+        eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, specs.len());
+        let result = check_stack(spec, &cases, &args).map_err(|e| format!("{e:#}"));
+        if let Err(e) = &result {
+            eprintln!("wsgiprobe: {label} could not be checked: {e}");
+        }
+        runs.push(StackRun { label, result });
+    }
+    let matrix = MatrixReport {
+        tool: ToolInfo::default(),
+        started,
+        strict: args.strict,
+        runs,
     };
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if json_to_stdout {
+        println!("{}", serde_json::to_string_pretty(&matrix.to_json())?);
+    } else {
+        let color = !args.no_color && std::io::stdout().is_terminal();
+        print!("{}", matrix.render(color));
+    }
+    if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
+        write_report(path, &matrix.to_json())?;
+    }
+    if let Some(path) = &args.markdown {
+        write_text(path, &matrix.markdown(), "Markdown report")?;
+    }
+    let exits: Vec<Exit> = matrix
+        .runs
+        .iter()
+        .map(|r| r.result.as_ref().map_or(Exit::Harness, exit_for))
+        .collect();
+    Ok(if exits.contains(&Exit::Failures) {
+        Exit::Failures
+    } else if exits.contains(&Exit::Harness) {
+        Exit::Harness
+    } else {
+        Exit::Clean
+    })
+}
+
+fn write_report(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
+    write_text(
+        path,
+        &(serde_json::to_string_pretty(doc)? + "\n"),
+        "JSON report",
+    )
+}
+
+fn write_text(path: &std::path::Path, text: &str, what: &str) -> Result<()> {
+    std::fs::write(path, text)
+        .with_context(|| format!("could not write the {what} to {}", path.display()))
+}
+
+/// Starts one stack, runs the cases against it, stops it.
+fn check_stack(
+    spec: &gateway::GatewaySpec,
+    cases: &[spec::LoadedCase],
+    args: &CheckArgs,
+) -> Result<CheckReport> {
+    let interactive = std::io::stderr().is_terminal();
+    let what = spec.label();
     eprintln!("wsgiprobe: starting {what}...");
-    let gateway =
-        Gateway::start(&gateway_spec).with_context(|| format!("could not start {what}"))?;
+    let gateway = Gateway::start(spec).with_context(|| format!("could not start {what}"))?;
     eprintln!(
         "wsgiprobe: running {} cases against {}",
         cases.len(),
@@ -111,7 +197,7 @@ fn check(args: CheckArgs) -> Result<Exit> {
     });
     let server_gone = || gateway.exited();
     let results = run_cases(
-        &cases,
+        cases,
         &RunTarget {
             target: &gateway.target,
             base_path: &gateway.base_path,
@@ -132,20 +218,7 @@ fn check(args: CheckArgs) -> Result<Exit> {
         results,
     };
     drop(gateway);
-
-    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if json_to_stdout {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
-    } else {
-        let color = !args.no_color && std::io::stdout().is_terminal();
-        print!("{}", report::render_check(&report, color));
-    }
-    if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
-        let text = serde_json::to_string_pretty(&report.to_json())?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("could not write the JSON report to {}", path.display()))?;
-    }
-    Ok(exit_for(&report))
+    Ok(report)
 }
 
 /// Failures beat errors: a run that found a broken MUST says so even when
@@ -196,20 +269,22 @@ fn probe_out(args: ProbeArgs) -> Result<Exit> {
 }
 
 fn servers(args: ServersArgs) -> Result<Exit> {
-    use clap::ValueEnum;
-    use gateway::ServerName;
-
+    let book = match &args.recipes {
+        Some(path) => gateway::RecipeBook::with_file(path).context("invalid recipe file")?,
+        None => gateway::RecipeBook::builtin(),
+    };
     let python = &args.python;
     let python_version = gateway::python_version(python)
         .with_context(|| format!("cannot look for servers in {python}"))?;
+    let names: Vec<&str> = book.names().collect();
     // One interpreter start per server; in parallel, as each import can take a second.
-    let found: Vec<(ServerName, Result<Option<String>, String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = ServerName::value_variants()
+    let found: Vec<Result<Option<String>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = names
             .iter()
             .map(|name| {
+                let recipe = book.get(name).expect("listed");
                 s.spawn(move || {
-                    let v = gateway::version(*name, python).map_err(|e| e.to_string());
-                    (*name, v)
+                    gateway::version(name, recipe, python, &[]).map_err(|e| e.to_string())
                 })
             })
             .collect();
@@ -218,9 +293,11 @@ fn servers(args: ServersArgs) -> Result<Exit> {
             .map(|h| h.join().expect("version lookup thread"))
             .collect()
     });
-    let rows: Vec<serde_json::Value> = found
+    let rows: Vec<serde_json::Value> = names
         .iter()
+        .zip(&found)
         .map(|(name, v)| {
+            let recipe = book.get(name).expect("listed");
             let (available, version, problem) = match v {
                 Ok(Some(ver)) => (true, Some(ver.clone()), None),
                 Ok(None) => (true, Some(format!("Python {python_version}")), None),
@@ -230,22 +307,48 @@ fn servers(args: ServersArgs) -> Result<Exit> {
                     Some(e.lines().next().unwrap_or("").to_string()),
                 ),
             };
+            let mut options = recipe.options.clone();
+            options.extend(recipe.defaults.clone());
             serde_json::json!({
-                "server": name.as_str(),
+                "server": name,
+                "description": recipe.description,
                 "available": available,
                 "version": version,
-                "package": name.package(),
-                "command": gateway::template(*name),
-                "options": gateway::options(*name),
+                "package": recipe.package,
+                "command": recipe.tcp,
+                "unix": recipe.unix.is_some(),
+                "uwsgi_protocol": recipe.uwsgi.is_some(),
+                "workers": recipe.workers.is_some(),
+                "threads": recipe.threads.is_some(),
+                "worker_classes": recipe.worker_classes,
+                "options": options,
                 "problem": problem,
             })
         })
         .collect();
+    let nginx = gateway::nginx_version(&args.nginx).map_err(|e| e.to_string());
     if args.json {
-        let doc = serde_json::json!({"python": python, "python_version": python_version, "servers": rows});
+        let doc = serde_json::json!({
+            "python": python,
+            "python_version": python_version,
+            "servers": rows,
+            "nginx": match &nginx {
+                Ok(v) => serde_json::json!({"available": true, "version": v}),
+                Err(e) => serde_json::json!({"available": false, "problem": e}),
+            },
+            "cache": gateway::cache_dir(),
+        });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", report::render_servers(python, &python_version, &rows));
+        match nginx {
+            Ok(v) => println!("nginx {v} ({}), for --proxy", args.nginx),
+            Err(e) => println!("nginx: {e}"),
+        }
+        println!(
+            "managed environments (--server NAME==VERSION) live in {}",
+            gateway::cache_dir().display()
+        );
     }
     Ok(Exit::Clean)
 }

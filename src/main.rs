@@ -14,5 +14,6 @@ fn main() {
             wsgiprobe::Exit::Harness.code()
         }
     };
+    wsgiprobe::gateway::exit_if_interrupted();
     std::process::exit(code);
 }

@@ -103,7 +103,8 @@ pub fn run_cases(
             Some(why) => skipped_after_exit(lc, &why),
             None => {
                 let mut r = run_case(lc, to, config, &format!("{run_id}-{index}"));
-                let faulted = r.verdict.outcome == Outcome::Error || r.response_head.is_none();
+                let faulted = r.verdict.outcome == Outcome::Error
+                    || no_answer_from_server(r.response_head.as_deref());
                 if let Some(why) = faulted
                     .then(|| gone_within(to.server_gone, EXIT_GRACE))
                     .flatten()
@@ -160,6 +161,13 @@ pub fn run_cases(
         .into_iter()
         .map(|r| r.expect("every case ran"))
         .collect()
+}
+
+/// A response head that is missing, or a proxy's own 502 or 504: the
+/// probe never answers those, so behind nginx they mean the server is gone.
+fn no_answer_from_server(head: Option<&str>) -> bool {
+    let Some(head) = head else { return true };
+    matches!(head.split_whitespace().nth(1), Some("502" | "504"))
 }
 
 /// A dying server closes its connections a moment before its process can

@@ -7,12 +7,14 @@
 //! still registered here and removes the private folders, then exits.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static FOLDERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Exit status after an interrupt, as a shell reports death by SIGINT.
 pub const INTERRUPTED_EXIT: i32 = 130;
@@ -23,6 +25,7 @@ pub fn install_signal_handler() {
         // If a handler cannot be installed (another library owns SIGINT), the
         // Drop-based teardown still covers every exit but a signal.
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
             kill_all_registered();
             for dir in FOLDERS.lock().map(|v| v.clone()).unwrap_or_default() {
                 let _ = std::fs::remove_dir_all(dir);
@@ -31,6 +34,23 @@ pub fn install_signal_handler() {
             std::process::exit(INTERRUPTED_EXIT);
         });
     });
+}
+
+/// Whether a signal arrived. The handler then owns the exit: the main
+/// thread, which may finish meanwhile (its server is gone), must wait for it
+/// rather than exit with a status of its own.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Waits for the signal handler to finish tearing down and exit; exits
+/// with the interrupt status itself should the handler not (bounded).
+pub fn exit_if_interrupted() {
+    if !interrupted() {
+        return;
+    }
+    std::thread::sleep(Duration::from_secs(10));
+    std::process::exit(INTERRUPTED_EXIT);
 }
 
 /// Registers a process group to kill on a signal.

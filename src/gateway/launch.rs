@@ -12,14 +12,20 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::cleanup;
-use super::recipe::{self, ServerName};
+use super::proxy::{self, ProxyKind, ProxySpec, Upstream};
+use super::recipe::{self, Listen, RecipeBook, Tuning};
+use super::venv;
 use crate::http::{parse_url, Connection, Target, Timeouts};
 use crate::probe::{self, ProbeFiles, PROBE_HEADER, SCENARIO_HEADER};
 
 /// What to check: a known server, a command template, or a URL.
 #[derive(Debug, Clone)]
 pub enum GatewayKind {
-    Server(ServerName),
+    /// A recipe by name; `version` asks for that release in a managed environment.
+    Server {
+        name: String,
+        version: Option<String>,
+    },
     Command(String),
     Url(String),
 }
@@ -34,6 +40,60 @@ pub struct GatewaySpec {
     pub host: String,
     /// How long a server has to start serving the probe.
     pub start_timeout: Duration,
+    /// `--workers`, `--threads`, `--worker-class`.
+    pub tuning: Tuning,
+    /// nginx in front, if any.
+    pub proxy: Option<ProxySpec>,
+    /// Serve on a unix socket rather than TCP (without a proxy).
+    pub unix: bool,
+    /// May a missing server be installed into a managed environment?
+    pub install: bool,
+    pub recipes: std::sync::Arc<RecipeBook>,
+}
+
+impl GatewaySpec {
+    /// How the server itself listens.
+    pub fn listen(&self) -> Listen {
+        match self.proxy.as_ref().map(|p| p.kind) {
+            Some(ProxyKind::Nginx) => Listen::Tcp,
+            Some(ProxyKind::NginxUnix) => Listen::Unix,
+            Some(ProxyKind::NginxUwsgi) => Listen::Uwsgi,
+            None if self.unix => Listen::Unix,
+            None => Listen::Tcp,
+        }
+    }
+
+    /// A short name for the stack: `gunicorn gthread x4 + nginx`.
+    pub fn label(&self) -> String {
+        let mut s = match &self.kind {
+            GatewayKind::Server { name, version } => match version {
+                Some(v) => format!("{name}=={v}"),
+                None => name.clone(),
+            },
+            GatewayKind::Command(cmd) => format!("`{cmd}`"),
+            GatewayKind::Url(url) => url.clone(),
+        };
+        let t = &self.tuning;
+        if let Some(c) = &t.worker_class {
+            s.push_str(&format!(" {c}"));
+        }
+        if let Some(w) = t.workers {
+            s.push_str(&format!(" w{w}"));
+        }
+        if let Some(n) = t.threads {
+            s.push_str(&format!(" t{n}"));
+        }
+        if self.unix && self.proxy.is_none() {
+            s.push_str(" unix");
+        }
+        if let Some(p) = &self.proxy {
+            s.push_str(&format!(" + {}", p.kind.as_str()));
+            if p.keepalive {
+                s.push_str(" keepalive");
+            }
+        }
+        s
+    }
 }
 
 /// The stack under test, as every report records it.
@@ -51,7 +111,13 @@ pub struct Stack {
     pub command: Option<String>,
     /// Launch options that change behaviour and so belong with any result.
     pub options: BTreeMap<String, String>,
+    /// `none`, `nginx`, `nginx-unix` or `nginx-uwsgi`.
     pub proxy: String,
+    /// The proxy's version (`1.22.1`).
+    pub proxy_version: Option<String>,
+    /// How the proxy was configured.
+    pub proxy_options: BTreeMap<String, String>,
+    /// How the server listens: `tcp`, `unix` or `uwsgi`.
     pub transport: String,
     /// Where requests went.
     pub target: String,
@@ -100,6 +166,32 @@ pub enum GatewayError {
     NotProbe { url: String, detail: String },
     #[error("bad --url {url:?}: {detail}")]
     BadUrl { url: String, detail: String },
+    #[error(
+        "unknown server {name:?}; known: {known} (a recipe file given with --recipes can add one)"
+    )]
+    UnknownServer { name: String, known: String },
+    #[error("{server} does not support {what}")]
+    Unsupported { server: String, what: String },
+    #[error("{server} has no worker class {class:?}; it takes: {known}")]
+    UnknownWorkerClass {
+        server: String,
+        class: String,
+        known: String,
+    },
+    #[error("--cmd must contain {placeholder} for {why}")]
+    CmdPlaceholder {
+        placeholder: &'static str,
+        why: &'static str,
+    },
+    #[error("nginx could not be run ({nginx}): {detail}\ninstall it (Debian, Ubuntu: `apt-get install nginx`) or pass --nginx PATH")]
+    NginxMissing { nginx: String, detail: String },
+    #[error("managed environment {dir}: {detail}")]
+    ManagedEnv { dir: String, detail: String },
+    #[error("pip found no {requirement}; the newest releases are: {available}")]
+    NoSuchVersion {
+        requirement: String,
+        available: String,
+    },
     #[error("no free port on {host}")]
     Port {
         host: String,
@@ -114,7 +206,9 @@ pub struct Gateway {
     /// Path prefix every request target is joined to (`/` for a launched server).
     pub base_path: String,
     pub stack: Stack,
-    // Field order matters: the server stops before its folder is removed.
+    // Field order matters: the proxy stops first, then the server, then
+    // their folder is removed.
+    proxy: Option<ServerProcess>,
     process: Option<ServerProcess>,
     workdir: Option<tempfile::TempDir>,
 }
@@ -124,15 +218,93 @@ struct ServerProcess {
     pgid: i32,
     log: PathBuf,
     command: String,
+    /// `server` or `nginx`, for messages.
+    role: &'static str,
+}
+
+/// A recipe resolved for one launch.
+struct Launch {
+    server: Option<String>,
+    template: String,
+    options: BTreeMap<String, String>,
+    python: String,
+    version: Option<String>,
 }
 
 impl Gateway {
     /// Starts the gateway (or reaches the URL) and waits until the probe answers.
     pub fn start(spec: &GatewaySpec) -> Result<Gateway, GatewayError> {
         match &spec.kind {
-            GatewayKind::Url(url) => Self::reach(url, spec.start_timeout),
-            GatewayKind::Server(name) => Self::launch(spec, Some(*name), &recipe::template(*name)),
-            GatewayKind::Command(template) => Self::launch(spec, None, template),
+            GatewayKind::Url(url) => {
+                let extra = if spec.proxy.is_some() {
+                    Some("--proxy")
+                } else if !spec.tuning.is_default() {
+                    Some("--workers, --threads and --worker-class")
+                } else if spec.unix {
+                    Some("--unix")
+                } else {
+                    None
+                };
+                if let Some(what) = extra {
+                    return Err(GatewayError::Unsupported {
+                        server: "--url".into(),
+                        what: format!("{what}: wsgiprobe only starts what it checks"),
+                    });
+                }
+                Self::reach(url, spec.start_timeout)
+            }
+            GatewayKind::Server { name, version } => {
+                let recipe = spec.recipes.get(name)?;
+                let prepared = recipe.prepare(name, spec.listen(), &spec.tuning)?;
+                let (python, version) = resolve_python(
+                    spec,
+                    name,
+                    recipe,
+                    version.as_deref(),
+                    &prepared.extra_packages,
+                )?;
+                Self::launch(
+                    spec,
+                    Launch {
+                        server: Some(name.clone()),
+                        template: prepared.template,
+                        options: prepared.options,
+                        python,
+                        version,
+                    },
+                )
+            }
+            GatewayKind::Command(template) => {
+                if !spec.tuning.is_default() {
+                    return Err(GatewayError::Unsupported {
+                        server: "--cmd".into(),
+                        what: "--workers, --threads or --worker-class: put the server's own flags in the command".into(),
+                    });
+                }
+                let (placeholder, why) = match spec.listen() {
+                    Listen::Tcp => (
+                        "{port}",
+                        "TCP: wsgiprobe picks a free port and the server must bind it",
+                    ),
+                    _ => (
+                        "{socket}",
+                        "a unix socket: wsgiprobe picks its path and the server must bind it",
+                    ),
+                };
+                if !template.contains(placeholder) {
+                    return Err(GatewayError::CmdPlaceholder { placeholder, why });
+                }
+                Self::launch(
+                    spec,
+                    Launch {
+                        server: None,
+                        template: template.clone(),
+                        options: BTreeMap::new(),
+                        python: spec.python.clone(),
+                        version: None,
+                    },
+                )
+            }
         }
     }
 
@@ -169,6 +341,8 @@ impl Gateway {
                 command: None,
                 options: BTreeMap::new(),
                 proxy: "none".into(),
+                proxy_version: None,
+                proxy_options: BTreeMap::new(),
                 transport: match target {
                     Target::Unix(_) => "unix".into(),
                     Target::Tcp { .. } => "tcp".into(),
@@ -177,20 +351,18 @@ impl Gateway {
             },
             target,
             base_path,
+            proxy: None,
             process: None,
             workdir: None,
         })
     }
 
-    fn launch(
-        spec: &GatewaySpec,
-        server: Option<ServerName>,
-        template: &str,
-    ) -> Result<Gateway, GatewayError> {
+    fn launch(spec: &GatewaySpec, how: Launch) -> Result<Gateway, GatewayError> {
         cleanup::install_signal_handler();
-        let python_version = python_version(&spec.python)?;
-        let version = match server {
-            Some(name) => recipe::version(name, &spec.python)?,
+        let python_version = python_version(&how.python)?;
+        // Before anything starts: a missing nginx is the user's to fix.
+        let nginx_version = match &spec.proxy {
+            Some(p) => Some(proxy::nginx_version(&p.nginx)?),
             None => None,
         };
 
@@ -200,28 +372,80 @@ impl Gateway {
             .map_err(GatewayError::Probe)?;
         cleanup::register_folder(workdir.path().to_path_buf());
         let files = probe::install(&workdir.path().join("app")).map_err(GatewayError::Probe)?;
-        let port = free_port(&spec.host)?;
-        let command = expand(template, &spec.python, &spec.host, port, &files);
+        let listen = spec.listen();
+        let socket = workdir.path().join("server.sock");
+        let port = match listen {
+            Listen::Tcp => free_port(&spec.host)?,
+            _ => 0,
+        };
+        let command = expand(
+            &how.template,
+            &how.python,
+            &spec.host,
+            port,
+            &socket,
+            &files,
+        );
         let log = workdir.path().join("server.log");
-        let process = spawn(&command, &files, &log)?;
+        let process = spawn(&command, &files, &log, "server")?;
 
-        let mut gateway = Gateway {
-            target: Target::Tcp {
+        let server_target = match listen {
+            Listen::Tcp => Target::Tcp {
                 host: spec.host.clone(),
                 port,
             },
+            _ => Target::Unix(socket.clone()),
+        };
+        let mut stack = Stack {
+            gateway: how.server.clone().unwrap_or_else(|| "command".into()),
+            version: how.version,
+            server_software: None,
+            python: Some(python_version),
+            command: Some(command.clone()),
+            options: how.options,
+            proxy: "none".into(),
+            proxy_version: None,
+            proxy_options: BTreeMap::new(),
+            transport: listen.as_str().into(),
+            target: describe_target(&server_target),
+        };
+        let (target, proxy_process) = match &spec.proxy {
+            None => (server_target, None),
+            Some(p) => {
+                let dir = workdir.path().join("nginx");
+                std::fs::create_dir_all(&dir).map_err(GatewayError::Probe)?;
+                let nport = free_port(&spec.host)?;
+                let upstream = match listen {
+                    Listen::Tcp => Upstream::Tcp {
+                        host: &spec.host,
+                        port,
+                    },
+                    _ => Upstream::Unix(&socket),
+                };
+                stack.proxy_options = proxy::write_config(&dir, p, (&spec.host, nport), upstream)
+                    .map_err(GatewayError::Probe)?;
+                stack.proxy = p.kind.as_str().into();
+                stack.proxy_version = nginx_version;
+                let nginx = spawn(
+                    &proxy::nginx_command(&p.nginx, &dir),
+                    &files,
+                    &dir.join("error.log"),
+                    "nginx",
+                )?;
+                let target = Target::Tcp {
+                    host: spec.host.clone(),
+                    port: nport,
+                };
+                stack.target = describe_target(&target);
+                (target, Some(nginx))
+            }
+        };
+
+        let mut gateway = Gateway {
+            target,
             base_path: "/".into(),
-            stack: Stack {
-                gateway: server.map_or("command", |s| s.as_str()).to_string(),
-                version,
-                server_software: None,
-                python: Some(python_version),
-                command: Some(command.clone()),
-                options: server.map(recipe::options).unwrap_or_default(),
-                proxy: "none".into(),
-                transport: "tcp".into(),
-                target: format!("http://{}:{port}/", spec.host),
-            },
+            stack,
+            proxy: proxy_process,
             process: Some(process),
             workdir: Some(workdir),
         };
@@ -229,17 +453,21 @@ impl Gateway {
         Ok(gateway)
     }
 
+    /// The launched processes, server first.
+    fn processes(&self) -> impl Iterator<Item = &ServerProcess> {
+        self.process.iter().chain(self.proxy.iter())
+    }
+
     fn wait_ready(&self, timeout: Duration) -> Result<Option<String>, GatewayError> {
-        let process = self
-            .process
-            .as_ref()
-            .expect("launched gateways have a process");
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = process.exit_status() {
+            if let Some((process, status)) = self
+                .processes()
+                .find_map(|p| p.exit_status().map(|s| (p, s)))
+            {
                 return Err(GatewayError::ExitedAtStart {
                     command: process.command.clone(),
-                    status: describe_status(status),
+                    status: format!("{}: {}", process.role, describe_status(status)),
                     log_tail: self.log_tail(20),
                 });
             }
@@ -250,7 +478,11 @@ impl Gateway {
             };
             if Instant::now() >= deadline {
                 return Err(GatewayError::NotReady {
-                    command: process.command.clone(),
+                    command: self
+                        .processes()
+                        .map(|p| p.command.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n  and: "),
                     seconds: timeout.as_secs_f64(),
                     last,
                     log_tail: self.log_tail(20),
@@ -260,23 +492,32 @@ impl Gateway {
         }
     }
 
-    /// `Some(why)` once a launched server has exited; `None` while it runs
-    /// (and always for `--url`, which the harness does not own).
+    /// `Some(why)` once a launched server (or its proxy) has exited; `None`
+    /// while they run (and always for `--url`, which the harness does not own).
     pub fn exited(&self) -> Option<String> {
-        let status = self.process.as_ref()?.exit_status()?;
+        let (process, status) = self
+            .processes()
+            .find_map(|p| p.exit_status().map(|s| (p, s)))?;
         Some(format!(
-            "the server exited ({}) during the run; last lines of its log:\n{}",
+            "the {} exited ({}) during the run; last lines of its log:\n{}",
+            process.role,
             describe_status(status),
             self.log_tail(20)
         ))
     }
 
-    /// The last `n` lines the server wrote, or an empty string.
+    /// The last `n` lines the server wrote (and nginx, behind a proxy), or
+    /// an empty string.
     pub fn log_tail(&self, n: usize) -> String {
-        self.process
-            .as_ref()
-            .map(|p| tail(&p.log, n))
-            .unwrap_or_default()
+        match (&self.process, &self.proxy) {
+            (Some(server), Some(nginx)) => format!(
+                "{}\n-- nginx error log --\n{}",
+                tail(&server.log, n),
+                tail(&nginx.log, n)
+            ),
+            (Some(server), None) => tail(&server.log, n),
+            _ => String::new(),
+        }
     }
 
     /// The server's log file, while the gateway is up.
@@ -284,15 +525,67 @@ impl Gateway {
         self.process.as_ref().map(|p| p.log.as_path())
     }
 
-    /// The process group of a launched server.
-    pub fn process_group(&self) -> Option<i32> {
-        self.process.as_ref().map(|p| p.pgid)
+    /// The process groups of a launched server and its proxy.
+    pub fn process_groups(&self) -> Vec<i32> {
+        self.processes().map(|p| p.pgid).collect()
     }
+}
+
+fn describe_target(target: &Target) -> String {
+    match target {
+        Target::Tcp { host, port } => format!("http://{host}:{port}/"),
+        Target::Unix(path) => format!("unix:{}", path.display()),
+    }
+}
+
+/// The interpreter that runs `name`, and the server's version: `--python`
+/// when it has the server, else a managed environment (always for a pinned
+/// version).
+fn resolve_python(
+    spec: &GatewaySpec,
+    name: &str,
+    recipe: &recipe::Recipe,
+    pinned: Option<&str>,
+    extra: &[String],
+) -> Result<(String, Option<String>), GatewayError> {
+    let Some(package) = recipe.package.as_deref() else {
+        if pinned.is_some() {
+            return Err(GatewayError::Unsupported {
+                server: name.to_string(),
+                what: "a pinned version: it is part of Python (pick the interpreter with --python)"
+                    .into(),
+            });
+        }
+        return Ok((spec.python.clone(), None));
+    };
+    if pinned.is_none() {
+        match recipe::version(name, recipe, &spec.python, extra) {
+            Ok(v) => return Ok((spec.python.clone(), v)),
+            Err(e @ GatewayError::NotImportable { .. }) if !spec.install => return Err(e),
+            Err(GatewayError::NotImportable { .. }) => eprintln!(
+                "wsgiprobe: {name} is not importable from {}; using a managed environment (--no-install refuses)",
+                spec.python
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    let base_version = python_version(&spec.python)?;
+    let python = venv::ensure(&venv::EnvRequest {
+        base_python: &spec.python,
+        python_version: &base_version,
+        package,
+        version: pinned,
+        extra,
+    })?
+    .display()
+    .to_string();
+    let version = recipe::version(name, recipe, &python, extra)?;
+    Ok((python, version))
 }
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        // The fields drop after this: the server first, then its folder.
+        // The fields drop after this: nginx, the server, then their folder.
         if let Some(dir) = &self.workdir {
             cleanup::unregister_folder(dir.path());
         }
@@ -318,7 +611,12 @@ impl Drop for ServerProcess {
     }
 }
 
-fn spawn(command: &str, files: &ProbeFiles, log: &Path) -> Result<ServerProcess, GatewayError> {
+fn spawn(
+    command: &str,
+    files: &ProbeFiles,
+    log: &Path,
+    role: &'static str,
+) -> Result<ServerProcess, GatewayError> {
     let spawn_err = |source| GatewayError::Spawn {
         command: command.to_string(),
         source,
@@ -353,6 +651,7 @@ fn spawn(command: &str, files: &ProbeFiles, log: &Path) -> Result<ServerProcess,
         pgid,
         log: log.to_path_buf(),
         command: command.to_string(),
+        role,
     })
 }
 
@@ -412,9 +711,17 @@ fn free_port(host: &str) -> Result<u16, GatewayError> {
 }
 
 /// Fills the placeholders of a command template, quoting for `sh`.
-pub fn expand(template: &str, python: &str, host: &str, port: u16, files: &ProbeFiles) -> String {
+pub fn expand(
+    template: &str,
+    python: &str,
+    host: &str,
+    port: u16,
+    socket: &Path,
+    files: &ProbeFiles,
+) -> String {
     template
         .replace("{python}", &shell_quote(python))
+        .replace("{socket}", &shell_quote(&socket.display().to_string()))
         .replace("{host}", &shell_quote(host))
         .replace("{port}", &port.to_string())
         .replace("{app}", probe::APP_SPEC)

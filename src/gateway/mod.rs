@@ -1,12 +1,17 @@
-//! Launching gateways: recipes as data, free ports, readiness, logs, and
-//! teardown of the whole process group on every exit path.
+//! Launching gateways: recipes as data, managed environments, nginx in
+//! front, free ports, readiness, logs, and teardown of every process group
+//! on every exit path.
 
 mod cleanup;
 mod launch;
+mod proxy;
 mod recipe;
+mod venv;
 
-pub use cleanup::{install_signal_handler, INTERRUPTED_EXIT};
+pub use cleanup::{exit_if_interrupted, install_signal_handler, interrupted, INTERRUPTED_EXIT};
 pub use launch::{
     expand, python_version, tail, Gateway, GatewayError, GatewayKind, GatewaySpec, Stack,
 };
-pub use recipe::{options, template, version, ServerName};
+pub use proxy::{nginx_version, ProxyKind, ProxySpec};
+pub use recipe::{version, Listen, Recipe, RecipeBook, RecipeFileError, Tuning};
+pub use venv::cache_dir;

@@ -6,7 +6,7 @@ use super::check::CheckReport;
 use crate::conformance::Outcome;
 use crate::spec::LoadedCase;
 
-fn table(width: Option<u16>) -> Table {
+pub(super) fn table(width: Option<u16>) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -22,13 +22,17 @@ fn outcome_cell(o: Outcome, color: bool) -> Cell {
     if !color {
         return cell;
     }
-    cell.fg(match o {
+    cell.fg(outcome_color(o))
+}
+
+pub(super) fn outcome_color(o: Outcome) -> Color {
+    match o {
         Outcome::Pass => Color::Green,
         Outcome::Fail => Color::Red,
         Outcome::Warn => Color::Yellow,
         Outcome::Skip => Color::Grey,
         Outcome::Error => Color::Magenta,
-    })
+    }
 }
 
 /// The check results: one table per area, failures with expected and actual.
@@ -50,6 +54,14 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
             .unwrap_or_default(),
         s.target
     ));
+    if s.proxy != "none" {
+        out.push_str(&format!(
+            "behind {} (nginx {}), server on {}\n",
+            s.proxy,
+            s.proxy_version.as_deref().unwrap_or("?"),
+            s.transport
+        ));
+    }
     if let Some(sw) = &s.server_software {
         out.push_str(&format!("SERVER_SOFTWARE: {sw}\n"));
     }

@@ -2,6 +2,8 @@
 
 mod check;
 mod console;
+mod matrix;
 
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
+pub use matrix::{describe_stack, MatrixReport, StackRun};

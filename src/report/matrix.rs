@@ -1,0 +1,335 @@
+//! The cross-server matrix: cases as rows, stacks as columns, one summary
+//! row per outcome, in the terminal and as Markdown.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use comfy_table::{Cell, Color};
+use serde_json::{json, Value};
+
+use super::check::{rfc3339, CheckReport, Summary, ToolInfo};
+use super::console::{outcome_color, table};
+use crate::conformance::Outcome;
+use crate::gateway::Stack;
+
+/// One column: a stack and what came of checking it.
+#[derive(Debug, Clone)]
+pub struct StackRun {
+    /// Short name (`gunicorn gthread w2 t4 + nginx`).
+    pub label: String,
+    /// The report, or why the stack could not be checked at all.
+    pub result: Result<CheckReport, String>,
+}
+
+/// Several stacks checked with the same cases.
+#[derive(Debug, Clone)]
+pub struct MatrixReport {
+    pub tool: ToolInfo,
+    pub started: SystemTime,
+    pub strict: bool,
+    pub runs: Vec<StackRun>,
+}
+
+impl MatrixReport {
+    /// Case ids in first-seen order, with their level.
+    fn rows(&self) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for run in &self.runs {
+            if let Ok(r) = &run.result {
+                for c in &r.results {
+                    if !rows.iter().any(|(id, _)| *id == c.case.case.id) {
+                        rows.push((c.case.case.id.clone(), c.case.case.level.as_str().into()));
+                    }
+                }
+            }
+        }
+        rows
+    }
+
+    fn cell(run: &StackRun, id: &str) -> Option<Outcome> {
+        let r = run.result.as_ref().ok()?;
+        r.results
+            .iter()
+            .find(|c| c.case.case.id == id)
+            .map(|c| c.verdict.outcome)
+    }
+
+    /// Summaries per stack (`None` for a stack that did not start).
+    pub fn summaries(&self) -> Vec<Option<Summary>> {
+        self.runs
+            .iter()
+            .map(|r| r.result.as_ref().ok().map(CheckReport::summary))
+            .collect()
+    }
+
+    /// The JSON document: every stack's own check report, in order.
+    pub fn to_json(&self) -> Value {
+        let stacks: Vec<Value> = self
+            .runs
+            .iter()
+            .map(|run| match &run.result {
+                Ok(r) => {
+                    let mut v = r.to_json();
+                    v["label"] = run.label.clone().into();
+                    v
+                }
+                Err(e) => json!({"label": run.label, "kind": "check", "start_error": e}),
+            })
+            .collect();
+        json!({
+            "tool": self.tool,
+            "kind": "matrix",
+            "started_at": rfc3339(self.started),
+            "strict": self.strict,
+            "stacks": stacks,
+        })
+    }
+
+    /// The terminal view.
+    pub fn render(&self, color: bool) -> String {
+        let mut t = table(Some(200));
+        let mut header = vec![Cell::new("case"), Cell::new("level")];
+        header.extend((1..=self.runs.len()).map(|i| Cell::new(format!("[{i}]"))));
+        t.set_header(header);
+        for (id, level) in self.rows() {
+            let mut row = vec![Cell::new(&id), Cell::new(&level)];
+            for run in &self.runs {
+                row.push(match Self::cell(run, &id) {
+                    Some(o) => {
+                        let c = Cell::new(o.as_str());
+                        if color {
+                            c.fg(outcome_color(o))
+                        } else {
+                            c
+                        }
+                    }
+                    None => Cell::new("-"),
+                });
+            }
+            t.add_row(row);
+        }
+        for (name, pick) in SUMMARY_ROWS {
+            let mut row = vec![Cell::new(name), Cell::new("")];
+            for s in self.summaries() {
+                row.push(match s {
+                    Some(s) => Cell::new(pick(&s)),
+                    None => {
+                        let c = Cell::new("no start");
+                        if color {
+                            c.fg(Color::Magenta)
+                        } else {
+                            c
+                        }
+                    }
+                });
+            }
+            t.add_row(row);
+        }
+        let mut out = format!("{t}\n");
+        for (i, run) in self.runs.iter().enumerate() {
+            out.push_str(&format!("[{}] {}", i + 1, run.label));
+            match &run.result {
+                Ok(r) => out.push_str(&format!(": {}\n", describe_stack(&r.stack))),
+                Err(e) => out.push_str(&format!(
+                    ": did not start: {}\n",
+                    e.lines().next().unwrap_or("")
+                )),
+            }
+        }
+        out
+    }
+
+    /// The Markdown view: the matrix, the stacks with versions and options,
+    /// then every case that did not pass somewhere, with the evidence.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        md.push_str(&format!(
+            "# PEP 3333 conformance matrix\n\nGenerated by {} {} on {} (`wsgiprobe check`{}).\n\n",
+            self.tool.name,
+            self.tool.version,
+            rfc3339(self.started),
+            if self.strict { ", --strict" } else { "" }
+        ));
+        md.push_str("## Stacks\n\n| # | stack | server | Python | proxy | transport | options |\n|---|---|---|---|---|---|---|\n");
+        for (i, run) in self.runs.iter().enumerate() {
+            match &run.result {
+                Ok(r) => {
+                    let s = &r.stack;
+                    md.push_str(&format!(
+                        "| {} | {} | {} | {} | {} | {} | {} |\n",
+                        i + 1,
+                        esc(&run.label),
+                        esc(&format!(
+                            "{} {}",
+                            s.gateway,
+                            s.version.as_deref().unwrap_or("")
+                        )),
+                        s.python.as_deref().unwrap_or("-"),
+                        esc(&match &s.proxy_version {
+                            Some(v) => format!("{} (nginx {v})", s.proxy),
+                            None => s.proxy.clone(),
+                        }),
+                        s.transport,
+                        esc(&options_text(&s.options, &s.proxy_options)),
+                    ));
+                }
+                Err(e) => md.push_str(&format!(
+                    "| {} | {} | did not start: {} | | | | |\n",
+                    i + 1,
+                    esc(&run.label),
+                    esc(e.lines().next().unwrap_or(""))
+                )),
+            }
+        }
+        md.push_str("\n## Matrix\n\n");
+        md.push_str("| case | level |");
+        for i in 1..=self.runs.len() {
+            md.push_str(&format!(" {i} |"));
+        }
+        md.push_str("\n|---|---|");
+        md.push_str(&"---|".repeat(self.runs.len()));
+        md.push('\n');
+        for (id, level) in self.rows() {
+            md.push_str(&format!("| `{id}` | {level} |"));
+            for run in &self.runs {
+                let text = match Self::cell(run, &id) {
+                    Some(Outcome::Pass) => "pass".to_string(),
+                    Some(Outcome::Fail) => "**FAIL**".to_string(),
+                    Some(o) => o.as_str().to_string(),
+                    None => "-".to_string(),
+                };
+                md.push_str(&format!(" {text} |"));
+            }
+            md.push('\n');
+        }
+        for (name, pick) in SUMMARY_ROWS {
+            md.push_str(&format!("| **{name}** | |"));
+            for s in self.summaries() {
+                md.push_str(&format!(
+                    " {} |",
+                    s.map(|s| pick(&s).to_string())
+                        .unwrap_or_else(|| "no start".into())
+                ));
+            }
+            md.push('\n');
+        }
+
+        md.push_str("\n## What did not pass\n");
+        let mut by_case: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (i, run) in self.runs.iter().enumerate() {
+            let Ok(r) = &run.result else { continue };
+            for c in r
+                .results
+                .iter()
+                .filter(|c| c.verdict.outcome != Outcome::Pass)
+            {
+                by_case
+                    .entry(c.case.case.id.clone())
+                    .or_default()
+                    .push(format!(
+                        "- [{}] {} **{}**: {}",
+                        i + 1,
+                        esc(&run.label),
+                        c.verdict.outcome.as_str(),
+                        esc(&one_line(&c.verdict.actual, 300))
+                    ));
+            }
+        }
+        for (id, _) in self.rows() {
+            let Some(lines) = by_case.get(&id) else {
+                continue;
+            };
+            let case = self
+                .runs
+                .iter()
+                .filter_map(|r| r.result.as_ref().ok())
+                .flat_map(|r| r.results.iter())
+                .find(|c| c.case.case.id == id)
+                .map(|c| &c.case.case);
+            md.push_str(&format!("\n### `{id}`\n\n"));
+            if let Some(c) = case {
+                md.push_str(&format!(
+                    "{} ({}): \"{}\"\n\nexpected: {}\n\n",
+                    c.source,
+                    c.level.as_str().to_uppercase(),
+                    esc(&one_line(&c.requirement, 400)),
+                    esc(&self.expected_of(&id))
+                ));
+            }
+            md.push_str(&lines.join("\n"));
+            md.push('\n');
+        }
+        md
+    }
+
+    fn expected_of(&self, id: &str) -> String {
+        self.runs
+            .iter()
+            .filter_map(|r| r.result.as_ref().ok())
+            .flat_map(|r| r.results.iter())
+            .find(|c| c.case.case.id == id)
+            .map(|c| one_line(&c.verdict.expected, 300))
+            .unwrap_or_default()
+    }
+}
+
+type SummaryPick = fn(&Summary) -> usize;
+
+const SUMMARY_ROWS: [(&str, SummaryPick); 5] = [
+    ("pass", |s| s.pass),
+    ("fail", |s| s.fail),
+    ("warn", |s| s.warn),
+    ("skip", |s| s.skip),
+    ("error", |s| s.error),
+];
+
+/// One line about a stack: version, Python, proxy, options.
+pub fn describe_stack(s: &Stack) -> String {
+    let mut parts = vec![format!(
+        "{}{}",
+        s.gateway,
+        s.version
+            .as_ref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default()
+    )];
+    if let Some(p) = &s.python {
+        parts.push(format!("Python {p}"));
+    }
+    if s.proxy != "none" {
+        parts.push(format!(
+            "behind {}{}",
+            s.proxy,
+            s.proxy_version
+                .as_ref()
+                .map(|v| format!(" (nginx {v})"))
+                .unwrap_or_default()
+        ));
+    }
+    parts.push(format!("transport {}", s.transport));
+    let opts = options_text(&s.options, &BTreeMap::new());
+    if !opts.is_empty() {
+        parts.push(opts);
+    }
+    parts.join(", ")
+}
+
+fn options_text(server: &BTreeMap<String, String>, proxy: &BTreeMap<String, String>) -> String {
+    let mut parts: Vec<String> = server.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.extend(proxy.iter().map(|(k, v)| format!("nginx {k}={v}")));
+    parts.join("; ")
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= max {
+        return s;
+    }
+    let cut: String = s.chars().take(max - 3).collect();
+    format!("{cut}...")
+}
+
+/// Markdown table cells: no pipes or line breaks.
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

@@ -1,0 +1,487 @@
+//! Gateway stacks end to end: every recipe, worker settings, nginx in front
+//! (TCP, unix socket, uwsgi protocol), managed environments, and the
+//! cross-server matrix. Real servers from the project's virtual environment
+//! and the machine's nginx, as `scripts/test.sh` installs them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// A private TMPDIR for one wsgiprobe run. Every process a run starts works
+/// in a folder under it, so `/proc/*/cwd` finds them all (nginx workers,
+/// which drop their environment, included).
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("wsgiprobe-stack-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn env(&self) -> [(&str, &str); 1] {
+        [("TMPDIR", self.path().to_str().unwrap())]
+    }
+
+    /// Live processes working under this sandbox.
+    fn processes(&self) -> Vec<(u32, String)> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+                continue;
+            };
+            if cwd.starts_with(self.path()) {
+                let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                found.push((pid, cmd));
+            }
+        }
+        found
+    }
+
+    fn assert_empty(&self) {
+        assert!(
+            wait_until(Duration::from_secs(3), || self.processes().is_empty()),
+            "left behind: {:?}",
+            self.processes()
+        );
+    }
+}
+
+fn check_in(sandbox: &Sandbox, args: &[&str]) -> (i32, Value, String) {
+    check_json_env(args, &sandbox.env())
+}
+
+#[test]
+fn every_recipe_starts_and_stops_with_nothing_left_behind() {
+    let stacks: &[&[&str]] = &[
+        &["--server", "wsgiref"],
+        &["--server", "gunicorn", "--workers", "2"],
+        &["--server", "uwsgi", "--workers", "2"],
+        &["--server", "waitress"],
+        &["--server", "cheroot"],
+        &["--server", "granian"],
+        &["--server", "gunicorn", "--unix"],
+        &["--server", "waitress", "--proxy", "nginx-unix"],
+        &["--server", "uwsgi", "--proxy", "nginx-uwsgi"],
+    ];
+    for stack in stacks {
+        let sandbox = Sandbox::new();
+        let mut args = stack.to_vec();
+        args.extend(["--only", "environ.request-method"]);
+        let (code, report, stderr) = check_in(&sandbox, &args);
+        assert_eq!(code, 0, "{stack:?}: {stderr}");
+        assert!(
+            report["summary"]["pass"].as_u64().unwrap() >= 1,
+            "{stack:?}: {}",
+            report["summary"]
+        );
+        sandbox.assert_empty();
+    }
+}
+
+#[test]
+fn worker_settings_reach_the_server_and_the_report() {
+    let sandbox = Sandbox::new();
+    let (code, report, stderr) = check_in(
+        &sandbox,
+        &[
+            "--server",
+            "gunicorn",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--workers",
+            "2",
+            "--only",
+            "environ.wsgi",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let stack = &report["stack"];
+    let command = stack["command"].as_str().unwrap();
+    assert!(
+        command.contains("--workers 2 --threads 4 --worker-class gthread"),
+        "{command}"
+    );
+    assert_eq!(stack["options"]["worker_class"], "gthread");
+    assert_eq!(stack["options"]["workers"], "2");
+    assert_eq!(stack["options"]["threads"], "4");
+    assert_eq!(stack["version"], "27.0.1");
+    assert!(stack["python"].as_str().unwrap().starts_with('3'));
+
+    // gevent needs its own packages; the recipe names them.
+    let (code, report, stderr) = check_in(
+        &sandbox,
+        &[
+            "--server",
+            "gunicorn",
+            "--worker-class",
+            "gevent",
+            "--only",
+            "environ.request-method",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["stack"]["options"]["worker_class"], "gevent");
+    sandbox.assert_empty();
+}
+
+#[test]
+fn settings_a_server_lacks_are_refused_before_anything_starts() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--server", "waitress", "--workers", "2"],
+            "waitress does not support --workers",
+        ),
+        (
+            &["--server", "gunicorn", "--worker-class", "tornado9"],
+            "gunicorn has no worker class \"tornado9\"; it takes: sync, gthread, gevent",
+        ),
+        (
+            &["--server", "wsgiref", "--unix"],
+            "wsgiref does not support listening on a unix socket",
+        ),
+        (
+            &["--server", "gunicorn", "--proxy", "nginx-uwsgi"],
+            "the uwsgi protocol",
+        ),
+        (&["--server", "nosuch"], "unknown server \"nosuch\""),
+        (
+            &["--url", "http://127.0.0.1:9/", "--proxy", "nginx"],
+            "--url does not support --proxy",
+        ),
+        (
+            &["--cmd", "{python} serve.py {port}", "--proxy", "nginx-unix"],
+            "--cmd must contain {socket}",
+        ),
+        (&["--server", "wsgiref==1.0"], "pinned version"),
+    ];
+    for (args, message) in cases {
+        let sandbox = Sandbox::new();
+        let mut all = vec!["check"];
+        all.extend_from_slice(args);
+        let out = wsgiprobe_env(&all, &sandbox.env());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_missing_nginx_says_how_to_install_it() {
+    let out = wsgiprobe(&[
+        "check",
+        "--server",
+        "gunicorn",
+        "--proxy",
+        "nginx",
+        "--nginx",
+        "/nonexistent/nginx",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("apt-get install nginx"), "{stderr}");
+}
+
+#[test]
+fn proxied_stacks_run_every_case_in_one_matrix() {
+    let sandbox = Sandbox::new();
+    let md = sandbox.path().join("matrix.md");
+    let (code, report, stderr) = check_in(
+        &sandbox,
+        &[
+            "--stack",
+            "gunicorn --proxy nginx",
+            "--stack",
+            "gunicorn --worker-class gthread --proxy nginx-unix --proxy-keepalive",
+            "--stack",
+            "uwsgi --proxy nginx-uwsgi",
+            "--markdown",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert_eq!(report["kind"], "matrix");
+    let stacks = report["stacks"].as_array().unwrap();
+    assert_eq!(stacks.len(), 3);
+    let expect = [
+        ("nginx", "tcp", "off"),
+        ("nginx-unix", "unix", "16 connections"),
+        ("nginx-uwsgi", "uwsgi", "off"),
+    ];
+    for (s, (proxy, transport, keepalive)) in stacks.iter().zip(expect) {
+        assert_complete_run(if s["summary"]["fail"] == 0 { 0 } else { 1 }, s, &stderr);
+        assert_eq!(s["stack"]["proxy"], proxy, "{}", s["stack"]);
+        assert_eq!(s["stack"]["transport"], transport);
+        assert!(s["stack"]["proxy_version"].is_string());
+        assert_eq!(s["stack"]["proxy_options"]["upstream_keepalive"], keepalive);
+    }
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("| 1 | gunicorn + nginx |"), "{text}");
+    assert!(text.contains("| `environ.request-method"), "{text}");
+    assert!(text.contains("| **error** | | 0 | 0 | 0 |"), "{text}");
+    sandbox.assert_empty();
+}
+
+#[test]
+fn a_matrix_keeps_going_past_a_stack_that_does_not_start() {
+    let sandbox = Sandbox::new();
+    let out = wsgiprobe_env(
+        &[
+            "check",
+            "--no-color",
+            "--only",
+            "environ.request-method",
+            "--server",
+            "waitress",
+            "--stack",
+            "gunicorn --workers 1 --threads 0",
+            "--stack",
+            "nosuch",
+        ],
+        &sandbox.env(),
+    );
+    // --threads 0 is refused while parsing the stack: nothing ran.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    let json = sandbox.path().join("m.json");
+    let out = wsgiprobe_env(
+        &[
+            "check",
+            "--no-color",
+            "--only",
+            "environ.request-method",
+            "--server",
+            "waitress",
+            "--server",
+            "nosuch",
+            "--server",
+            "cheroot",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &sandbox.env(),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(stdout.contains("[2] nosuch: did not start"), "{stdout}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let stacks = doc["stacks"].as_array().unwrap();
+    assert!(stacks[0]["summary"]["pass"].as_u64().unwrap() >= 1);
+    assert!(stacks[1]["start_error"]
+        .as_str()
+        .unwrap()
+        .contains("unknown server"));
+    assert!(stacks[2]["summary"]["pass"].as_u64().unwrap() >= 1);
+    sandbox.assert_empty();
+}
+
+fn managed_cache() -> PathBuf {
+    // Inside the project (git-ignored), so later runs reuse it.
+    root().join(".cache/test-envs")
+}
+
+#[test]
+fn a_pinned_version_runs_from_a_managed_environment_reused_next_time() {
+    let cache = managed_cache();
+    let cache = cache.to_str().unwrap();
+    let sandbox = Sandbox::new();
+    let env = [("WSGIPROBE_CACHE", cache), sandbox.env()[0]];
+    let args = [
+        "--server",
+        "waitress==3.0.1",
+        "--only",
+        "environ.request-method",
+    ];
+    let (code, report, stderr) = check_json_env(&args, &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["stack"]["version"], "3.0.1");
+    assert!(report["stack"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("waitress-3.0.1-py"));
+    let (code, _, stderr) = check_json_env(&args, &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("creating a managed environment"),
+        "{stderr}"
+    );
+
+    let (code, report, stderr) = check_json_env(
+        &[
+            "--server",
+            "gunicorn==22.0.0",
+            "--only",
+            "environ.request-method",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["stack"]["version"], "22.0.0");
+    sandbox.assert_empty();
+}
+
+#[test]
+fn a_version_that_does_not_exist_is_a_clear_error() {
+    let cache = managed_cache();
+    let out = wsgiprobe_env(
+        &["check", "--server", "waitress==0.0.0.77"],
+        &[("WSGIPROBE_CACHE", cache.to_str().unwrap())],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pip found no waitress==0.0.0.77") && stderr.contains("3.0.1"),
+        "{stderr}"
+    );
+    assert!(!cache.join("envs/waitress-0.0.0.77-py3.11").exists());
+}
+
+#[test]
+fn a_server_python_lacks_is_installed_or_refused() {
+    // A bare interpreter: a fresh virtual environment without the servers.
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("bare");
+    let ok = Command::new(python())
+        .args(["-m", "venv", "--without-pip", venv.to_str().unwrap()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let bare = venv.join("bin/python");
+    let bare = bare.to_str().unwrap();
+    let out = wsgiprobe(&[
+        "check",
+        "--python",
+        bare,
+        "--server",
+        "cheroot",
+        "--no-install",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cheroot is not importable"), "{stderr}");
+
+    let cache = managed_cache();
+    let (code, report, stderr) = check_json_env(
+        &[
+            "--python",
+            bare,
+            "--server",
+            "cheroot",
+            "--only",
+            "environ.request-method",
+        ],
+        &[("WSGIPROBE_CACHE", cache.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(report["stack"]["version"].is_string());
+    assert!(report["stack"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("cheroot-latest-py"));
+}
+
+#[test]
+fn a_server_dying_behind_nginx_keeps_what_was_gathered() {
+    let sandbox = Sandbox::new();
+    let cmd = format!(
+        "{{python}} {} --host {{host}} --port {{port}} --exit-after 12 {{app}}",
+        broken_gateway()
+    );
+    let (code, report, stderr) = check_in(&sandbox, &["--cmd", &cmd, "--proxy", "nginx"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        report["server_exited"]
+            .as_str()
+            .unwrap()
+            .contains("server exited"),
+        "{}",
+        report["server_exited"]
+    );
+    assert!(report["summary"]["pass"].as_u64().unwrap() >= 3);
+    assert!(report["summary"]["error"].as_u64().unwrap() >= 1);
+    sandbox.assert_empty();
+}
+
+#[test]
+fn a_server_that_exits_at_start_behind_nginx_shows_its_log() {
+    let sandbox = Sandbox::new();
+    let out = wsgiprobe_env(
+        &[
+            "check",
+            "--cmd",
+            "{python} -c 'import sys; print(\"no luck on {port}\"); sys.exit(3)'",
+            "--proxy",
+            "nginx",
+        ],
+        &sandbox.env(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("server: exit code 3") && stderr.contains("no luck on"),
+        "{stderr}"
+    );
+    sandbox.assert_empty();
+}
+
+#[test]
+fn ctrl_c_behind_nginx_stops_server_and_nginx() {
+    let sandbox = Sandbox::new();
+    // Reads past the body hang until each case's timeout, so the run is
+    // still going when the interrupt arrives.
+    let cmd = format!(
+        "{{python}} {} --host {{host}} --port {{port}} --break input-unbounded {{app}}",
+        broken_gateway()
+    );
+    let mut child = Command::new(bin())
+        .args(["check", "--cmd", &cmd, "--proxy", "nginx"])
+        .env("WSGIPROBE_PYTHON", python())
+        .envs(sandbox.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let nginx_up = || {
+        sandbox
+            .processes()
+            .iter()
+            .filter(|(_, c)| c.contains("nginx"))
+            .count()
+            >= 2
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), nginx_up),
+        "nginx master and worker never showed up: {:?}",
+        sandbox.processes()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    assert_eq!(wait_child(&mut child, Duration::from_secs(10)), Some(130));
+    sandbox.assert_empty();
+}
