@@ -8,6 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+APT_UPDATED=
+apt_install() {
+    if [ -z "$APT_UPDATED" ]; then
+        apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
 PYTHON=${PYTHON:-python3}
 if ! command -v "$PYTHON" >/dev/null; then
     echo "test.sh: $PYTHON not found; install Python 3.8+ or set PYTHON=/path/to/python3" >&2
@@ -18,7 +27,7 @@ if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv; then
         # Debian splits venv out of the interpreter package.
         if command -v apt-get >/dev/null; then
-            apt-get update -qq && apt-get install -y -qq python3-venv
+            apt_install python3-venv
             rm -rf .venv && "$PYTHON" -m venv .venv
         else
             echo "test.sh: '$PYTHON -m venv' failed; install the venv module" >&2
@@ -26,13 +35,18 @@ if [ ! -x .venv/bin/python ]; then
         fi
     fi
 fi
+# bjoern builds a C extension against libev.
+if [ ! -e /usr/include/ev.h ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing libev-dev with apt-get (bjoern builds against it)"
+    apt_install libev-dev
+fi
 echo "test.sh: installing test servers into .venv (tests/requirements.txt)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     if command -v apt-get >/dev/null; then
         echo "test.sh: installing nginx with apt-get"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+        apt_install nginx-light
     else
         echo "test.sh: nginx is missing; install it with your package manager" >&2
         exit 2

@@ -68,6 +68,15 @@ fn granian_runs_every_case_without_error() {
 }
 
 #[test]
+fn bjoern_runs_every_case_without_error() {
+    let report = server_runs_every_case_without_error("bjoern", "3.2.2");
+    assert!(report["stack"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("bjoern.run"));
+}
+
+#[test]
 fn uwsgi_runs_every_case_without_error() {
     let report = server_runs_every_case_without_error("uwsgi", "2.0.30.post1");
     assert!(report["stack"]["command"]
@@ -303,6 +312,7 @@ fn servers_lists_every_recipe_with_its_installed_version() {
         ("cheroot", "11.1.2"),
         ("granian", "2.8.7"),
         ("uwsgi", "2.0.30.post1"),
+        ("bjoern", "3.2.2"),
     ] {
         assert!(
             versions.contains(&(server.to_string(), version.to_string())),

@@ -78,6 +78,7 @@ fn every_recipe_starts_and_stops_with_nothing_left_behind() {
         &["--server", "waitress"],
         &["--server", "cheroot"],
         &["--server", "granian"],
+        &["--server", "bjoern"],
         &["--server", "gunicorn", "--unix"],
         &["--server", "waitress", "--proxy", "nginx-unix"],
         &["--server", "uwsgi", "--proxy", "nginx-uwsgi"],
