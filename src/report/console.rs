@@ -134,24 +134,51 @@ pub fn render_specs(cases: &[LoadedCase]) -> String {
 /// The servers wsgiprobe can start, as `wsgiprobe servers` found them.
 pub fn render_servers(python: &str, python_version: &str, rows: &[serde_json::Value]) -> String {
     let mut t = table(None);
-    t.set_header(vec!["server", "available", "version", "command"]);
+    t.set_header(vec![
+        "server",
+        "available",
+        "version",
+        "listens on",
+        "takes",
+        "what",
+    ]);
     let mut missing = Vec::new();
     for r in rows {
         let available = r["available"].as_bool().unwrap_or(false);
         if !available {
             missing.push(r["package"].as_str().unwrap_or_default().to_string());
         }
+        let mut listens = vec!["tcp"];
+        if r["unix"] == true {
+            listens.push("unix");
+        }
+        if r["uwsgi_protocol"] == true {
+            listens.push("uwsgi");
+        }
+        let mut takes = Vec::new();
+        if r["workers"] == true {
+            takes.push("--workers".to_string());
+        }
+        if r["threads"] == true {
+            takes.push("--threads".to_string());
+        }
+        if let Some(classes) = r["worker_classes"].as_array().filter(|c| !c.is_empty()) {
+            let names: Vec<&str> = classes.iter().filter_map(|c| c.as_str()).collect();
+            takes.push(format!("--worker-class {}", names.join("|")));
+        }
         t.add_row(vec![
-            r["server"].as_str().unwrap_or_default(),
-            if available { "yes" } else { "no" },
-            r["version"].as_str().unwrap_or("-"),
-            r["command"].as_str().unwrap_or_default(),
+            r["server"].as_str().unwrap_or_default().to_string(),
+            if available { "yes" } else { "no" }.to_string(),
+            r["version"].as_str().unwrap_or("-").to_string(),
+            listens.join(", "),
+            takes.join("\n"),
+            r["description"].as_str().unwrap_or_default().to_string(),
         ]);
     }
     let mut out = format!("servers importable from {python} (Python {python_version}):\n{t}\n");
     if !missing.is_empty() {
         out.push_str(&format!(
-            "install the missing ones with: {python} -m pip install {}\n",
+            "install the missing ones with: {python} -m pip install {}\n(or let `check --server NAME` install one into a managed environment)\n",
             missing.join(" ")
         ));
     }
