@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use super::model::{Case, Expect, SpecFile};
+use super::model::{Case, Expect, Request, SpecFile};
 use crate::probe::SCENARIOS;
 
 mod embedded {
@@ -192,14 +192,48 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
             return Err(format!("`{field}` is empty"));
         }
     }
-    if !SCENARIOS.contains(&case.scenario.as_str()) {
+    validate_scenario(&case.scenario, &case.args)?;
+    validate_request(&case.request)?;
+    if let Some(second) = &case.second {
+        validate_scenario(&second.scenario, &second.args).map_err(|m| format!("second: {m}"))?;
+        validate_request(&second.request).map_err(|m| format!("second: {m}"))?;
+    }
+    if case.expect_continue_ms.is_some() && case.request.body.is_none() {
+        return Err("expect_continue_ms needs a request `body` to hold back".into());
+    }
+    if case.expect.is_empty() {
+        return Err("`expect` is empty: a case must check something".into());
+    }
+    for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
+        for (i, e) in list.iter().enumerate() {
+            validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
+        }
+    }
+    for (what, ms) in [
+        ("timeout_ms", case.timeout_ms),
+        ("expect_continue_ms", case.expect_continue_ms),
+        ("linger_ms", case.linger_ms),
+        ("events_wait_ms", case.events_wait_ms),
+    ] {
+        if ms == Some(0) {
+            return Err(format!("{what} must be positive"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_scenario(
+    scenario: &str,
+    args: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    if !SCENARIOS.contains(&scenario) {
         return Err(format!(
             "unknown scenario {:?}; the probe knows {}",
-            case.scenario,
+            scenario,
             SCENARIOS.join(", ")
         ));
     }
-    for (k, v) in &case.args {
+    for (k, v) in args {
         let ok = |s: &str| {
             !s.is_empty()
                 && s.chars()
@@ -211,23 +245,10 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
             ));
         }
     }
-    validate_request(case)?;
-    if case.expect.is_empty() {
-        return Err("`expect` is empty: a case must check something".into());
-    }
-    for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
-        for (i, e) in list.iter().enumerate() {
-            validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
-        }
-    }
-    if case.timeout_ms == Some(0) {
-        return Err("timeout_ms must be positive".into());
-    }
     Ok(())
 }
 
-fn validate_request(case: &Case) -> Result<(), String> {
-    let r = &case.request;
+fn validate_request(r: &Request) -> Result<(), String> {
     let latin1 = |field: &str, s: &str| -> Result<(), String> {
         match s.chars().find(|c| (*c as u32) > 0xFF) {
             Some(c) => Err(format!(
@@ -279,16 +300,17 @@ fn validate_request(case: &Case) -> Result<(), String> {
     Ok(())
 }
 
-const SUBJECT_PREFIXES: &[&str] = &["environ.", "observation.", "header.", "event."];
+const SUBJECT_PREFIXES: &[&str] = &["environ.", "observation.", "header.", "event.", "wire."];
 const SUBJECTS: &[&str] = &["status", "body"];
 
 fn validate_expect(e: &Expect) -> Result<(), String> {
+    let subject = e.subject.strip_prefix("second.").unwrap_or(&e.subject);
     let prefixed = SUBJECT_PREFIXES
         .iter()
-        .any(|p| e.subject.len() > p.len() && e.subject.starts_with(p));
-    if !prefixed && !SUBJECTS.contains(&e.subject.as_str()) {
+        .any(|p| subject.len() > p.len() && subject.starts_with(p));
+    if !prefixed && !SUBJECTS.contains(&subject) {
         return Err(format!(
-            "unknown subject; use status, body, or a name after {}",
+            "unknown subject; use status, body, or a name after {} (any of them after second.)",
             SUBJECT_PREFIXES.join(", ")
         ));
     }
@@ -308,6 +330,9 @@ fn validate_expect(e: &Expect) -> Result<(), String> {
     ];
     if !predicates.iter().any(|p| *p) {
         return Err("no predicate: say what must hold (equals, present, type, ...)".into());
+    }
+    if e.or_absent.is_some() && (e.present.is_some() || e.empty_or_absent.is_some()) {
+        return Err("`or_absent` cannot be combined with `present` or `empty_or_absent`".into());
     }
     if e.present == Some(false) && predicates.iter().filter(|p| **p).count() > 1 {
         return Err("`present = false` cannot be combined with other predicates".into());

@@ -6,5 +6,5 @@ mod model;
 mod select;
 
 pub use load::{load_builtin, load_dir, load_sources, LoadedCase, SpecError, SpecSet};
-pub use model::{Case, Expect, Level, Request, SpecFile};
+pub use model::{Case, Expect, Followup, Level, Request, SpecFile};
 pub use select::{select, Selection, SelectionError};
