@@ -400,6 +400,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "warn",
     ),
     ("wrapper-no-close", "response.file-wrapper.close", "fail"),
+    (
+        "wrapper-eager",
+        "response.file-wrapper.no-early-transmission",
+        "fail",
+    ),
 ];
 
 fn broken_cmd(rule: Option<&str>) -> String {

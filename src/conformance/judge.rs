@@ -870,6 +870,9 @@ mod tests {
         let v = judge(&c, &desync);
         assert_eq!(v.outcome, Outcome::Warn);
         assert!(v.actual.contains("wire.second = \"malformed\""), "{v:?}");
-        assert!(v.actual.contains("second.environ.PATH_INFO absent"), "{v:?}");
+        assert!(
+            v.actual.contains("second.environ.PATH_INFO absent"),
+            "{v:?}"
+        );
     }
 }

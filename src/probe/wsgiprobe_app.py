@@ -990,7 +990,8 @@ def _open_data(token, real):
 def scenario_file_wrapper(ctx):
     """Returns wsgi.file_wrapper(file) for arg src (file: a real file with
     fileno(); bytesio: an object without one), after seeking to arg skip,
-    with Content-Length arg cl (default: what is left). Header
+    with Content-Length arg cl (default: what is left); with discard=1 the
+    wrapper is made but a plain body returned instead. Header
     X-Wsgiprobe-File-Wrapper says whether the server offers a wrapper."""
     wrapper = ctx.environ.get("wsgi.file_wrapper")
     if wrapper is None:
@@ -1010,6 +1011,13 @@ def scenario_file_wrapper(ctx):
         ("X-Wsgiprobe-Probe", "1"),
         ("X-Wsgiprobe-File-Wrapper", "present"),
     ]
+    if ctx.args.get("discard") == "1":
+        # A wrapper the application makes and then does not return must
+        # not have sent anything.
+        wrapper(filelike, 8)
+        body = b"not the file\n"
+        ctx.start_response("200 OK", _plain(body, [("X-Wsgiprobe-File-Wrapper", "present")]))
+        return [body]
     ctx.start_response("200 OK", headers)
     return wrapper(filelike, 8)
 

@@ -88,6 +88,7 @@ RULES = {
     "wrapper-rewinds": "wsgi.file_wrapper sends the file from its start",
     "wrapper-ignores-length": "wsgi.file_wrapper sends the whole file whatever the Content-Length",
     "wrapper-no-close": "wsgi.file_wrapper's close() does not close the file",
+    "wrapper-eager": "wsgi.file_wrapper sends the file as soon as it is called",
 }
 
 HOP_BY_HOP = frozenset((
@@ -486,7 +487,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
             environ["wsgi.multithread"] = True
         environ["wsgi.multiprocess"] = False
         environ["wsgi.run_once"] = False
-        environ["wsgi.file_wrapper"] = lambda filelike, blksize=8192: FileWrapper(filelike, blksize, rules)
+        def file_wrapper(filelike, blksize=8192):
+            if "wrapper-eager" in rules:
+                self.wfile.write(filelike.read())
+            return FileWrapper(filelike, blksize, rules)
+
+        environ["wsgi.file_wrapper"] = file_wrapper
         return environ
 
     # -- response ---------------------------------------------------------
