@@ -2,6 +2,8 @@
 
 mod check;
 mod console;
+mod coverage;
 
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
+pub use coverage::{coverage_json, render_coverage};

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use super::model::{Case, Expect, Request, SpecFile};
+use serde::Serialize;
+
+use super::model::{Case, Expect, Request, Requirement, RequirementsFile, SpecFile};
 use crate::probe::SCENARIOS;
 
 mod embedded {
@@ -25,10 +27,62 @@ pub struct LoadedCase {
     pub area_title: String,
 }
 
-/// Every case of a spec set, in file order then case order.
+/// Every case of a spec set, in file order then case order, and the
+/// requirement catalogue the cases refer to.
 #[derive(Debug, Clone, Default)]
 pub struct SpecSet {
     pub cases: Vec<LoadedCase>,
+    pub requirements: Vec<Requirement>,
+}
+
+/// The file name of the requirement catalogue among the spec files.
+pub const REQUIREMENTS_FILE: &str = "requirements.toml";
+/// The file name of the built-in server quirks among the spec files.
+pub const QUIRKS_FILE: &str = "quirks.toml";
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+fn parse_requirements(file: &str, text: &str) -> Result<Vec<Requirement>, SpecError> {
+    let parsed: RequirementsFile = toml::from_str(text).map_err(|e| SpecError {
+        file: file.to_string(),
+        case: None,
+        message: e.message().to_string() + &location(text, &e),
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &parsed.requirements {
+        let fail = |message: String| SpecError {
+            file: file.to_string(),
+            case: Some(r.id.clone()),
+            message,
+        };
+        if !is_id(&r.id) {
+            return Err(fail(
+                "requirement id must be dot-separated lowercase words".into(),
+            ));
+        }
+        if !seen.insert(r.id.as_str()) {
+            return Err(fail("duplicate requirement id".into()));
+        }
+        if r.text.trim().is_empty() || r.source.trim().is_empty() {
+            return Err(fail("`text` and `source` must not be empty".into()));
+        }
+        if r.uncovered.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            return Err(fail("`uncovered` must say why".into()));
+        }
+    }
+    Ok(parsed.requirements)
+}
+
+fn builtin_requirements() -> Result<Vec<Requirement>, SpecError> {
+    match embedded::BUILTIN_SPECS
+        .iter()
+        .find(|(n, _)| *n == REQUIREMENTS_FILE)
+    {
+        Some((n, text)) => parse_requirements(n, text),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// A spec file that cannot be used, with where the problem is.
@@ -91,7 +145,16 @@ pub fn load_sources(
 ) -> Result<SpecSet, SpecError> {
     let mut set = SpecSet::default();
     let mut seen: HashMap<String, String> = HashMap::new();
+    let mut catalogue = None;
     for (file, text) in sources {
+        match file_name(&file) {
+            REQUIREMENTS_FILE => {
+                catalogue = Some(parse_requirements(&file, &text)?);
+                continue;
+            }
+            QUIRKS_FILE => continue,
+            _ => {}
+        }
         let parsed: SpecFile = toml::from_str(&text).map_err(|e| SpecError {
             file: file.clone(),
             case: case_id_near_error(&text, &e),
@@ -116,7 +179,54 @@ pub fn load_sources(
             });
         }
     }
+    // A folder of cases without its own catalogue refers to the built-in one.
+    set.requirements = match catalogue {
+        Some(c) => c,
+        None => builtin_requirements()?,
+    };
+    let known: std::collections::HashSet<&str> =
+        set.requirements.iter().map(|r| r.id.as_str()).collect();
+    for lc in &set.cases {
+        if let Some(unknown) = lc
+            .case
+            .covers
+            .iter()
+            .find(|id| !known.contains(id.as_str()))
+        {
+            return Err(SpecError {
+                file: lc.file.clone(),
+                case: Some(lc.case.id.clone()),
+                message: format!(
+                    "covers unknown requirement {unknown:?}; requirement ids are listed in {REQUIREMENTS_FILE}"
+                ),
+            });
+        }
+    }
     Ok(set)
+}
+
+/// One requirement with the ids of the cases that cover it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    #[serde(flatten)]
+    pub requirement: Requirement,
+    pub cases: Vec<String>,
+}
+
+/// Every requirement of the set's catalogue with the cases (among `cases`)
+/// that cover it, in catalogue order.
+pub fn coverage(set: &SpecSet, cases: &[LoadedCase]) -> Vec<Coverage> {
+    set.requirements
+        .iter()
+        .map(|r| Coverage {
+            requirement: r.clone(),
+            cases: cases
+                .iter()
+                .filter(|lc| lc.case.covers.contains(&r.id))
+                .map(|lc| lc.case.id.clone())
+                .collect(),
+        })
+        .collect()
 }
 
 fn location(text: &str, e: &toml::de::Error) -> String {
@@ -474,5 +584,63 @@ expect = [{ subject = "environ.REQUEST_METHOD", equals = "GET" }]
             "only {} builtin cases",
             set.cases.len()
         );
+    }
+
+    #[test]
+    fn builtin_catalogue_is_complete() {
+        let set = load_builtin().unwrap();
+        assert!(set.cases.len() >= 90, "only {} cases", set.cases.len());
+        let cov = coverage(&set, &set.cases);
+        assert!(cov.len() >= 60, "only {} requirements", cov.len());
+        let unaccounted: Vec<_> = cov
+            .iter()
+            .filter(|c| c.cases.is_empty() && c.requirement.uncovered.is_none())
+            .map(|c| c.requirement.id.clone())
+            .collect();
+        assert!(
+            unaccounted.is_empty(),
+            "neither covered nor explained: {unaccounted:?}"
+        );
+        let without: Vec<_> = set
+            .cases
+            .iter()
+            .filter(|lc| lc.case.covers.is_empty())
+            .map(|lc| lc.case.id.clone())
+            .collect();
+        assert!(without.is_empty(), "cases covering nothing: {without:?}");
+    }
+
+    #[test]
+    fn unknown_requirement_in_covers_names_file_and_case() {
+        let bad = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\ncovers = [\"pep3333.no-such-rule\"]",
+        );
+        let err = load_one(&bad).unwrap_err();
+        assert_eq!(err.file, "environ.toml");
+        assert_eq!(err.case.as_deref(), Some("environ.request-method.get"));
+        assert!(err.message.contains("pep3333.no-such-rule"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_may_bring_its_own_catalogue() {
+        let catalogue = "[[requirement]]\nid = \"local.rule\"\nlevel = \"must\"\nsource = \"s\"\ntext = \"t\"\n";
+        let case = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\ncovers = [\"local.rule\"]",
+        );
+        let set = load_sources([
+            ("dir/requirements.toml".to_string(), catalogue.to_string()),
+            ("dir/environ.toml".to_string(), case),
+        ])
+        .unwrap();
+        assert_eq!(set.requirements.len(), 1);
+        assert_eq!(
+            coverage(&set, &set.cases)[0].cases,
+            ["environ.request-method.get"]
+        );
+        let dup = format!("{catalogue}{catalogue}");
+        let err = load_sources([("requirements.toml".to_string(), dup)]).unwrap_err();
+        assert!(err.message.contains("duplicate"), "{err}");
     }
 }

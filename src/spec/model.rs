@@ -200,3 +200,27 @@ pub struct Expect {
     /// only when it is there).
     pub or_absent: Option<bool>,
 }
+
+/// The requirement catalogue (`specs/requirements.toml`) as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsFile {
+    #[serde(default, rename = "requirement")]
+    pub requirements: Vec<Requirement>,
+}
+
+/// One statement of a source that binds a server or gateway.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// Stable id, `pep3333.topic.detail` or `rfcNNNN.section.detail`.
+    pub id: String,
+    pub level: Level,
+    /// `PEP 3333, environ Variables`, `RFC 9110, 5.5`.
+    pub source: String,
+    /// The statement, quoted.
+    pub text: String,
+    /// Why no case checks it, when none does.
+    #[serde(default)]
+    pub uncovered: Option<String>,
+}
