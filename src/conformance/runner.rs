@@ -277,10 +277,15 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
             if case.broken_response_ok =>
         {
             let what = format!("(response cut short: {})", error_chain(&e));
+            let cut = if matches!(e, HttpError::Malformed { .. }) {
+                "malformed"
+            } else {
+                "closed"
+            };
             (
                 cut_response(what.clone()),
                 Some(what),
-                Value::Object(Default::default()),
+                serde_json::json!({ "cut": cut }),
                 None,
             )
         }
