@@ -166,6 +166,10 @@ pub struct SpecsArgs {
     /// Print the cases as JSON.
     #[arg(long)]
     pub json: bool,
+    /// List every requirement of the catalogue with the cases covering it
+    /// (or why none does) instead of the cases.
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 #[derive(Debug, Args)]

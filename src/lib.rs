@@ -51,12 +51,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
     }
 }
 
-fn load_cases(select: &SelectArgs) -> Result<Vec<spec::LoadedCase>> {
-    let set = match &select.specs {
+fn load_set(select: &SelectArgs) -> Result<spec::SpecSet> {
+    match &select.specs {
         Some(dir) => spec::load_dir(dir),
         None => spec::load_builtin(),
     }
-    .context("invalid spec file")?;
+    .context("invalid spec file")
+}
+
+fn load_cases(select: &SelectArgs) -> Result<Vec<spec::LoadedCase>> {
+    let set = load_set(select)?;
     Ok(spec::select(&set, &select.selection())?)
 }
 
@@ -235,6 +239,20 @@ pub fn exit_for(report: &CheckReport) -> Exit {
 }
 
 fn specs(args: SpecsArgs) -> Result<Exit> {
+    if args.coverage {
+        let set = load_set(&args.select)?;
+        let cases = spec::select(&set, &args.select.selection())?;
+        let rows = spec::coverage(&set, &cases);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report::coverage_json(&rows))?
+            );
+        } else {
+            print!("{}", report::render_coverage(&rows));
+        }
+        return Ok(Exit::Clean);
+    }
     let cases = load_cases(&args.select)?;
     if args.json {
         let list: Vec<_> = cases

@@ -129,6 +129,153 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ("head-body", "response.head.no-content", "fail"),
     // The read past the body hangs: the case becomes a verdict at its timeout.
     ("input-unbounded", "input.read.past-content-length", "warn"),
+    // ... and on a kept-alive connection it reads the next request as body.
+    ("input-unbounded", "input.keep-alive.body-boundary", "warn"),
+    (
+        "slash-kept-encoded",
+        "environ.path-info.encoded-slash",
+        "fail",
+    ),
+    ("path-collapse", "environ.path-info.slashes-kept", "warn"),
+    ("script-name-overlap", "environ.script-name.split", "fail"),
+    ("path-utf8", "environ.latin1.path-raw-byte", "fail"),
+    ("query-utf8", "environ.query-string.raw-byte", "fail"),
+    (
+        "chunked-length-zero",
+        "environ.content-length.chunked",
+        "fail",
+    ),
+    (
+        "underscore-merge",
+        "environ.http.underscore-not-merged",
+        "warn",
+    ),
+    ("errors-bytes", "environ.wsgi-errors.write-str", "fail"),
+    ("errors-ascii-only", "environ.wsgi-errors.non-ascii", "warn"),
+    ("read-zero-all", "input.read.zero", "fail"),
+    ("eof-raises", "input.readline.exhausted", "warn"),
+    ("no-continue", "input.expect-continue.interim-sent", "warn"),
+    (
+        "continue-http10",
+        "input.expect-continue.not-for-http10",
+        "fail",
+    ),
+    (
+        "exc-info-append",
+        "response.exc-info.replaces-unsent",
+        "warn",
+    ),
+    (
+        "exc-info-ignored",
+        "response.exc-info.raises-after-sent",
+        "fail",
+    ),
+    (
+        "exc-info-other-error",
+        "response.exc-info.reraises-original",
+        "warn",
+    ),
+    (
+        "start-twice-ok",
+        "response.start-response.second-call-refused",
+        "warn",
+    ),
+    (
+        "sr-before-iter",
+        "response.start-response.lazy-call",
+        "fail",
+    ),
+    (
+        "hop-by-hop-ok",
+        "response.headers.hop-by-hop-refused",
+        "warn",
+    ),
+    (
+        "hop-by-hop-ok",
+        "response.headers.hop-by-hop-not-forwarded",
+        "warn",
+    ),
+    (
+        "hop-by-hop-ok",
+        "response.headers.no-transfer-encoding-for-http10",
+        "fail",
+    ),
+    (
+        "header-unchecked",
+        "response.headers.crlf-not-emitted",
+        "fail",
+    ),
+    (
+        "header-unchecked",
+        "response.headers.checked-at-start-response",
+        "warn",
+    ),
+    (
+        "header-utf8-out",
+        "response.headers.non-latin1-refused",
+        "warn",
+    ),
+    (
+        "status-unchecked",
+        "response.status.crlf-not-emitted",
+        "fail",
+    ),
+    (
+        "status-unchecked",
+        "response.status.malformed-refused",
+        "fail",
+    ),
+    (
+        "eager-headers",
+        "response.headers.not-sent-before-body",
+        "fail",
+    ),
+    ("buffer-body", "response.body.unbuffered", "fail"),
+    ("str-body-ok", "response.body.str-refused", "warn"),
+    (
+        "no-truncate",
+        "response.content-length.not-exceeded",
+        "warn",
+    ),
+    (
+        "underflow-keepalive",
+        "response.content-length.short-closes",
+        "warn",
+    ),
+    ("head-body", "response.head.pipelined-next", "fail"),
+    (
+        "iter-attrs",
+        "response.iterable.no-other-attributes",
+        "fail",
+    ),
+    (
+        "no-close-on-disconnect",
+        "response.close.client-disconnect",
+        "fail",
+    ),
+    ("no-close", "response.close.iteration-error", "fail"),
+    ("no-close", "response.close.head", "fail"),
+    (
+        "wrapper-needs-fileno",
+        "response.file-wrapper.no-fileno",
+        "fail",
+    ),
+    (
+        "wrapper-rewinds",
+        "response.file-wrapper.current-position",
+        "warn",
+    ),
+    (
+        "wrapper-ignores-length",
+        "response.file-wrapper.content-length",
+        "warn",
+    ),
+    ("wrapper-no-close", "response.file-wrapper.close", "fail"),
+    (
+        "wrapper-eager",
+        "response.file-wrapper.no-early-transmission",
+        "fail",
+    ),
 ];
 
 fn broken_cmd(rule: Option<&str>) -> String {

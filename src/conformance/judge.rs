@@ -23,6 +23,10 @@ pub enum Exchange {
         observation: Option<Value>,
         /// Side-channel events for the case's token, when they were read back.
         events: Option<Vec<Value>>,
+        /// What the runner saw on the connection (an object; `wire.*` subjects).
+        wire: Value,
+        /// The response to the case's second request and its observation.
+        second: Option<Box<(Response, Option<Value>)>>,
     },
     /// The server misbehaved at the HTTP level: it hung (`timed_out`),
     /// closed the connection early or sent a malformed response. That is a
@@ -30,6 +34,23 @@ pub enum Exchange {
     ServerFault { what: String, timed_out: bool },
     /// The harness could not decide (could not connect, the server is gone).
     HarnessFault { what: String },
+}
+
+impl Exchange {
+    /// An answer with no wire facts and no second response.
+    pub fn answered(
+        response: Response,
+        observation: Option<Value>,
+        events: Option<Vec<Value>>,
+    ) -> Exchange {
+        Exchange::Answered {
+            response,
+            observation,
+            events,
+            wire: Value::Object(Default::default()),
+            second: None,
+        }
+    }
 }
 
 /// The result of one case.
@@ -91,7 +112,7 @@ pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
         .map(describe)
         .collect::<Vec<_>>()
         .join("; ");
-    let (response, observation, events) = match exchange {
+    let parts = match exchange {
         Exchange::HarnessFault { what } => {
             return Verdict {
                 outcome: Outcome::Error,
@@ -110,12 +131,23 @@ pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
             response,
             observation,
             events,
-        } => (response, observation.as_ref(), events.as_deref()),
+            wire,
+            second,
+        } => (
+            response,
+            observation.as_ref(),
+            events.as_deref(),
+            wire,
+            second.as_deref(),
+        ),
     };
+    let (response, observation, events, wire, second) = parts;
     let facts = Facts {
         response,
         observation,
         events,
+        wire,
+        second,
     };
 
     if case.allow_status.contains(&response.status) {
@@ -193,6 +225,16 @@ struct Facts<'a> {
     response: &'a Response,
     observation: Option<&'a Value>,
     events: Option<&'a [Value]>,
+    wire: &'a Value,
+    second: Option<&'a (Response, Option<Value>)>,
+}
+
+fn path_in<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(root, |v, seg| match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
 }
 
 enum Check {
@@ -262,6 +304,24 @@ fn no_observation(response: &Response) -> String {
 }
 
 fn resolve(subject: &str, facts: &Facts) -> Result<Seen, Check> {
+    if let Some(rest) = subject.strip_prefix("second.") {
+        return match facts.second {
+            None => Ok(Seen::plain(None)),
+            Some((response, observation)) => resolve(
+                rest,
+                &Facts {
+                    response,
+                    observation: observation.as_ref(),
+                    events: facts.events,
+                    wire: &Value::Null,
+                    second: None,
+                },
+            ),
+        };
+    }
+    if let Some(path) = subject.strip_prefix("wire.") {
+        return Ok(Seen::plain(path_in(facts.wire, path).cloned()));
+    }
     if let Some(key) = subject.strip_prefix("environ.") {
         let obs = facts
             .observation
@@ -289,12 +349,7 @@ fn resolve(subject: &str, facts: &Facts) -> Result<Seen, Check> {
         let obs = facts
             .observation
             .ok_or_else(|| Check::Broken(no_observation(facts.response)))?;
-        let found = path.split('.').try_fold(obs, |v, seg| match v {
-            Value::Object(m) => m.get(seg),
-            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        });
-        return Ok(Seen::plain(found.cloned()));
+        return Ok(Seen::plain(path_in(obs, path).cloned()));
     }
     if let Some(name) = subject.strip_prefix("header.") {
         return Ok(Seen::plain(
@@ -391,7 +446,7 @@ fn check(e: &Expect, facts: &Facts) -> Check {
         && e.methods.is_none();
     let value = match &seen.value {
         Some(v) => v,
-        None => return ok(only_absence_checks),
+        None => return ok(only_absence_checks || e.or_absent == Some(true)),
     };
 
     if let Some(want) = &e.type_name {
@@ -528,6 +583,9 @@ pub fn describe(e: &Expect) -> String {
     if let Some(m) = &e.methods {
         parts.push(format!("has {}", m.join(", ")));
     }
+    if e.or_absent == Some(true) {
+        parts.push("or absent".to_string());
+    }
     format!("{} {}", e.subject, parts.join(", "))
 }
 
@@ -561,11 +619,11 @@ mod tests {
     }
 
     fn answered(obs: Value) -> Exchange {
-        Exchange::Answered {
-            response: response(200, "{}"),
-            observation: Some(obs),
-            events: Some(vec![json!({"name": "close"})]),
-        }
+        Exchange::answered(
+            response(200, "{}"),
+            Some(obs),
+            Some(vec![json!({"name": "close"})]),
+        )
     }
 
     fn env(key: &str, ty: &str, value: Value) -> Value {
@@ -707,19 +765,11 @@ mod tests {
     fn events_are_counted() {
         let c = case("must", r#"{ subject = "event.close", at_least = 1 }"#);
         assert_eq!(judge(&c, &answered(json!({}))).outcome, Outcome::Pass);
-        let none = Exchange::Answered {
-            response: response(200, "x"),
-            observation: None,
-            events: Some(vec![]),
-        };
+        let none = Exchange::answered(response(200, "x"), None, Some(vec![]));
         let v = judge(&c, &none);
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.actual.contains("event.close = 0"), "{v:?}");
-        let unread = Exchange::Answered {
-            response: response(200, "x"),
-            observation: None,
-            events: None,
-        };
+        let unread = Exchange::answered(response(200, "x"), None, None);
         assert_eq!(judge(&c, &unread).outcome, Outcome::Error);
     }
 
@@ -729,11 +779,7 @@ mod tests {
             "must",
             r#"{ subject = "environ.REQUEST_METHOD", equals = "GET" }"#,
         );
-        let ex = Exchange::Answered {
-            response: response(500, "Internal Server Error"),
-            observation: None,
-            events: None,
-        };
+        let ex = Exchange::answered(response(500, "Internal Server Error"), None, None);
         let v = judge(&c, &ex);
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.actual.contains("status 500"), "{v:?}");
@@ -746,11 +792,7 @@ mod tests {
             r#"{ subject = "environ.PATH_INFO", equals = "/x" }"#,
         );
         c.allow_status = vec![400];
-        let ex = Exchange::Answered {
-            response: response(400, "Bad Request"),
-            observation: None,
-            events: None,
-        };
+        let ex = Exchange::answered(response(400, "Bad Request"), None, None);
         let v = judge(&c, &ex);
         assert_eq!(v.outcome, Outcome::Pass);
         assert!(v.actual.contains("refused with status 400"));
@@ -789,5 +831,48 @@ mod tests {
             r#"{ subject = "header.date", present = true }, { subject = "body", equals = "{}" }"#,
         );
         assert_eq!(judge(&c, &answered(json!({}))).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn or_absent_lets_a_missing_subject_hold() {
+        let c = case(
+            "must",
+            r#"{ subject = "environ.CONTENT_LENGTH", one_of = ["", "11"], or_absent = true }"#,
+        );
+        assert_eq!(
+            judge(&c, &answered(json!({"environ": {}}))).outcome,
+            Outcome::Pass
+        );
+        let v = judge(&c, &answered(env("CONTENT_LENGTH", "str", json!("0"))));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.expected.contains("or absent"), "{v:?}");
+    }
+
+    #[test]
+    fn wire_and_second_subjects() {
+        let c = case(
+            "should",
+            r#"{ subject = "wire.second", equals = "answered" }, { subject = "second.environ.PATH_INFO", equals = "/next" }, { subject = "second.status", equals = 200 }"#,
+        );
+        let with = |wire: Value, second: Option<Value>| Exchange::Answered {
+            response: response(200, "{}"),
+            observation: None,
+            events: None,
+            wire,
+            second: second.map(|obs| Box::new((response(200, "{}"), Some(obs)))),
+        };
+        let ok = with(
+            json!({"second": "answered"}),
+            Some(env("PATH_INFO", "str", json!("/next"))),
+        );
+        assert_eq!(judge(&c, &ok).outcome, Outcome::Pass);
+        let desync = with(json!({"second": "malformed"}), None);
+        let v = judge(&c, &desync);
+        assert_eq!(v.outcome, Outcome::Warn);
+        assert!(v.actual.contains("wire.second = \"malformed\""), "{v:?}");
+        assert!(
+            v.actual.contains("second.environ.PATH_INFO absent"),
+            "{v:?}"
+        );
     }
 }

@@ -246,27 +246,56 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
         Ok(b) => b,
         Err(what) => return finish(Exchange::HarnessFault { what }, String::new(), None),
     };
-    let request_text = excerpt(&bytes, 4096);
-    let head = case
-        .request
-        .method
-        .as_deref()
-        .is_some_and(|m| m.eq_ignore_ascii_case("HEAD"))
-        || case
-            .request
-            .raw
-            .as_deref()
-            .is_some_and(|r| r.starts_with("HEAD "));
-    let (response, response_head) = match exchange(to.target, &bytes, head, timeout) {
-        Ok(r) => {
-            let head = Some(latin1_string(&r.raw_head));
-            (r, head)
+    let second_bytes = match &case.second {
+        Some(f) => {
+            let follow = Case {
+                scenario: f.scenario.clone(),
+                args: f.args.clone(),
+                request: f.request.clone(),
+                ..case.clone()
+            };
+            match build_request(&follow, to.target, to.base_path, &format!("{token}-2")) {
+                Ok(b) => Some(b),
+                Err(what) => return finish(Exchange::HarnessFault { what }, String::new(), None),
+            }
+        }
+        None => None,
+    };
+    let mut request_text = excerpt(&bytes, 4096);
+    if let Some(b) = &second_bytes {
+        request_text.push_str("\n--- second request ---\n");
+        request_text.push_str(&excerpt(b, 4096));
+    }
+    let head = is_head(&case.request);
+    let second_head = case.second.as_ref().is_some_and(|f| is_head(&f.request));
+    let talk = Talk {
+        case,
+        first: &bytes,
+        second: second_bytes.as_deref(),
+        head,
+        second_head,
+        timeout,
+    };
+    let (response, response_head, wire, second) = match talk.run(to.target) {
+        Ok(c) => {
+            let head = Some(latin1_string(&c.response.raw_head));
+            (c.response, head, c.wire, c.second)
         }
         Err(e @ (HttpError::Closed { .. } | HttpError::Malformed { .. }))
             if case.broken_response_ok =>
         {
             let what = format!("(response cut short: {})", error_chain(&e));
-            (cut_response(what.clone()), Some(what))
+            let cut = if matches!(e, HttpError::Malformed { .. }) {
+                "malformed"
+            } else {
+                "closed"
+            };
+            (
+                cut_response(what.clone()),
+                Some(what),
+                serde_json::json!({ "cut": cut }),
+                None,
+            )
         }
         Err(e) => return finish(fault(e, timeout), request_text, None),
     };
@@ -275,10 +304,21 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
         response,
         observation,
         events: None,
+        wire,
+        second,
     };
 
-    if case.expect.iter().any(|e| e.subject.starts_with("event.")) {
-        let deadline = Instant::now() + config.events_wait;
+    let expects_events = case
+        .expect
+        .iter()
+        .chain(&case.requires)
+        .any(|e| e.subject.starts_with("event."));
+    if expects_events {
+        let wait = case
+            .events_wait_ms
+            .map(Duration::from_millis)
+            .unwrap_or(config.events_wait);
+        let deadline = Instant::now() + wait;
         loop {
             let events = read_events(to, token, config.case_timeout);
             let Exchange::Answered { events: slot, .. } = &mut answered else {
@@ -301,6 +341,208 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
     finish(answered, request_text, response_head)
 }
 
+fn is_head(r: &crate::spec::Request) -> bool {
+    r.method
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case("HEAD"))
+        || r.raw.as_deref().is_some_and(|r| r.starts_with("HEAD "))
+}
+
+/// What one case's connection carried.
+struct Conversation {
+    response: Response,
+    wire: Value,
+    second: Option<Box<(Response, Option<Value>)>>,
+}
+
+/// One case's use of a connection: the request (its body held back for
+/// `100 Continue` when the case says so), the response, and what followed
+/// it on the same connection.
+struct Talk<'a> {
+    case: &'a Case,
+    first: &'a [u8],
+    second: Option<&'a [u8]>,
+    head: bool,
+    second_head: bool,
+    timeout: Duration,
+}
+
+impl Talk<'_> {
+    fn run(&self, target: &Target) -> Result<Conversation, HttpError> {
+        let case = self.case;
+        let deadline = Instant::now() + self.timeout;
+        let mut wire = serde_json::Map::new();
+        let mut conn = Connection::open(
+            target,
+            Timeouts {
+                connect: self.timeout.min(Duration::from_secs(5)),
+                io: self.timeout,
+            },
+        )?;
+        let pipelined = case.second.as_ref().is_some_and(|f| f.pipelined);
+        let sent_at;
+        match case.expect_continue_ms {
+            Some(ms) => {
+                let split = find(self.first, b"\r\n\r\n").map_or(self.first.len(), |i| i + 4);
+                conn.send(&self.first[..split])?;
+                sent_at = Instant::now();
+                let wait_until = (sent_at + Duration::from_millis(ms)).min(deadline);
+                poll_until(&mut conn, wait_until, |buf| {
+                    find(buf, b"\r\n\r\n").is_some()
+                })?;
+                if let Some(rest) = self.first.get(split..).filter(|r| !r.is_empty()) {
+                    conn.send(rest)?;
+                }
+            }
+            None => {
+                let mut bytes = self.first.to_vec();
+                if pipelined {
+                    bytes.extend_from_slice(self.second.unwrap_or_default());
+                }
+                conn.send(&bytes)?;
+                sent_at = Instant::now();
+            }
+        }
+
+        if case.watch_first_body || case.disconnect_after_head {
+            let body_started = |buf: &[u8]| {
+                final_head_end(buf).is_some_and(|end| !case.watch_first_body || buf.len() > end)
+            };
+            if poll_until(&mut conn, deadline, body_started)? {
+                wire.insert(
+                    "first_body_ms".into(),
+                    Value::from(sent_at.elapsed().as_secs_f64() * 1000.0),
+                );
+            }
+            if case.disconnect_after_head {
+                let buf = conn.leftover();
+                let end = final_head_end(buf).ok_or(HttpError::Timeout {
+                    phase: crate::http::Phase::Headers,
+                })?;
+                let head = buf[..end].to_vec();
+                drop(conn);
+                let mut response = cut_response("(disconnected after the head)".into());
+                response.status = status_of(&head);
+                response.raw_head = head;
+                wire.insert("disconnected".into(), Value::Bool(true));
+                return Ok(Conversation {
+                    response,
+                    wire: Value::Object(wire),
+                    second: None,
+                });
+            }
+        }
+
+        let mut response = conn.read_response(self.head, deadline)?;
+        let interim: Vec<Value> = response.interim.iter().map(|i| i.status.into()).collect();
+        wire.insert(
+            "continue".into(),
+            Value::Bool(response.interim.iter().any(|i| i.status == 100)),
+        );
+        wire.insert("interim".into(), Value::Array(interim));
+        wire.insert("version".into(), Value::String(response.version.clone()));
+        wire.insert("keep_alive".into(), Value::Bool(response.keep_alive()));
+
+        let linger = case
+            .linger_ms
+            .map(Duration::from_millis)
+            .or((self.head && case.second.is_none()).then_some(HEAD_LINGER));
+        if let Some(linger) = linger {
+            // RFC 9110 9.3.2: no content in a response to HEAD. A server that
+            // sends it anyway leaves bytes behind the head; wait a moment for
+            // them and count them as the body the server sent. The same
+            // wait catches bytes sent past a Content-Length.
+            let _ = conn.wait_closed((Instant::now() + linger).min(deadline));
+            let after = conn.leftover().to_vec();
+            wire.insert("after_body".into(), Value::String(latin1_string(&after)));
+            wire.insert("closed".into(), Value::Bool(conn.peer_closed()));
+            if self.head {
+                response.body = after;
+            }
+        }
+
+        let mut second = None;
+        if let Some(bytes) = self.second {
+            let state = if !pipelined && !response.keep_alive() {
+                "not-sent"
+            } else {
+                let sent = if pipelined { Ok(()) } else { conn.send(bytes) };
+                match sent.and_then(|()| conn.read_response(self.second_head, deadline)) {
+                    Ok(r) => {
+                        let obs = parse_observation(&r.body);
+                        second = Some(Box::new((r, obs)));
+                        "answered"
+                    }
+                    Err(HttpError::Closed { received: 0, .. }) => "closed",
+                    Err(HttpError::Io {
+                        phase: crate::http::Phase::Write,
+                        ..
+                    }) => "closed",
+                    Err(HttpError::Timeout { .. }) => "timeout",
+                    Err(e) => {
+                        wire.insert("second_error".into(), Value::String(error_chain(&e)));
+                        "malformed"
+                    }
+                }
+            };
+            wire.insert("second".into(), Value::String(state.into()));
+        }
+        Ok(Conversation {
+            response,
+            wire: Value::Object(wire),
+            second,
+        })
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The end of the first non-1xx response head in `buf`, if it has arrived.
+fn final_head_end(buf: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    loop {
+        let end = start + find(&buf[start..], b"\r\n\r\n")? + 4;
+        let status = status_of(&buf[start..end]);
+        if !(100..200).contains(&status) || status == 101 {
+            return Some(end);
+        }
+        start = end;
+    }
+}
+
+/// The status code of a response head, 0 when it has none.
+fn status_of(head: &[u8]) -> u16 {
+    let line = latin1_string(&head[..find(head, b"\r\n").unwrap_or(head.len())]);
+    line.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads in short steps until `done` holds for what has arrived, the peer
+/// closes, or the deadline passes; whether `done` held.
+fn poll_until(
+    conn: &mut Connection,
+    deadline: Instant,
+    done: impl Fn(&[u8]) -> bool,
+) -> Result<bool, HttpError> {
+    loop {
+        if done(conn.leftover()) {
+            return Ok(true);
+        }
+        if conn.peer_closed() || Instant::now() >= deadline {
+            return Ok(false);
+        }
+        let step = (Instant::now() + POLL_STEP).min(deadline);
+        conn.wait_closed(step)?;
+    }
+}
+
+/// How often the runner looks at bytes that are still arriving.
+const POLL_STEP: Duration = Duration::from_millis(5);
+
 fn exchange(
     target: &Target,
     bytes: &[u8],
@@ -316,16 +558,7 @@ fn exchange(
         },
     )?;
     conn.send(bytes)?;
-    let mut response = conn.read_response(head, deadline)?;
-    if head {
-        // RFC 9110 9.3.2: no content in a response to HEAD. A server that
-        // sends it anyway leaves bytes behind the head; wait a moment for
-        // them and count them as the body the server sent.
-        let linger = (Instant::now() + HEAD_LINGER).min(deadline);
-        let _ = conn.wait_closed(linger);
-        response.body = conn.leftover().to_vec();
-    }
-    Ok(response)
+    conn.read_response(head, deadline)
 }
 
 /// How long to watch for content after a HEAD response.

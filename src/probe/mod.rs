@@ -21,6 +21,20 @@ pub const SCENARIOS: &[&str] = &[
     "close-raise",
     "write",
     "events",
+    "errors",
+    "exc-info-replace",
+    "exc-info-sent",
+    "start-twice",
+    "bad-header",
+    "empty-then-raise",
+    "lazy-start",
+    "slow-blocks",
+    "str-body",
+    "length-over",
+    "length-under",
+    "attrs",
+    "close-slow",
+    "file-wrapper",
 ];
 
 /// Request headers that steer the probe (the probe hides them from the

@@ -507,7 +507,10 @@ def read_input(env, args):
                     break
         elif mode == "zero":
             call("read(0)", stream.read, 0)
-            call("read()", stream.read)
+            if limit is None:
+                call("read()", stream.read)
+            else:
+                call("read(%d)" % limit, stream.read, limit)
         elif mode == "readline":
             for _ in range(MAX_CALLS):
                 if done() or not call("readline()", stream.readline):
@@ -532,6 +535,14 @@ def read_input(env, args):
                     entry["type"] = "StopIteration"
                     entry["len"] = 0
                     break
+        elif mode == "cl-readline":
+            try:
+                length = int(env.get("CONTENT_LENGTH") or 0)
+            except (ValueError, TypeError):
+                length = 0
+            call("read(%d)" % max(length, 0), stream.read, max(length, 0))
+            call("readline()", stream.readline)
+            call("readline()", stream.readline)
         elif mode == "cl":
             try:
                 length = int(env.get("CONTENT_LENGTH") or 0)
@@ -590,6 +601,16 @@ class ClosingBody(object):
 # Scenarios
 
 
+def _derived(env):
+    """Values computed from several environ keys."""
+    script = env.get("SCRIPT_NAME", "")
+    path = env.get("PATH_INFO", "")
+    out = {}
+    if isinstance(script, str) and isinstance(path, str):
+        out["script_plus_path"] = script + path
+    return out
+
+
 class Context(object):
     def __init__(self, environ, start_response, args, kwargs):
         self.environ = environ
@@ -622,6 +643,7 @@ class Context(object):
             },
             "start_response": None,
             "environ": report_environ(self.env),
+            "derived": _derived(self.env),
         }
         if self.environ_error is not None:
             obs["environ_error"] = self.environ_error
@@ -680,6 +702,326 @@ def scenario_events(ctx):
     of = ctx.args.get("of")
     return respond_json(ctx.start_response, {"token": of, "events": read_events(of)})
 
+# -- wsgi.errors ------------------------------------------------------------
+
+ERRORS_TEXT = {
+    "ascii": ["wsgiprobe: wsgi.errors write(str)\n"],
+    "wide": ["wsgiprobe: caf\u00e9 \u20ac \U0001f600 \u4e2d\n"],
+}
+
+
+def scenario_errors(ctx):
+    """Writes str to wsgi.errors (arg text: ascii or wide, the latter with
+    code points above U+00FF) with write(), writelines() and flush()."""
+    record = {"calls": [], "error": None}
+    lines = ERRORS_TEXT.get(ctx.args.get("text"), ERRORS_TEXT["ascii"])
+    try:
+        stream = ctx.env["wsgi.errors"]
+        for name, call in (
+            ("write", lambda: stream.write(lines[0])),
+            ("writelines", lambda: stream.writelines(list(lines))),
+            ("flush", lambda: stream.flush()),
+        ):
+            record["calls"].append(name)
+            call()
+    except Exception as exc:
+        record["error"] = _exc_text(exc)
+    obs = ctx.observation()
+    obs["errors"] = record
+    return respond_observation(ctx.start_response, obs)
+
+
+# -- start_response: exc_info, repeated calls, header checks ---------------
+
+
+def _plain(body, extra=()):
+    return list(extra) + [
+        ("Content-Type", "text/plain"),
+        ("Content-Length", str(len(body))),
+        ("X-Wsgiprobe-Probe", "1"),
+    ]
+
+
+def scenario_exc_info_replace(ctx):
+    """start_response 200 with X-Case-First, then, before any body, an
+    error response with exc_info: the second call's status and headers
+    are the ones the client must see."""
+    body = b"replaced\n"
+    ctx.start_response("200 OK", _plain(b"first\n", [("X-Case-First", "1")]))
+    try:
+        raise RuntimeError("wsgiprobe exc-info-replace: deliberate error")
+    except RuntimeError:
+        ctx.start_response(
+            "500 Internal Server Error", _plain(body, [("X-Case-Second", "1")]), sys.exc_info()
+        )
+    return [body]
+
+
+def scenario_exc_info_sent(ctx):
+    """Sends a first block, then calls start_response with exc_info: the
+    headers are out, so it must raise (event sr-raised), ideally the very
+    exception given (event sr-reraised-original)."""
+    token = ctx.token
+    start_response = ctx.start_response
+
+    def body():
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Wsgiprobe-Probe", "1")])
+        yield b"block-1\n"
+        try:
+            raise RuntimeError("wsgiprobe exc-info-sent: deliberate error")
+        except RuntimeError as original:
+            try:
+                start_response(
+                    "500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info()
+                )
+            except BaseException as raised:
+                record_event(token, "sr-raised", _exc_text(raised))
+                if raised is original:
+                    record_event(token, "sr-reraised-original", _exc_text(raised))
+                raise
+            record_event(token, "sr-returned", "start_response returned after headers were sent")
+        yield b"not-raised\n"
+
+    return body()
+
+
+def scenario_start_twice(ctx):
+    """Calls start_response twice without exc_info; the second call is a
+    fatal error the server should raise on (event sr-second-raised)."""
+    body = b"twice\n"
+    ctx.start_response("200 OK", _plain(body))
+    try:
+        ctx.start_response("200 OK", _plain(body, [("X-Case-Twice", "1")]))
+    except Exception as exc:
+        record_event(ctx.token, "sr-second-raised", _exc_text(exc))
+    else:
+        record_event(ctx.token, "sr-second-accepted", "")
+    return [body]
+
+
+# Headers an application must never send; a server should refuse them.
+BAD_HEADERS = {
+    "hop": ("200 OK", [("Keep-Alive", "timeout=1234")]),
+    "te": ("200 OK", [("Transfer-Encoding", "chunked")]),
+    "crlf": ("200 OK", [("X-Case-Crlf", "a\r\nX-Injected: 1")]),
+    "wide": ("200 OK", [("X-Case-Wide", "caf\u20ac")]),
+    "status-crlf": ("200 OK\r\nX-Injected: 1", []),
+    "status-bad": ("20O OK", []),
+}
+
+
+def scenario_bad_header(ctx):
+    """Gives start_response what arg kind names (see BAD_HEADERS). If
+    start_response raises, records sr-raised and answers 500 through
+    exc_info; otherwise answers with body "sent\n"."""
+    status, extra = BAD_HEADERS.get(ctx.args.get("kind"), BAD_HEADERS["hop"])
+    body = b"sent\n"
+    headers = list(extra) + [("Content-Type", "text/plain"), ("X-Wsgiprobe-Probe", "1")]
+    if ctx.args.get("kind") != "te":
+        headers.append(("Content-Length", str(len(body))))
+    try:
+        ctx.start_response(status, headers)
+    except Exception as exc:
+        record_event(ctx.token, "sr-raised", _exc_text(exc))
+        refused = b"refused\n"
+        ctx.start_response("500 Internal Server Error", _plain(refused), sys.exc_info())
+        return [refused]
+    return [body]
+
+
+# -- when headers go out ----------------------------------------------------
+
+
+def scenario_empty_then_raise(ctx):
+    """start_response 200, then the iterable yields b"" and raises: no body
+    byte exists yet, so the headers must not have been sent and the client
+    should get an error status, not 200."""
+    ctx.start_response("200 OK", [("Content-Type", "text/plain"), ("X-Case-Early", "1")])
+
+    def body():
+        yield b""
+        raise RuntimeError("wsgiprobe empty-then-raise: deliberate error before any body")
+
+    return body()
+
+
+def scenario_lazy_start(ctx):
+    """Returns a generator that calls start_response on its first iteration."""
+    start_response = ctx.start_response
+
+    def body():
+        data = b"lazy\n"
+        start_response("200 OK", _plain(data))
+        yield data
+
+    return body()
+
+
+def scenario_slow_blocks(ctx):
+    """Yields block-1, sleeps arg ms (default 1000), yields block-2."""
+    delay = min(max(_int_arg(ctx.args, "ms", 1000), 0), 10000) / 1000.0
+    blocks = [b"block-1\n", b"block-2\n"]
+    ctx.start_response("200 OK", _plain(b"".join(blocks)))
+
+    def body():
+        yield blocks[0]
+        time.sleep(delay)
+        yield blocks[1]
+
+    return body()
+
+
+def scenario_str_body(ctx):
+    """Returns a str where bytes are required."""
+    ctx.start_response("200 OK", _plain(b"str-body\n"))
+    return ["str-body\n"]
+
+
+def scenario_length_over(ctx):
+    """Declares Content-Length 10 and yields 10 bytes, then 12 more."""
+    ctx.start_response("200 OK", _plain(b"0123456789"))
+    return ClosingBody([b"0123456789", b"EXTRA-BYTES\n"], ctx.token)
+
+
+def scenario_length_under(ctx):
+    """Declares Content-Length 100 and yields 6 bytes."""
+    ctx.start_response("200 OK", _plain(b"x" * 100))
+    return ClosingBody([b"short\n"], ctx.token)
+
+
+class AttributeWatch(object):
+    """A response iterable that records (event attr-used) any attribute the
+    server looks up beyond iteration, len() and close()."""
+
+    ALLOWED = ("close", "__iter__", "__len__", "__getitem__", "__next__")
+
+    def __init__(self, blocks, token):
+        self._blocks = blocks
+        self._token = token
+
+    def __iter__(self):
+        return iter(self._blocks)
+
+    def close(self):
+        record_event(self._token, "close", "attribute watch")
+
+    def __getattr__(self, name):
+        if name not in AttributeWatch.ALLOWED and not name.startswith("_AttributeWatch"):
+            record_event(self._token, "attr-used", name)
+        raise AttributeError(name)
+
+
+def scenario_attrs(ctx):
+    body = b"attrs\n"
+    ctx.start_response("200 OK", _plain(body))
+    return AttributeWatch([body], ctx.token)
+
+
+class SlowClosingBody(ClosingBody):
+    """Like ClosingBody, with a pause before each block."""
+
+    def __init__(self, blocks, token, delay):
+        ClosingBody.__init__(self, blocks, token)
+        self.delay = delay
+
+    def __iter__(self):
+        for block in self.blocks:
+            self.consumed += 1
+            yield block
+            time.sleep(self.delay)
+
+
+def scenario_close_slow(ctx):
+    """Streams arg chunks (default 40) blocks of 8 KiB, 25 ms apart, with a
+    recorded close(): long enough for a client to hang up in the middle."""
+    count = min(max(_int_arg(ctx.args, "chunks", 40), 1), 400)
+    blocks = [(b"%07d\n" % i) * 1024 for i in range(count)]
+    ctx.start_response("200 OK", _plain(b"".join(blocks)))
+    return SlowClosingBody(blocks, ctx.token, 0.025)
+
+
+# -- wsgi.file_wrapper ------------------------------------------------------
+
+FILE_DATA = b"line-1\nline-2\nline-3\nline-4\n"
+
+
+class WatchedFile(object):
+    """A file-like object whose close() is recorded (event file-close).
+    With a real file it exposes fileno(), so sendfile() paths are taken."""
+
+    def __init__(self, raw, token, real):
+        self._raw = raw
+        self._token = token
+        if real:
+            self.fileno = raw.fileno
+
+    def read(self, size=-1):
+        return self._raw.read(size)
+
+    def seek(self, *args):
+        return self._raw.seek(*args)
+
+    def tell(self):
+        return self._raw.tell()
+
+    def close(self):
+        record_event(self._token, "file-close", "")
+        self._raw.close()
+
+
+def _open_data(token, real):
+    if not real:
+        import io
+
+        return io.BytesIO(FILE_DATA)
+    directory = os.path.join(events_dir(), "files")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "%s-%d-%d.dat" % (token or "anon", os.getpid(), threading.get_ident()))
+    with open(path, "wb") as fh:
+        fh.write(FILE_DATA)
+    raw = open(path, "rb", buffering=0)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return raw
+
+
+def scenario_file_wrapper(ctx):
+    """Returns wsgi.file_wrapper(file) for arg src (file: a real file with
+    fileno(); bytesio: an object without one), after seeking to arg skip,
+    with Content-Length arg cl (default: what is left); with discard=1 the
+    wrapper is made but a plain body returned instead. Header
+    X-Wsgiprobe-File-Wrapper says whether the server offers a wrapper."""
+    wrapper = ctx.environ.get("wsgi.file_wrapper")
+    if wrapper is None:
+        body = b"no wsgi.file_wrapper\n"
+        ctx.start_response(
+            "200 OK", _plain(body, [("X-Wsgiprobe-File-Wrapper", "absent")])
+        )
+        return [body]
+    skip = min(max(_int_arg(ctx.args, "skip", 0), 0), len(FILE_DATA))
+    length = _int_arg(ctx.args, "cl", len(FILE_DATA) - skip)
+    raw = _open_data(ctx.token, ctx.args.get("src", "file") == "file")
+    raw.seek(skip)
+    filelike = WatchedFile(raw, ctx.token, ctx.args.get("src", "file") == "file")
+    headers = [
+        ("Content-Type", "text/plain"),
+        ("Content-Length", str(length)),
+        ("X-Wsgiprobe-Probe", "1"),
+        ("X-Wsgiprobe-File-Wrapper", "present"),
+    ]
+    if ctx.args.get("discard") == "1":
+        # A wrapper the application makes and then does not return must
+        # not have sent anything.
+        wrapper(filelike, 8)
+        body = b"not the file\n"
+        ctx.start_response("200 OK", _plain(body, [("X-Wsgiprobe-File-Wrapper", "present")]))
+        return [body]
+    ctx.start_response("200 OK", headers)
+    return wrapper(filelike, 8)
+
+
 
 SCENARIOS = {
     "ping": scenario_ping,
@@ -689,6 +1031,20 @@ SCENARIOS = {
     "close-raise": scenario_close_raise,
     "write": scenario_write,
     "events": scenario_events,
+    "errors": scenario_errors,
+    "exc-info-replace": scenario_exc_info_replace,
+    "exc-info-sent": scenario_exc_info_sent,
+    "start-twice": scenario_start_twice,
+    "bad-header": scenario_bad_header,
+    "empty-then-raise": scenario_empty_then_raise,
+    "lazy-start": scenario_lazy_start,
+    "slow-blocks": scenario_slow_blocks,
+    "str-body": scenario_str_body,
+    "length-over": scenario_length_over,
+    "length-under": scenario_length_under,
+    "attrs": scenario_attrs,
+    "close-slow": scenario_close_slow,
+    "file-wrapper": scenario_file_wrapper,
 }
 
 

@@ -98,6 +98,7 @@ impl CheckReport {
                     "outcome": r.verdict.outcome.as_str(),
                     "source": c.source,
                     "requirement": c.requirement,
+                    "covers": c.covers,
                     "stimulus": c.stimulus,
                     "expected": r.verdict.expected,
                     "actual": r.verdict.actual,

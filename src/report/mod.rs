@@ -2,8 +2,10 @@
 
 mod check;
 mod console;
+mod coverage;
 mod matrix;
 
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
+pub use coverage::{coverage_json, render_coverage};
 pub use matrix::{describe_stack, MatrixReport, StackRun};

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use super::model::{Case, Expect, SpecFile};
+use serde::Serialize;
+
+use super::model::{Case, Expect, Request, Requirement, RequirementsFile, SpecFile};
 use crate::probe::SCENARIOS;
 
 mod embedded {
@@ -25,10 +27,62 @@ pub struct LoadedCase {
     pub area_title: String,
 }
 
-/// Every case of a spec set, in file order then case order.
+/// Every case of a spec set, in file order then case order, and the
+/// requirement catalogue the cases refer to.
 #[derive(Debug, Clone, Default)]
 pub struct SpecSet {
     pub cases: Vec<LoadedCase>,
+    pub requirements: Vec<Requirement>,
+}
+
+/// The file name of the requirement catalogue among the spec files.
+pub const REQUIREMENTS_FILE: &str = "requirements.toml";
+/// The file name of the built-in server quirks among the spec files.
+pub const QUIRKS_FILE: &str = "quirks.toml";
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+fn parse_requirements(file: &str, text: &str) -> Result<Vec<Requirement>, SpecError> {
+    let parsed: RequirementsFile = toml::from_str(text).map_err(|e| SpecError {
+        file: file.to_string(),
+        case: None,
+        message: e.message().to_string() + &location(text, &e),
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &parsed.requirements {
+        let fail = |message: String| SpecError {
+            file: file.to_string(),
+            case: Some(r.id.clone()),
+            message,
+        };
+        if !is_id(&r.id) {
+            return Err(fail(
+                "requirement id must be dot-separated lowercase words".into(),
+            ));
+        }
+        if !seen.insert(r.id.as_str()) {
+            return Err(fail("duplicate requirement id".into()));
+        }
+        if r.text.trim().is_empty() || r.source.trim().is_empty() {
+            return Err(fail("`text` and `source` must not be empty".into()));
+        }
+        if r.uncovered.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            return Err(fail("`uncovered` must say why".into()));
+        }
+    }
+    Ok(parsed.requirements)
+}
+
+fn builtin_requirements() -> Result<Vec<Requirement>, SpecError> {
+    match embedded::BUILTIN_SPECS
+        .iter()
+        .find(|(n, _)| *n == REQUIREMENTS_FILE)
+    {
+        Some((n, text)) => parse_requirements(n, text),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// A spec file that cannot be used, with where the problem is.
@@ -91,7 +145,16 @@ pub fn load_sources(
 ) -> Result<SpecSet, SpecError> {
     let mut set = SpecSet::default();
     let mut seen: HashMap<String, String> = HashMap::new();
+    let mut catalogue = None;
     for (file, text) in sources {
+        match file_name(&file) {
+            REQUIREMENTS_FILE => {
+                catalogue = Some(parse_requirements(&file, &text)?);
+                continue;
+            }
+            QUIRKS_FILE => continue,
+            _ => {}
+        }
         let parsed: SpecFile = toml::from_str(&text).map_err(|e| SpecError {
             file: file.clone(),
             case: case_id_near_error(&text, &e),
@@ -116,7 +179,54 @@ pub fn load_sources(
             });
         }
     }
+    // A folder of cases without its own catalogue refers to the built-in one.
+    set.requirements = match catalogue {
+        Some(c) => c,
+        None => builtin_requirements()?,
+    };
+    let known: std::collections::HashSet<&str> =
+        set.requirements.iter().map(|r| r.id.as_str()).collect();
+    for lc in &set.cases {
+        if let Some(unknown) = lc
+            .case
+            .covers
+            .iter()
+            .find(|id| !known.contains(id.as_str()))
+        {
+            return Err(SpecError {
+                file: lc.file.clone(),
+                case: Some(lc.case.id.clone()),
+                message: format!(
+                    "covers unknown requirement {unknown:?}; requirement ids are listed in {REQUIREMENTS_FILE}"
+                ),
+            });
+        }
+    }
     Ok(set)
+}
+
+/// One requirement with the ids of the cases that cover it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    #[serde(flatten)]
+    pub requirement: Requirement,
+    pub cases: Vec<String>,
+}
+
+/// Every requirement of the set's catalogue with the cases (among `cases`)
+/// that cover it, in catalogue order.
+pub fn coverage(set: &SpecSet, cases: &[LoadedCase]) -> Vec<Coverage> {
+    set.requirements
+        .iter()
+        .map(|r| Coverage {
+            requirement: r.clone(),
+            cases: cases
+                .iter()
+                .filter(|lc| lc.case.covers.contains(&r.id))
+                .map(|lc| lc.case.id.clone())
+                .collect(),
+        })
+        .collect()
 }
 
 fn location(text: &str, e: &toml::de::Error) -> String {
@@ -192,14 +302,48 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
             return Err(format!("`{field}` is empty"));
         }
     }
-    if !SCENARIOS.contains(&case.scenario.as_str()) {
+    validate_scenario(&case.scenario, &case.args)?;
+    validate_request(&case.request)?;
+    if let Some(second) = &case.second {
+        validate_scenario(&second.scenario, &second.args).map_err(|m| format!("second: {m}"))?;
+        validate_request(&second.request).map_err(|m| format!("second: {m}"))?;
+    }
+    if case.expect_continue_ms.is_some() && case.request.body.is_none() {
+        return Err("expect_continue_ms needs a request `body` to hold back".into());
+    }
+    if case.expect.is_empty() {
+        return Err("`expect` is empty: a case must check something".into());
+    }
+    for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
+        for (i, e) in list.iter().enumerate() {
+            validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
+        }
+    }
+    for (what, ms) in [
+        ("timeout_ms", case.timeout_ms),
+        ("expect_continue_ms", case.expect_continue_ms),
+        ("linger_ms", case.linger_ms),
+        ("events_wait_ms", case.events_wait_ms),
+    ] {
+        if ms == Some(0) {
+            return Err(format!("{what} must be positive"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_scenario(
+    scenario: &str,
+    args: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    if !SCENARIOS.contains(&scenario) {
         return Err(format!(
             "unknown scenario {:?}; the probe knows {}",
-            case.scenario,
+            scenario,
             SCENARIOS.join(", ")
         ));
     }
-    for (k, v) in &case.args {
+    for (k, v) in args {
         let ok = |s: &str| {
             !s.is_empty()
                 && s.chars()
@@ -211,23 +355,10 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
             ));
         }
     }
-    validate_request(case)?;
-    if case.expect.is_empty() {
-        return Err("`expect` is empty: a case must check something".into());
-    }
-    for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
-        for (i, e) in list.iter().enumerate() {
-            validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
-        }
-    }
-    if case.timeout_ms == Some(0) {
-        return Err("timeout_ms must be positive".into());
-    }
     Ok(())
 }
 
-fn validate_request(case: &Case) -> Result<(), String> {
-    let r = &case.request;
+fn validate_request(r: &Request) -> Result<(), String> {
     let latin1 = |field: &str, s: &str| -> Result<(), String> {
         match s.chars().find(|c| (*c as u32) > 0xFF) {
             Some(c) => Err(format!(
@@ -279,16 +410,17 @@ fn validate_request(case: &Case) -> Result<(), String> {
     Ok(())
 }
 
-const SUBJECT_PREFIXES: &[&str] = &["environ.", "observation.", "header.", "event."];
+const SUBJECT_PREFIXES: &[&str] = &["environ.", "observation.", "header.", "event.", "wire."];
 const SUBJECTS: &[&str] = &["status", "body"];
 
 fn validate_expect(e: &Expect) -> Result<(), String> {
+    let subject = e.subject.strip_prefix("second.").unwrap_or(&e.subject);
     let prefixed = SUBJECT_PREFIXES
         .iter()
-        .any(|p| e.subject.len() > p.len() && e.subject.starts_with(p));
-    if !prefixed && !SUBJECTS.contains(&e.subject.as_str()) {
+        .any(|p| subject.len() > p.len() && subject.starts_with(p));
+    if !prefixed && !SUBJECTS.contains(&subject) {
         return Err(format!(
-            "unknown subject; use status, body, or a name after {}",
+            "unknown subject; use status, body, or a name after {} (any of them after second.)",
             SUBJECT_PREFIXES.join(", ")
         ));
     }
@@ -308,6 +440,9 @@ fn validate_expect(e: &Expect) -> Result<(), String> {
     ];
     if !predicates.iter().any(|p| *p) {
         return Err("no predicate: say what must hold (equals, present, type, ...)".into());
+    }
+    if e.or_absent.is_some() && (e.present.is_some() || e.empty_or_absent.is_some()) {
+        return Err("`or_absent` cannot be combined with `present` or `empty_or_absent`".into());
     }
     if e.present == Some(false) && predicates.iter().filter(|p| **p).count() > 1 {
         return Err("`present = false` cannot be combined with other predicates".into());
@@ -449,5 +584,63 @@ expect = [{ subject = "environ.REQUEST_METHOD", equals = "GET" }]
             "only {} builtin cases",
             set.cases.len()
         );
+    }
+
+    #[test]
+    fn builtin_catalogue_is_complete() {
+        let set = load_builtin().unwrap();
+        assert!(set.cases.len() >= 90, "only {} cases", set.cases.len());
+        let cov = coverage(&set, &set.cases);
+        assert!(cov.len() >= 60, "only {} requirements", cov.len());
+        let unaccounted: Vec<_> = cov
+            .iter()
+            .filter(|c| c.cases.is_empty() && c.requirement.uncovered.is_none())
+            .map(|c| c.requirement.id.clone())
+            .collect();
+        assert!(
+            unaccounted.is_empty(),
+            "neither covered nor explained: {unaccounted:?}"
+        );
+        let without: Vec<_> = set
+            .cases
+            .iter()
+            .filter(|lc| lc.case.covers.is_empty())
+            .map(|lc| lc.case.id.clone())
+            .collect();
+        assert!(without.is_empty(), "cases covering nothing: {without:?}");
+    }
+
+    #[test]
+    fn unknown_requirement_in_covers_names_file_and_case() {
+        let bad = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\ncovers = [\"pep3333.no-such-rule\"]",
+        );
+        let err = load_one(&bad).unwrap_err();
+        assert_eq!(err.file, "environ.toml");
+        assert_eq!(err.case.as_deref(), Some("environ.request-method.get"));
+        assert!(err.message.contains("pep3333.no-such-rule"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_may_bring_its_own_catalogue() {
+        let catalogue = "[[requirement]]\nid = \"local.rule\"\nlevel = \"must\"\nsource = \"s\"\ntext = \"t\"\n";
+        let case = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\ncovers = [\"local.rule\"]",
+        );
+        let set = load_sources([
+            ("dir/requirements.toml".to_string(), catalogue.to_string()),
+            ("dir/environ.toml".to_string(), case),
+        ])
+        .unwrap();
+        assert_eq!(set.requirements.len(), 1);
+        assert_eq!(
+            coverage(&set, &set.cases)[0].cases,
+            ["environ.request-method.get"]
+        );
+        let dup = format!("{catalogue}{catalogue}");
+        let err = load_sources([("requirements.toml".to_string(), dup)]).unwrap_err();
+        assert!(err.message.contains("duplicate"), "{err}");
     }
 }

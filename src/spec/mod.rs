@@ -5,6 +5,9 @@ mod load;
 mod model;
 mod select;
 
-pub use load::{load_builtin, load_dir, load_sources, LoadedCase, SpecError, SpecSet};
-pub use model::{Case, Expect, Level, Request, SpecFile};
+pub use load::{
+    coverage, load_builtin, load_dir, load_sources, Coverage, LoadedCase, SpecError, SpecSet,
+    QUIRKS_FILE, REQUIREMENTS_FILE,
+};
+pub use model::{Case, Expect, Followup, Level, Request, Requirement, SpecFile};
 pub use select::{select, Selection, SelectionError};

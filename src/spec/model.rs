@@ -86,6 +86,46 @@ pub struct Case {
     /// Free text shown with the verdict: why the expectation is what it is.
     #[serde(default)]
     pub note: Option<String>,
+    /// Ids of the requirements (specs/requirements.toml) this case checks.
+    #[serde(default)]
+    pub covers: Vec<String>,
+    /// A second request on the same connection, after the first response
+    /// (or sent together with the first when `pipelined`). Its response is
+    /// judged through `second.*` subjects; `wire.second` says what became of it.
+    #[serde(default)]
+    pub second: Option<Followup>,
+    /// Send the request head alone and wait up to this long for a
+    /// `100 Continue` before sending the body (`wire.continue`, `wire.interim`).
+    #[serde(default)]
+    pub expect_continue_ms: Option<u64>,
+    /// Read the response head, then close the connection mid-body.
+    #[serde(default)]
+    pub disconnect_after_head: bool,
+    /// Time when the first body byte arrives (`wire.first_body_ms`).
+    #[serde(default)]
+    pub watch_first_body: bool,
+    /// After the response, wait this long for bytes beyond its framed end
+    /// (`wire.after_body`) and for the server to close (`wire.closed`).
+    #[serde(default)]
+    pub linger_ms: Option<u64>,
+    /// How long to keep reading the side channel for expected events.
+    #[serde(default)]
+    pub events_wait_ms: Option<u64>,
+}
+
+/// The second request of a case that checks what happens on a reused connection.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Followup {
+    #[serde(default = "default_scenario")]
+    pub scenario: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    #[serde(default)]
+    pub request: Request,
+    /// Send both requests at once instead of waiting for the first response.
+    #[serde(default)]
+    pub pipelined: bool,
 }
 
 fn default_scenario() -> String {
@@ -129,7 +169,10 @@ pub struct Expect {
     /// - `status`: the response status code;
     /// - `header.NAME`: a response header (case-insensitive; the first value);
     /// - `body`: the response body, ISO-8859-1 decoded;
-    /// - `event.NAME`: how many side-channel events of that name were recorded.
+    /// - `event.NAME`: how many side-channel events of that name were recorded;
+    /// - `wire.NAME`: what the runner saw on the connection (`second`,
+    ///   `continue`, `interim`, `first_body_ms`, `after_body`, `closed`);
+    /// - `second.SUBJECT`: any of the above for the second request's response.
     pub subject: String,
     /// Whether the subject exists at all.
     pub present: Option<bool>,
@@ -153,4 +196,31 @@ pub struct Expect {
     pub empty_or_absent: Option<bool>,
     /// The object has all these methods (environ values carry a `methods` list).
     pub methods: Option<Vec<String>>,
+    /// An absent subject counts as holding (the other predicates apply
+    /// only when it is there).
+    pub or_absent: Option<bool>,
+}
+
+/// The requirement catalogue (`specs/requirements.toml`) as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsFile {
+    #[serde(default, rename = "requirement")]
+    pub requirements: Vec<Requirement>,
+}
+
+/// One statement of a source that binds a server or gateway.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// Stable id, `pep3333.topic.detail` or `rfcNNNN.section.detail`.
+    pub id: String,
+    pub level: Level,
+    /// `PEP 3333, environ Variables`, `RFC 9110, 5.5`.
+    pub source: String,
+    /// The statement, quoted.
+    pub text: String,
+    /// Why no case checks it, when none does.
+    #[serde(default)]
+    pub uncovered: Option<String>,
 }

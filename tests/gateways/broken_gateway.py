@@ -3,8 +3,9 @@
     python3 broken_gateway.py --host HOST --port PORT [--break RULE]... MODULE:CALLABLE
 
 Run it with the working directory holding MODULE. Without ``--break`` it is a
-correct PEP 3333 gateway for what it supports (HTTP/1.0 and HTTP/1.1, one
-request per connection, Content-Length and chunked request bodies). Each
+correct PEP 3333 gateway for what it supports (HTTP/1.0 and HTTP/1.1,
+persistent HTTP/1.1 connections when the application gives a Content-Length,
+Content-Length and chunked request bodies, ``wsgi.file_wrapper``). Each
 ``--break RULE`` breaks exactly one rule and nothing else, so the test suite
 can show that wsgiprobe notices every one of them. Standard library only.
 """
@@ -55,7 +56,45 @@ RULES = {
     "input-unbounded": "wsgi.input reads the socket past Content-Length (a read past the body waits)",
     "no-chunked": "chunked request bodies handed over undecoded, as the raw socket",
     "head-body": "responses to HEAD carry the body",
+    "slash-kept-encoded": "PATH_INFO decoded except %2F, which stays encoded",
+    "path-collapse": "repeated slashes in PATH_INFO collapsed into one",
+    "script-name-overlap": "SCRIPT_NAME set to the first path segment, PATH_INFO still the whole path",
+    "query-utf8": "QUERY_STRING bytes decoded as UTF-8 instead of ISO-8859-1",
+    "chunked-length-zero": "CONTENT_LENGTH '0' for chunked request bodies",
+    "underscore-merge": "header names with underscores mapped like dashes (joined with the dashed one)",
+    "errors-ascii-only": "wsgi.errors raises on str that is not ASCII",
+    "errors-bytes": "wsgi.errors is a binary stream (write(str) raises)",
+    "read-zero-all": "wsgi.input.read(0) reads everything",
+    "eof-raises": "reading an exhausted wsgi.input raises instead of returning b''",
+    "no-continue": "no 100 Continue for Expect: 100-continue",
+    "continue-http10": "100 Continue sent to HTTP/1.0 requests too",
+    "underflow-keepalive": "a response shorter than its Content-Length leaves the connection open",
+    "exc-info-append": "start_response with exc_info adds the new headers to the old ones",
+    "exc-info-ignored": "start_response with exc_info after the headers were sent returns quietly",
+    "exc-info-other-error": "start_response with exc_info after the headers were sent raises its own error",
+    "start-twice-ok": "a second start_response without exc_info is accepted",
+    "hop-by-hop-ok": "hop-by-hop headers from the application accepted and sent",
+    "header-unchecked": "header names and values sent without checking for CR or LF",
+    "status-unchecked": "the status sent as given, without checking its form",
+    "header-utf8-out": "response headers encoded as UTF-8 instead of refusing non-Latin-1 values",
+    "eager-headers": "headers sent when start_response is called",
+    "sr-before-iter": "start_response required before iterating the response",
+    "buffer-body": "the whole body collected before any of it is sent",
+    "str-body-ok": "str blocks in the body encoded and sent",
+    "no-truncate": "bytes past Content-Length sent",
+    "iter-attrs": "the response iterable probed for a fileno attribute",
+    "no-close-on-disconnect": "close() not called when the client disconnects",
+    "wrapper-needs-fileno": "wsgi.file_wrapper fails on objects without fileno()",
+    "wrapper-rewinds": "wsgi.file_wrapper sends the file from its start",
+    "wrapper-ignores-length": "wsgi.file_wrapper sends the whole file whatever the Content-Length",
+    "wrapper-no-close": "wsgi.file_wrapper's close() does not close the file",
+    "wrapper-eager": "wsgi.file_wrapper sends the file as soon as it is called",
 }
+
+HOP_BY_HOP = frozenset((
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailers", "transfer-encoding", "upgrade",
+))
 
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
 
@@ -150,10 +189,15 @@ class InputStream(object):
     """wsgi.input: read(n), read(), readline(n), readlines(hint), iteration.
     Reading past the end returns b""."""
 
-    def __init__(self, source):
+    def __init__(self, source, rules=frozenset()):
         self._source = source
         self._buffer = bytearray()
         self._eof = False
+        self._rules = rules
+
+    def _exhausted(self):
+        if self._eof and not self._buffer and "eof-raises" in self._rules:
+            raise EOFError("wsgi.input is exhausted")
 
     def _fill(self, size=8192):
         if self._eof:
@@ -171,6 +215,9 @@ class InputStream(object):
         return data
 
     def read(self, size=-1):
+        if size == 0 and "read-zero-all" in self._rules:
+            size = -1
+        self._exhausted()
         if size is None or size < 0:
             while self._fill():
                 pass
@@ -180,6 +227,7 @@ class InputStream(object):
         return self._take(size)
 
     def readline(self, size=-1):
+        self._exhausted()
         if size is None:
             size = -1
         start = 0
@@ -218,6 +266,53 @@ class InputStream(object):
         return line
 
 
+class FileWrapper(object):
+    """wsgi.file_wrapper, after the PEP's example: iterates read(blksize)
+    from the file's current position; close() closes the file."""
+
+    def __init__(self, filelike, blksize=8192, rules=frozenset()):
+        self.filelike = filelike
+        self.blksize = blksize
+        self.rules = rules
+
+    def __iter__(self):
+        if "wrapper-needs-fileno" in self.rules:
+            self.filelike.fileno()
+        if "wrapper-rewinds" in self.rules:
+            self.filelike.seek(0)
+        while True:
+            data = self.filelike.read(self.blksize)
+            if not data:
+                return
+            yield data
+
+    def close(self):
+        if "wrapper-no-close" not in self.rules and hasattr(self.filelike, "close"):
+            self.filelike.close()
+
+
+class AsciiErrors(object):
+    """What the errors-ascii-only rule hands the application."""
+
+    def write(self, text):
+        text.encode("ascii")
+        sys.stderr.write(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        sys.stderr.flush()
+
+
+def _decode_path(raw_path, keep_slash):
+    if not keep_slash:
+        return urllib.parse.unquote_to_bytes(raw_path).decode("latin-1")
+    pieces = re.split(rb"%2[Ff]", raw_path)
+    return "%2F".join(urllib.parse.unquote_to_bytes(p).decode("latin-1") for p in pieces)
+
+
 # ---------------------------------------------------------------------------
 # The gateway
 
@@ -231,10 +326,18 @@ class GatewayHandler(BaseHTTPRequestHandler):
         log("%s - %s" % (self.client_address[0], format % args))
 
     def handle(self):
+        self.close_connection = True
         try:
             self.handle_one_request()
+            while not self.close_connection:
+                self.handle_one_request()
         except (socket.timeout, ConnectionError) as exc:
             log("%s - connection: %s" % (self.client_address[0], exc))
+
+    def handle_expect_100(self):
+        if "no-continue" in self.server.rules:
+            return True
+        return BaseHTTPRequestHandler.handle_expect_100(self)
 
     def handle_one_request(self):
         self.close_connection = True
@@ -257,6 +360,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
             # as "payload"; refuse rather than silently drop header fields.
             self.send_error(400, "malformed header section")
             return
+        if (
+            "continue-http10" in self.server.rules
+            and self.request_version == "HTTP/1.0"
+            and (self.headers.get("Expect") or "").lower() == "100-continue"
+        ):
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
         self.run_wsgi()
         self.server.count_request()
 
@@ -306,6 +416,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             target = target[match.end():] or "/"
         path, has_query, query = target.partition("?")
         raw_path = path.encode("latin-1")
+        if "script-name-overlap" in rules and path.count("/") > 1:
+            environ["SCRIPT_NAME"] = "/" + path.split("/")[1]
         if "path-raw" in rules:
             environ["PATH_INFO"] = path
         elif "path-utf8" in rules:
@@ -313,11 +425,15 @@ class GatewayHandler(BaseHTTPRequestHandler):
         elif "bytes-path" in rules:
             environ["PATH_INFO"] = urllib.parse.unquote_to_bytes(raw_path)
         else:
-            environ["PATH_INFO"] = urllib.parse.unquote_to_bytes(raw_path).decode("latin-1")
+            environ["PATH_INFO"] = _decode_path(raw_path, "slash-kept-encoded" in rules)
+        if "path-collapse" in rules:
+            environ["PATH_INFO"] = re.sub("/+", "/", environ["PATH_INFO"])
         if "query-decoded" in rules:
             environ["QUERY_STRING"] = urllib.parse.unquote_to_bytes(query).decode("latin-1")
         elif "query-missing" in rules and not query:
             pass
+        elif "query-utf8" in rules:
+            environ["QUERY_STRING"] = query.encode("latin-1").decode("utf-8", "replace")
         else:
             environ["QUERY_STRING"] = query
 
@@ -335,6 +451,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             if "header-utf8" in rules:
                 value = value.encode("latin-1").decode("utf-8", "replace")
             lowered = name.lower()
+            if "_" in name and "underscore-merge" not in rules:
+                # Would alias the dashed name once dashes become underscores.
+                continue
             if lowered in ("content-type", "content-length") and "content-as-http" not in rules:
                 key = lowered.upper().replace("-", "_")
             elif "header-dashes" in rules:
@@ -346,6 +465,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             else:
                 environ[key] = value
 
+        if "chunked-length-zero" in rules and isinstance(source, ChunkedSource):
+            environ["CONTENT_LENGTH"] = "0"
         if "content-length-empty-body" in rules:
             if "CONTENT_TYPE" not in environ:
                 environ["CONTENT_TYPE"] = "text/plain"
@@ -356,12 +477,22 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if "no-url-scheme" not in rules:
             environ["wsgi.url_scheme"] = "http"
         environ["wsgi.input"] = stream
-        if "no-errors" not in rules:
+        if "errors-bytes" in rules:
+            environ["wsgi.errors"] = sys.stderr.buffer
+        elif "errors-ascii-only" in rules:
+            environ["wsgi.errors"] = AsciiErrors()
+        elif "no-errors" not in rules:
             environ["wsgi.errors"] = sys.stderr
         if "no-multithread" not in rules:
             environ["wsgi.multithread"] = True
         environ["wsgi.multiprocess"] = False
         environ["wsgi.run_once"] = False
+        def file_wrapper(filelike, blksize=8192):
+            if "wrapper-eager" in rules:
+                self.wfile.write(filelike.read())
+            return FileWrapper(filelike, blksize, rules)
+
+        environ["wsgi.file_wrapper"] = file_wrapper
         return environ
 
     # -- response ---------------------------------------------------------
@@ -373,34 +504,43 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except BadRequest as exc:
             self.send_error(400, str(exc))
             return
-        stream = InputStream(source)
+        stream = InputStream(source, rules)
         environ = self.build_environ(source, stream)
-        state = {"status": None, "headers": None, "sent": False, "length": None, "bytes": 0}
-        head = self.command == "HEAD" and "head-body" not in self.server.rules
+        state = {"status": None, "headers": None, "sent": False, "length": None, "bytes": 0,
+                 "keep": False, "held": []}
+        head = self.command == "HEAD" and "head-body" not in rules
+        # Persistent only when the client allows it and the response has a
+        # known length (parse_request set close_connection from the request).
+        wants_keep = not self.close_connection
 
         def send_headers():
             status = state["status"]
             headers = list(state["headers"])
             names = set(name.lower() for name, _ in headers)
+            state["keep"] = wants_keep and state["length"] is not None
             if "date" not in names:
                 headers.append(("Date", email.utils.formatdate(usegmt=True)))
             if "server" not in names:
                 headers.append(("Server", SERVER_SOFTWARE))
-            if "connection" not in names:
+            if "connection" not in names and not state["keep"]:
                 headers.append(("Connection", "close"))
             lines = ["HTTP/1.1 %s\r\n" % status]
             lines.extend("%s: %s\r\n" % (name, value) for name, value in headers)
             lines.append("\r\n")
-            self.wfile.write("".join(lines).encode("latin-1"))
+            encoding = "utf-8" if "header-utf8-out" in rules else "latin-1"
+            self.wfile.write("".join(lines).encode(encoding))
             state["sent"] = True
 
-        def send_body(data):
+        def send_body(data, limited=True):
+            if "buffer-body" in rules and data:
+                state["held"].append(data)
+                return
             if not state["sent"]:
                 send_headers()
             if head or not data:
                 return
             limit = state["length"]
-            if limit is not None:
+            if limit is not None and limited and "no-truncate" not in rules:
                 data = data[: max(limit - state["bytes"], 0)]
             if data:
                 self.wfile.write(data)
@@ -417,13 +557,19 @@ class GatewayHandler(BaseHTTPRequestHandler):
             if exc_info:
                 try:
                     if state["sent"]:
+                        if "exc-info-ignored" in rules:
+                            return write
+                        if "exc-info-other-error" in rules:
+                            raise AssertionError("headers already sent")
                         raise exc_info[1].with_traceback(exc_info[2])
                 finally:
                     exc_info = None
-            elif state["status"] is not None:
+            elif state["status"] is not None and "start-twice-ok" not in rules:
                 raise AssertionError("start_response() called twice without exc_info")
-            if not isinstance(status, str) or not re.match(r"\A[0-9]{3} ", status):
-                raise ValueError("bad status %r" % (status,))
+            if "status-unchecked" not in rules:
+                if not isinstance(status, str) or not re.match(r"\A[0-9]{3} [^\x00-\x1f\x7f]*\Z", status):
+                    raise ValueError("bad status %r" % (status,))
+                status.encode("latin-1")
             checked = []
             length = None
             for item in headers:
@@ -431,40 +577,69 @@ class GatewayHandler(BaseHTTPRequestHandler):
                         and isinstance(item[0], str) and isinstance(item[1], str)):
                     raise TypeError("headers must be (str, str) tuples, got %r" % (item,))
                 name, value = item
-                if re.search(r"[\r\n:\s]", name) or re.search(r"[\r\n]", value):
+                if "header-unchecked" not in rules and (
+                        re.search(r"[\r\n:\s]", name) or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value)):
                     raise ValueError("bad header %r" % (item,))
+                if name.lower() in HOP_BY_HOP and "hop-by-hop-ok" not in rules:
+                    raise ValueError("hop-by-hop header %r from the application" % (name,))
                 name.encode("latin-1")
-                value.encode("latin-1")
+                if "header-utf8-out" not in rules:
+                    value.encode("latin-1")
                 if name.lower() == "content-length" and re.match(r"\A[0-9]+\Z", value.strip()):
                     length = int(value.strip())
                 checked.append((name, value))
-            status.encode("latin-1")
+            if "exc-info-append" in rules and state["headers"] is not None:
+                checked = state["headers"] + checked
             state["status"] = status
             state["headers"] = checked
             state["length"] = length
+            if "eager-headers" in rules and not state["sent"]:
+                send_headers()
             return None if "no-write" in rules else write
 
         app = self.server.app
         result = None
+        complete = False
+        disconnected = False
         try:
             if "keyword-call" in rules:
                 result = app(environ=environ, start_response=start_response)
             else:
                 result = app(environ, start_response)
             try:
+                if "iter-attrs" in rules:
+                    hasattr(result, "fileno")
+                if "sr-before-iter" in rules and state["status"] is None:
+                    raise AssertionError("start_response() not called before iteration")
+                wrapped = isinstance(result, FileWrapper)
                 for data in result:
                     if state["status"] is None:
                         raise AssertionError("body produced before start_response()")
+                    if isinstance(data, str) and "str-body-ok" in rules:
+                        data = data.encode("latin-1")
                     if not isinstance(data, bytes):
                         raise TypeError("body chunks must be bytes, got %s" % type(data).__name__)
                     if data:
-                        send_body(data)
+                        send_body(data, not (wrapped and "wrapper-ignores-length" in rules))
                 if state["status"] is None:
                     raise AssertionError("start_response() never called")
+                if state["held"]:
+                    held, state["held"] = state["held"], []
+                    for data in held:
+                        if not state["sent"]:
+                            send_headers()
+                        if not head:
+                            self.wfile.write(data)
+                            state["bytes"] += len(data)
                 if not state["sent"]:
                     send_headers()
+                complete = True
+            except (socket.timeout, ConnectionError):
+                disconnected = True
+                raise
             finally:
-                if "no-close" not in rules and hasattr(result, "close"):
+                skip_close = disconnected and "no-close-on-disconnect" in rules
+                if "no-close" not in rules and not skip_close and hasattr(result, "close"):
                     result.close()
         except (socket.timeout, ConnectionError):
             raise
@@ -475,11 +650,24 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 state["status"] = "500 Internal Server Error"
                 state["headers"] = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
                 state["length"] = len(body)
-                send_body(body)
+                state["held"] = []
+                buffered = "buffer-body" in rules
+                if not buffered:
+                    send_body(body)
+                else:
+                    send_headers()
+                    self.wfile.write(body)
+                complete = True
         finally:
             self.log_request_line(state)
-            self.close_connection = True
+            full = head or state["bytes"] == state["length"] or "underflow-keepalive" in rules
+            self.close_connection = not (complete and state["keep"] and full)
             self.drain(stream)
+            try:
+                self.wfile.flush()
+                self.connection.settimeout(SOCKET_TIMEOUT)
+            except Exception:
+                self.close_connection = True
 
     def drain(self, stream):
         """Read what is left of the request body before the connection is
