@@ -212,6 +212,16 @@ fn check_stack(
     );
     let _ = printer.join();
 
+    let mut results = results;
+    if let Some(p) = &spec.proxy {
+        conformance::apply_proxy_effects(
+            &mut results,
+            conformance::ProxyInFront {
+                kind: p.kind.as_str(),
+                keepalive: p.keepalive,
+            },
+        );
+    }
     let report = CheckReport {
         tool: ToolInfo::default(),
         stack: gateway.stack.clone(),

@@ -2,7 +2,9 @@
 //! judge (a pure function of case and observation).
 
 mod judge;
+mod proxied;
 mod runner;
 
 pub use judge::{describe, judge, Exchange, Outcome, Verdict};
+pub use proxied::{apply_proxy_effects, ProxyInFront};
 pub use runner::{build_request, run_cases, CaseResult, Progress, RunTarget, RunnerConfig};

@@ -275,6 +275,7 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
         head,
         second_head,
         timeout,
+        partial: Default::default(),
     };
     let (response, response_head, wire, second) = match talk.run(to.target) {
         Ok(c) => {
@@ -290,9 +291,19 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
             } else {
                 "closed"
             };
+            // A head that arrived whole before the cut is what the client
+            // was told, and the verdict must see its status.
+            let partial = talk.partial.borrow();
+            let (response, head_text) = match cut_head(&partial) {
+                Some(r) => {
+                    let text = format!("{}\n{what}", latin1_string(&r.raw_head).trim_end());
+                    (r, text)
+                }
+                None => (cut_response(what.clone()), what),
+            };
             (
-                cut_response(what.clone()),
-                Some(what),
+                response,
+                Some(head_text),
                 serde_json::json!({ "cut": cut }),
                 None,
             )
@@ -365,6 +376,8 @@ struct Talk<'a> {
     head: bool,
     second_head: bool,
     timeout: Duration,
+    /// What had arrived of a response the server cut short.
+    partial: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Talk<'_> {
@@ -433,7 +446,13 @@ impl Talk<'_> {
             }
         }
 
-        let mut response = conn.read_response(self.head, deadline)?;
+        let mut response = match conn.read_response(self.head, deadline) {
+            Ok(r) => r,
+            Err(e) => {
+                *self.partial.borrow_mut() = conn.leftover().to_vec();
+                return Err(e);
+            }
+        };
         let interim: Vec<Value> = response.interim.iter().map(|i| i.status.into()).collect();
         wire.insert(
             "continue".into(),
@@ -602,6 +621,49 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// The status line and head of a response cut short after its head was
+/// complete (interim 1xx heads skipped).
+fn cut_head(bytes: &[u8]) -> Option<Response> {
+    let mut rest = bytes;
+    loop {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| i + 4)
+            .or_else(|| rest.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))?;
+        let head = &rest[..end];
+        let text = latin1_string(head);
+        let mut first = text.lines().next()?.splitn(3, ' ');
+        let version = first.next()?.to_string();
+        let status: u16 = first.next()?.parse().ok()?;
+        if !version.starts_with("HTTP/") {
+            return None;
+        }
+        if (100..200).contains(&status) {
+            rest = &rest[end..];
+            continue;
+        }
+        let headers = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect();
+        return Some(Response {
+            version,
+            status,
+            reason: first.next().unwrap_or("").trim().to_string(),
+            headers,
+            body: Vec::new(),
+            framing: Framing::UntilClose,
+            trailers: Vec::new(),
+            interim: Vec::new(),
+            raw_head: head.to_vec(),
+            bare_lf: false,
+        });
+    }
 }
 
 /// Stands in for a response the server cut short on purpose.

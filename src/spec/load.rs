@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::model::{Case, Expect, Request, Requirement, RequirementsFile, SpecFile};
+use super::model::{Case, Expect, Request, Requirement, RequirementsFile, SpecFile, PROXY_KINDS};
 use crate::probe::SCENARIOS;
 
 mod embedded {
@@ -317,6 +317,17 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
     for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
         for (i, e) in list.iter().enumerate() {
             validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
+        }
+    }
+    for (i, p) in case.proxy.iter().enumerate() {
+        if let Some(k) = p.kinds.iter().find(|k| !PROXY_KINDS.contains(&k.as_str())) {
+            return Err(format!(
+                "proxy[{i}]: unknown proxy {k:?}; known: {}",
+                PROXY_KINDS.join(", ")
+            ));
+        }
+        if p.why.trim().is_empty() {
+            return Err(format!("proxy[{i}]: `why` is empty"));
         }
     }
     for (what, ms) in [

@@ -9,5 +9,8 @@ pub use load::{
     coverage, load_builtin, load_dir, load_sources, Coverage, LoadedCase, SpecError, SpecSet,
     QUIRKS_FILE, REQUIREMENTS_FILE,
 };
-pub use model::{Case, Expect, Followup, Level, Request, Requirement, SpecFile};
+pub use model::{
+    Case, Expect, Followup, Level, ProxyEffect, ProxyEffectKind, Request, Requirement, SpecFile,
+    PROXY_KINDS,
+};
 pub use select::{select, Selection, SelectionError};

@@ -111,7 +111,40 @@ pub struct Case {
     /// How long to keep reading the side channel for expected events.
     #[serde(default)]
     pub events_wait_ms: Option<u64>,
+    /// What a proxy in front of the server does to this case.
+    #[serde(default)]
+    pub proxy: Vec<ProxyEffect>,
 }
+
+/// How a proxy changes what a case sees. Applied only to stacks behind a
+/// matching proxy, and only when the case did not pass.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyEffect {
+    /// The proxies (`nginx`, `nginx-unix`, `nginx-uwsgi`) it applies to;
+    /// empty: all of them.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Only when upstream keep-alive is on (`true`) or off (`false`).
+    #[serde(default)]
+    pub keepalive: Option<bool>,
+    /// `excuse`: the proxy legitimately changes what the server receives, so
+    /// the server cannot be judged here (the outcome becomes `skip`);
+    /// `note`: the verdict stands for the stack, with the explanation.
+    pub effect: ProxyEffectKind,
+    /// What the proxy does, in a sentence.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyEffectKind {
+    Excuse,
+    Note,
+}
+
+/// The proxies a case's `proxy` entries may name.
+pub const PROXY_KINDS: &[&str] = &["nginx", "nginx-unix", "nginx-uwsgi"];
 
 /// The second request of a case that checks what happens on a reused connection.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
