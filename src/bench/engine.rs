@@ -622,7 +622,7 @@ impl Worker<'_> {
             return;
         }
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-            self.read(i, now);
+            self.read(i, now, ev.is_read_closed() || ev.is_error());
         }
     }
 
@@ -645,10 +645,12 @@ impl Worker<'_> {
             }
         }
         // A response may already be waiting (the server answered early).
-        self.read(i, now);
+        self.read(i, now, false);
     }
 
-    fn read(&mut self, i: usize, now: Instant) {
+    /// Reads what has arrived. `closing`: the peer has closed, so read on
+    /// to the end of the stream (no further edge will report it).
+    fn read(&mut self, i: usize, now: Instant, closing: bool) {
         loop {
             let c = &mut self.conns[i];
             let Some(s) = c.stream.as_mut() else {
@@ -676,7 +678,7 @@ impl Worker<'_> {
                     }
                     // A short read drained the socket; epoll reports the next
                     // bytes as a new edge, so no extra read is needed.
-                    if n < space {
+                    if n < space && !closing {
                         return;
                     }
                 }
