@@ -25,6 +25,8 @@ pub struct Generator {
     pub cpu_s: f64,
     /// CPU seconds of the whole process, from getrusage.
     pub process_cpu_s: f64,
+    /// Requests sent in all (validation and warm-up included): what the CPU was spent on.
+    pub requests_sent: u64,
     pub cpu_per_request_us: f64,
     /// The busiest worker thread's CPU time over its wall time.
     pub busiest_thread: f64,
@@ -69,6 +71,7 @@ impl BenchReport {
             threads: result.threads,
             cpu_s: result.cpu.as_secs_f64(),
             process_cpu_s: process_cpu.as_secs_f64(),
+            requests_sent: result.sent_total,
             cpu_per_request_us: if result.sent_total > 0 {
                 result.cpu.as_secs_f64() * 1e6 / result.sent_total as f64
             } else {
