@@ -405,3 +405,42 @@ fn a_workload_the_server_does_not_serve_stops_before_measuring() {
     );
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn timeouts_are_recorded_at_the_timeout_and_end_the_run() {
+    // Everything after the first 0.2 s is held for 5 s: every measured
+    // request times out at 300 ms.
+    let s = stall_server(&["--stall-after", "0.2", "--stall-for", "5"]);
+    let started = Instant::now();
+    let (code, r, out) = bench(
+        &[
+            "--url",
+            &s.url,
+            "-d",
+            "1s",
+            "--warmup",
+            "200ms",
+            "-c",
+            "4",
+            "--timeout",
+            "300ms",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the run waited too long"
+    );
+    assert_eq!(code, 1, "{out}");
+    let timeouts = u(&r, "/errors/by_kind/timeout");
+    assert!(timeouts >= 4, "{:#}", r["errors"]);
+    assert_eq!(u(&r, "/errors/total"), timeouts);
+    // Recorded at the timeout (3 significant digits; housekeeping runs every 10 ms).
+    let max = u(&r, "/latency_us/max");
+    assert!((299_000..=320_000).contains(&max), "max {max} µs");
+    let p50 = u(&r, "/latency_us/p50");
+    assert!(
+        p50 >= 299_000,
+        "p50 {p50} µs: timeouts must not vanish from the histogram"
+    );
+}
