@@ -32,6 +32,8 @@ pub enum Command {
     Probe(ProbeArgs),
     /// List the servers wsgiprobe can start, whether --python can import them, and their versions.
     Servers(ServersArgs),
+    /// Drive load through a stack (or any HTTP server with --url) and report latency.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]

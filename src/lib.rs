@@ -2,6 +2,7 @@
 //!
 //! `run` is the whole program; `main.rs` only maps its result to an exit code.
 
+pub mod bench;
 pub mod cli;
 pub mod conformance;
 pub mod gateway;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Specs(args) => specs(args),
         Command::Probe(args) => probe_out(args),
         Command::Servers(args) => servers(args),
+        Command::Bench(args) => bench::bench(args),
     }
 }
 

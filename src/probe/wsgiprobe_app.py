@@ -1077,9 +1077,104 @@ def _unpack_call(args, kwargs):
     return environ, start_response
 
 
+# ---------------------------------------------------------------------------
+# Bench workloads
+#
+# `wsgiprobe bench` drives load at paths under /_bench/ (docs/bench.md). These
+# skip the scenario machinery entirely, so the probe adds as little as it can
+# to what is measured. Numbers in the path are parsed with int() and bounded.
+
+BENCH_PREFIX = "/_bench/"
+BENCH_PATTERN = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-\n"
+BENCH_HELLO = b"Hello, world!\n"
+BENCH_OK = b"ok\n"
+BENCH_MAX_SIZE = 64 * 1024 * 1024
+BENCH_MAX_CHUNKS = 100000
+BENCH_MAX_MS = 60000
+_bench_bodies = {}
+
+
+def _bench_body(size):
+    body = _bench_bodies.get(size)
+    if body is None:
+        reps = size // len(BENCH_PATTERN) + 1
+        body = (BENCH_PATTERN * reps)[:size]
+        if len(_bench_bodies) < 64:
+            _bench_bodies[size] = body
+    return body
+
+
+def _bench_int(parts, index, limit):
+    value = int(parts[index])
+    if value < 0 or value > limit:
+        raise ValueError("out of range")
+    return value
+
+
+def _bench_fixed(start_response, body):
+    start_response(
+        "200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+def bench_app(environ, start_response):
+    """hello, payload/SIZE, stream/CHUNKS/SIZE, echo, sleep/MS, cpu/MS."""
+    parts = environ["PATH_INFO"][len(BENCH_PREFIX):].split("/")
+    name = parts[0]
+    try:
+        if name == "hello":
+            return _bench_fixed(start_response, BENCH_HELLO)
+        if name == "payload":
+            size = _bench_int(parts, 1, BENCH_MAX_SIZE)
+            return _bench_fixed(start_response, _bench_body(size))
+        if name == "stream":
+            chunks = _bench_int(parts, 1, BENCH_MAX_CHUNKS)
+            chunk = _bench_body(_bench_int(parts, 2, BENCH_MAX_SIZE))
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return (chunk for _ in range(chunks))
+        if name == "echo":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length < 0 or length > BENCH_MAX_SIZE:
+                raise ValueError("bad length")
+            body = environ["wsgi.input"].read(length) if length else b""
+            return _bench_fixed(start_response, body)
+        if name == "sleep":
+            time.sleep(_bench_int(parts, 1, BENCH_MAX_MS) / 1000.0)
+            return _bench_fixed(start_response, BENCH_OK)
+        if name == "cpu":
+            until = time.perf_counter() + _bench_int(parts, 1, BENCH_MAX_MS) / 1000.0
+            spins = 0
+            while time.perf_counter() < until:
+                spins += 1
+            return _bench_fixed(start_response, BENCH_OK)
+    except (ValueError, IndexError):
+        body = b"bad bench arguments\n"
+        start_response(
+            "400 Bad Request",
+            [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+    body = b"unknown bench workload\n"
+    start_response(
+        "404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+# End of bench workloads
+# ---------------------------------------------------------------------------
+
+
 def app(*args, **kwargs):
     """The WSGI application. Takes ``*args, **kwargs`` so that the observation
     can tell how the gateway called it; ``app(environ, start_response)``."""
+    if (
+        len(args) == 2
+        and type(args[0]) is dict
+        and str(args[0].get("PATH_INFO", "")).startswith(BENCH_PREFIX)
+    ):
+        return bench_app(args[0], args[1])
     environ, start_response = _unpack_call(args, kwargs)
     state = {"started": False}
     try:

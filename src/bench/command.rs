@@ -1,0 +1,325 @@
+//! `wsgiprobe bench`: arguments, validation into a plan, and the run.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use super::engine::process_cpu;
+use super::plan::{parse_duration, Expect, Model, Plan, Stop, Workload, WorkloadName, MAX_SIZE};
+use super::report::{ms, BenchReport};
+use super::run::run_plan;
+use crate::cli::TargetArgs;
+use crate::gateway::{Gateway, GatewayKind, Stack};
+use crate::http::{parse_url, Connection, Target, Timeouts};
+use crate::Exit;
+
+/// Drive load through a stack and report throughput and latency.
+///
+/// With --url and no --workload, any HTTP/1.1 server can be measured: each
+/// request is a plain GET of the URL's path and any 2xx answer counts.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// What the probe does per request (default hello; with --url and no
+    /// --workload, a plain GET of the URL on any server).
+    #[arg(long, value_enum)]
+    pub workload: Option<WorkloadName>,
+    /// Body bytes for payload and echo; bytes per chunk for stream.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Chunks of the stream workload.
+    #[arg(long, default_value_t = 16)]
+    pub chunks: u32,
+    /// Milliseconds of the sleep and cpu workloads.
+    #[arg(long, default_value_t = 10)]
+    pub ms: u64,
+    /// Connections (closed model: requests in flight; open model: the most in flight).
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub connections: usize,
+    /// Open model: requests per second, due on a fixed schedule; latency
+    /// counts from when each was due. Without it, the closed model.
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// How long to measure (15s, 500ms, 2m); default 10s unless -n is given.
+    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Measure exactly this many requests instead of a duration.
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+    /// Load before measuring starts, not counted.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+    /// Time limit of one request; a request that hits it counts as an error
+    /// and is recorded at this latency.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub timeout: Duration,
+    /// Load-generator threads, each with its own event loop (default: half
+    /// the CPUs, at least 1, leaving the rest to the stack).
+    #[arg(short = 't', long)]
+    pub load_threads: Option<usize>,
+    /// Errors a run may have and still be valid (exit 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub allow_errors: u64,
+    /// Compare the body bytes of one response in N (the length of every response is checked).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub sample_bodies: u32,
+    /// Write the JSON report to FILE (`-` for standard output instead of the table).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Bad bench options; each says what to use instead.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchUsage {
+    #[error("-c/--connections must be at least 1")]
+    Connections,
+    #[error("--rate must be a positive number of requests per second")]
+    Rate,
+    #[error("-n/--requests must be at least 1")]
+    Requests,
+    #[error("-d/--duration must be longer than zero")]
+    Duration,
+    #[error("--timeout must be longer than zero")]
+    Timeout,
+    #[error("--size must be at most {MAX_SIZE} bytes")]
+    Size,
+    #[error("--load-threads must be at least 1")]
+    Threads,
+}
+
+impl BenchArgs {
+    fn workload(&self) -> Workload {
+        match self.workload {
+            None if self.target.url.is_some() => Workload::Get,
+            None | Some(WorkloadName::Hello) => Workload::Hello,
+            Some(WorkloadName::Payload) => Workload::Payload { size: self.size },
+            Some(WorkloadName::Stream) => Workload::Stream {
+                chunks: self.chunks,
+                size: self.size,
+            },
+            Some(WorkloadName::Echo) => Workload::Echo { size: self.size },
+            Some(WorkloadName::Sleep) => Workload::Sleep { ms: self.ms },
+            Some(WorkloadName::Cpu) => Workload::Cpu { ms: self.ms },
+        }
+    }
+
+    fn model(&self) -> Result<Model, BenchUsage> {
+        match self.rate {
+            None => Ok(Model::Closed),
+            Some(r) if r.is_finite() && r > 0.0 => Ok(Model::Open { rate: r }),
+            Some(_) => Err(BenchUsage::Rate),
+        }
+    }
+
+    fn stop(&self) -> Result<Stop, BenchUsage> {
+        match (self.requests, self.duration) {
+            (Some(0), _) => Err(BenchUsage::Requests),
+            (Some(n), _) => Ok(Stop::Count(n)),
+            (None, Some(d)) if d.is_zero() => Err(BenchUsage::Duration),
+            (None, d) => Ok(Stop::Duration(d.unwrap_or(Duration::from_secs(10)))),
+        }
+    }
+
+    fn threads(&self) -> Result<usize, BenchUsage> {
+        match self.load_threads {
+            Some(0) => Err(BenchUsage::Threads),
+            Some(n) => Ok(n),
+            None => Ok(default_threads()),
+        }
+    }
+}
+
+/// Half the CPUs: on the machine that also runs the stack, the generator
+/// must not take the cores the server needs.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() / 2)
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Runs `wsgiprobe bench`.
+pub fn bench(args: BenchArgs) -> Result<Exit> {
+    let workload = args.workload();
+    let model = args.model()?;
+    let stop = args.stop()?;
+    let threads = args.threads()?;
+    if args.connections == 0 {
+        return Err(BenchUsage::Connections.into());
+    }
+    if args.timeout.is_zero() {
+        return Err(BenchUsage::Timeout.into());
+    }
+    if args.size > MAX_SIZE {
+        return Err(BenchUsage::Size.into());
+    }
+    let gateway_spec = args.target.gateway_spec()?;
+
+    // A plain GET needs no probe, so any server will do; everything else
+    // goes through the gateway, which checks that the probe answers.
+    let (gateway, target, base_path, stack) = match (&gateway_spec.kind, &workload) {
+        (GatewayKind::Url(url), Workload::Get) => {
+            let (target, base) =
+                parse_url(url).map_err(|e| anyhow::anyhow!("bad --url {url:?}: {e}"))?;
+            let stack = url_stack(url, &target);
+            (None, target, base, stack)
+        }
+        _ => {
+            let what = match &gateway_spec.kind {
+                GatewayKind::Server(name) => name.as_str().to_string(),
+                GatewayKind::Command(cmd) => format!("`{cmd}`"),
+                GatewayKind::Url(url) => url.clone(),
+            };
+            eprintln!("wsgiprobe: starting {what}...");
+            let g =
+                Gateway::start(&gateway_spec).with_context(|| format!("could not start {what}"))?;
+            let (t, b, s) = (g.target.clone(), g.base_path.clone(), g.stack.clone());
+            (Some(g), t, b, s)
+        }
+    };
+
+    let request: Arc<[u8]> = workload.request(&base_path, &target.authority()).into();
+    let expect = Expect {
+        body: workload.expected_body().map(Arc::from),
+        sample_every: args.sample_bodies.max(1),
+    };
+    validate(&target, &request, &expect, args.timeout).with_context(|| {
+        format!(
+            "the {} workload does not answer as it should at {}",
+            workload.name(),
+            stack.target
+        )
+    })?;
+
+    let plan = Plan {
+        model,
+        connections: args.connections,
+        threads,
+        stop,
+        warmup: args.warmup,
+        timeout: args.timeout,
+        request,
+        expect,
+    };
+    let interactive = std::io::stderr().is_terminal();
+    eprintln!(
+        "wsgiprobe: {} load on {} ({}), warm-up {:?}",
+        match model {
+            Model::Closed => "closed-loop".to_string(),
+            Model::Open { rate } => format!("open-loop {rate} req/s"),
+        },
+        stack.target,
+        workload.name(),
+        plan.warmup
+    );
+    let started = SystemTime::now();
+    let cpu_before = process_cpu();
+    let total = match stop {
+        Stop::Duration(d) => format!("/{}s", d.as_secs()),
+        Stop::Count(_) => String::new(),
+    };
+    let mut progress = |p: super::stats::TimelinePoint| {
+        if interactive {
+            eprint!(
+                "\r\x1b[2K[{}s{total}] {} req/s, {} errors, p50 {}, p99 {}",
+                p.second + 1,
+                p.requests,
+                p.errors,
+                ms(p.p50_us),
+                ms(p.p99_us)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let result = run_plan(&plan, &target, &mut progress).context("the load generator failed")?;
+    if interactive {
+        eprint!("\r\x1b[2K");
+    }
+    let process_cpu_used = process_cpu().saturating_sub(cpu_before);
+    if let Some(g) = &gateway {
+        if let Some(why) = g.exited() {
+            eprintln!("wsgiprobe: {why}");
+        }
+    }
+    drop(gateway);
+
+    let report = BenchReport::new(
+        stack,
+        started,
+        workload,
+        plan,
+        result,
+        process_cpu_used,
+        args.allow_errors,
+    );
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if json_to_stdout {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!("{}", report.render());
+    }
+    if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
+        let text = serde_json::to_string_pretty(&report.to_json())?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("could not write the JSON report to {}", path.display()))?;
+    }
+    Ok(if report.valid() {
+        Exit::Clean
+    } else {
+        Exit::Failures
+    })
+}
+
+fn url_stack(url: &str, target: &Target) -> Stack {
+    Stack {
+        gateway: "url".into(),
+        version: None,
+        server_software: None,
+        python: None,
+        command: None,
+        options: BTreeMap::new(),
+        proxy: "none".into(),
+        transport: match target {
+            Target::Unix(_) => "unix".into(),
+            Target::Tcp { .. } => "tcp".into(),
+        },
+        target: url.to_string(),
+    }
+}
+
+/// One request before any load: the workload must answer 2xx with the
+/// right body, or measuring it means nothing.
+fn validate(target: &Target, request: &[u8], expect: &Expect, timeout: Duration) -> Result<()> {
+    let timeouts = Timeouts {
+        connect: timeout,
+        io: timeout,
+    };
+    let mut conn = Connection::open(target, timeouts)?;
+    conn.send(request)?;
+    let response = conn.read_response(false, Instant::now() + timeout)?;
+    if !(200..300).contains(&response.status) {
+        let body = String::from_utf8_lossy(&response.body);
+        bail!(
+            "status {} (body: {:?})",
+            response.status,
+            body.chars().take(200).collect::<String>()
+        );
+    }
+    if let Some(want) = &expect.body {
+        if response.body != **want {
+            bail!(
+                "body of {} bytes differs from the expected {} bytes (starts {:?})",
+                response.body.len(),
+                want.len(),
+                String::from_utf8_lossy(&response.body[..response.body.len().min(60)])
+            );
+        }
+    }
+    Ok(())
+}

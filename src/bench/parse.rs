@@ -1,0 +1,393 @@
+//! An incremental HTTP/1.1 response reader for the load engine.
+//!
+//! Unlike the conformance client (`crate::http`), it never keeps a body: the
+//! head is parsed in place with `httparse`, body bytes are handed to a sink
+//! as they arrive (so a sampled response can be compared without a copy) and
+//! then forgotten. Nothing here allocates per response.
+
+/// Most header lines one response head may have.
+const MAX_HEADERS: usize = 64;
+
+/// What went wrong with a response's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// The head is not HTTP/1.x.
+    Head,
+    /// The head did not fit in the read buffer.
+    HeadTooLarge,
+    /// A bad chunk-size line or chunk terminator.
+    Chunk,
+    /// A bad or repeated Content-Length.
+    Length,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Head,
+    /// Bytes left of a Content-Length body.
+    Length(u64),
+    /// Reading a chunk-size line: the size so far, whether in an extension.
+    ChunkSize {
+        size: u64,
+        digits: u8,
+        ext: bool,
+    },
+    /// Expecting the LF that ends a chunk-size line.
+    ChunkSizeLf(u64),
+    ChunkData(u64),
+    /// The CRLF after chunk data; how many of its bytes were seen.
+    ChunkEnd(u8),
+    /// Trailer section: length of the current line so far, whether a CR was seen.
+    Trailer {
+        line: u32,
+        cr: bool,
+    },
+    /// A body that ends when the server closes the connection.
+    UntilClose,
+    Done,
+}
+
+/// Outcome of feeding bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// More bytes are needed; the caller keeps what was not consumed.
+    NeedMore,
+    /// The response ended after `used` bytes of the input.
+    Complete { used: usize },
+}
+
+/// Reads one response after another from a connection's byte stream.
+#[derive(Debug)]
+pub struct ResponseReader {
+    state: State,
+    /// Status of the response being read.
+    pub status: u16,
+    /// The server will close the connection after this response.
+    pub close: bool,
+    /// Body bytes seen so far.
+    pub body_len: u64,
+    /// Content-Length, when the response had one.
+    pub declared_len: Option<u64>,
+    /// Any byte of a response was seen.
+    pub started: bool,
+}
+
+impl Default for ResponseReader {
+    fn default() -> Self {
+        ResponseReader {
+            state: State::Head,
+            status: 0,
+            close: false,
+            body_len: 0,
+            declared_len: None,
+            started: false,
+        }
+    }
+}
+
+impl ResponseReader {
+    /// Ready for the next response.
+    pub fn reset(&mut self) {
+        *self = ResponseReader::default();
+    }
+
+    /// Whether the head is still being read (the caller must keep unread bytes).
+    pub fn in_head(&self) -> bool {
+        self.state == State::Head
+    }
+
+    /// Feeds bytes. While in the head, returns `(NeedMore, 0)` without
+    /// consuming anything until the whole head is in `input`; the caller keeps
+    /// the bytes and calls again with more. Body bytes go to `sink`.
+    /// Returns the progress and how many bytes were consumed.
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        sink: &mut impl FnMut(&[u8]),
+    ) -> Result<(Progress, usize), ParseError> {
+        let mut pos = 0;
+        if !input.is_empty() {
+            self.started = true;
+        }
+        loop {
+            let rest = &input[pos..];
+            match self.state {
+                State::Done => return Ok((Progress::Complete { used: pos }, pos)),
+                State::Head => match self.head(rest)? {
+                    Some(n) => pos += n,
+                    None => return Ok((Progress::NeedMore, pos)),
+                },
+                State::Length(left) => {
+                    if left == 0 {
+                        self.state = State::Done;
+                        continue;
+                    }
+                    if rest.is_empty() {
+                        return Ok((Progress::NeedMore, pos));
+                    }
+                    let n = (left.min(rest.len() as u64)) as usize;
+                    sink(&rest[..n]);
+                    self.body_len += n as u64;
+                    pos += n;
+                    self.state = State::Length(left - n as u64);
+                }
+                State::UntilClose => {
+                    sink(rest);
+                    self.body_len += rest.len() as u64;
+                    return Ok((Progress::NeedMore, input.len()));
+                }
+                State::ChunkData(left) => {
+                    if rest.is_empty() {
+                        return Ok((Progress::NeedMore, pos));
+                    }
+                    let n = (left.min(rest.len() as u64)) as usize;
+                    sink(&rest[..n]);
+                    self.body_len += n as u64;
+                    pos += n;
+                    self.state = if left == n as u64 {
+                        State::ChunkEnd(0)
+                    } else {
+                        State::ChunkData(left - n as u64)
+                    };
+                }
+                _ => {
+                    let Some(&b) = rest.first() else {
+                        return Ok((Progress::NeedMore, pos));
+                    };
+                    pos += 1;
+                    self.framing_byte(b)?;
+                }
+            }
+        }
+    }
+
+    /// One byte of chunk framing (size lines, terminators, trailers).
+    fn framing_byte(&mut self, b: u8) -> Result<(), ParseError> {
+        self.state = match self.state {
+            State::ChunkSize { size, digits, ext } => match b {
+                b'\r' => State::ChunkSizeLf(size),
+                b'\n' if digits > 0 => self.after_size(size),
+                _ if ext => State::ChunkSize { size, digits, ext },
+                b';' | b' ' | b'\t' if digits > 0 => State::ChunkSize {
+                    size,
+                    digits,
+                    ext: true,
+                },
+                _ => {
+                    let d = (b as char).to_digit(16).ok_or(ParseError::Chunk)?;
+                    if digits >= 15 {
+                        return Err(ParseError::Chunk);
+                    }
+                    State::ChunkSize {
+                        size: size * 16 + u64::from(d),
+                        digits: digits + 1,
+                        ext,
+                    }
+                }
+            },
+            State::ChunkSizeLf(size) if b == b'\n' => self.after_size(size),
+            State::ChunkEnd(0) if b == b'\r' => State::ChunkEnd(1),
+            State::ChunkEnd(_) if b == b'\n' => State::ChunkSize {
+                size: 0,
+                digits: 0,
+                ext: false,
+            },
+            State::Trailer { line, cr } => match b {
+                b'\n' if line == 0 => State::Done,
+                b'\n' => State::Trailer { line: 0, cr: false },
+                b'\r' if !cr => State::Trailer { line, cr: true },
+                _ => State::Trailer {
+                    line: line.saturating_add(1),
+                    cr: false,
+                },
+            },
+            _ => return Err(ParseError::Chunk),
+        };
+        Ok(())
+    }
+
+    fn after_size(&self, size: u64) -> State {
+        if size == 0 {
+            State::Trailer { line: 0, cr: false }
+        } else {
+            State::ChunkData(size)
+        }
+    }
+
+    /// Parses the head when it is complete; `Some(bytes used)`.
+    fn head(&mut self, input: &[u8]) -> Result<Option<usize>, ParseError> {
+        // Uninitialised slots: zeroing 64 headers per response costs more
+        // than parsing a short head.
+        let mut headers = [std::mem::MaybeUninit::<httparse::Header>::uninit(); MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            input,
+            &mut headers,
+        ) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(ParseError::Head),
+        };
+        let status = resp.code.unwrap_or(0);
+        let http10 = resp.version == Some(0);
+        let mut length: Option<u64> = None;
+        let mut chunked = false;
+        let mut close = http10;
+        for h in resp.headers.iter() {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let v = parse_length(h.value).ok_or(ParseError::Length)?;
+                if length.is_some_and(|l| l != v) {
+                    return Err(ParseError::Length);
+                }
+                length = Some(v);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                chunked = last_token_is(h.value, b"chunked");
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                if contains_token(h.value, b"close") {
+                    close = true;
+                } else if contains_token(h.value, b"keep-alive") {
+                    close = false;
+                }
+            }
+        }
+        // RFC 9112 6.3: 1xx, 204 and 304 have no body; interim responses are skipped.
+        if (100..200).contains(&status) && status != 101 {
+            return Ok(Some(used));
+        }
+        self.status = status;
+        self.close = close;
+        self.declared_len = length;
+        self.state = if status == 204 || status == 304 {
+            State::Done
+        } else if chunked {
+            State::ChunkSize {
+                size: 0,
+                digits: 0,
+                ext: false,
+            }
+        } else if let Some(n) = length {
+            State::Length(n)
+        } else {
+            self.close = true;
+            State::UntilClose
+        };
+        Ok(Some(used))
+    }
+
+    /// The server closed the connection: whether that completes the response.
+    pub fn eof_completes(&self) -> bool {
+        self.state == State::UntilClose
+    }
+}
+
+fn parse_length(v: &[u8]) -> Option<u64> {
+    let v = trim(v);
+    if v.is_empty() || v.len() > 18 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+fn contains_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&b| b == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(token))
+}
+
+fn last_token_is(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&b| b == b',')
+        .next_back()
+        .is_some_and(|t| trim(t).eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` in pieces of `step`, keeping unconsumed head bytes as a
+    /// connection would; returns (status, body, bytes left in the buffer
+    /// after the response).
+    fn read_all(bytes: &[u8], step: usize) -> (u16, Vec<u8>, usize) {
+        let mut r = ResponseReader::default();
+        let mut body = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        for piece in bytes.chunks(step) {
+            buf.extend_from_slice(piece);
+            let (p, used) = r.feed(&buf, &mut |b| body.extend_from_slice(b)).unwrap();
+            if let Progress::Complete { used } = p {
+                return (r.status, body, buf.len() - used);
+            }
+            buf.drain(..used);
+        }
+        panic!("response did not complete")
+    }
+
+    #[test]
+    fn content_length_body_in_any_split() {
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloX";
+        for step in 1..resp.len() {
+            let (status, body, _) = read_all(resp, step);
+            assert_eq!(status, 200);
+            assert_eq!(body, b"hello", "step {step}");
+        }
+    }
+
+    #[test]
+    fn chunked_body_with_extension_and_trailer() {
+        let resp =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n";
+        for step in 1..resp.len() {
+            let (status, body, rest) = read_all(resp, step);
+            assert_eq!((status, body.as_slice(), rest), (200, &b"abcde"[..], 0));
+        }
+    }
+
+    #[test]
+    fn interim_response_is_skipped_and_close_is_seen() {
+        let resp = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        let mut r = ResponseReader::default();
+        let (p, _) = r.feed(resp, &mut |_| {}).unwrap();
+        assert!(matches!(p, Progress::Complete { .. }));
+        assert_eq!(r.status, 500);
+        assert!(r.close);
+    }
+
+    #[test]
+    fn body_until_close() {
+        let mut r = ResponseReader::default();
+        let mut n = 0;
+        let (p, _) = r
+            .feed(b"HTTP/1.0 200 OK\r\n\r\nabc", &mut |b| n += b.len())
+            .unwrap();
+        assert_eq!(p, Progress::NeedMore);
+        assert!(r.eof_completes() && r.close);
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let mut r = ResponseReader::default();
+        assert_eq!(
+            r.feed(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                &mut |_| {}
+            ),
+            Err(ParseError::Chunk)
+        );
+        let mut r = ResponseReader::default();
+        assert!(r.feed(b"NOT HTTP\r\n\r\n", &mut |_| {}).is_err());
+    }
+}

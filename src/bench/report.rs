@@ -1,0 +1,370 @@
+//! The bench report: judgement of a run (valid or not, who was the
+//! bottleneck), its JSON document and its terminal rendering.
+
+use std::time::{Duration, SystemTime};
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use serde_json::{json, Value};
+
+use super::plan::{Model, Plan, Stop, Workload};
+use super::run::RunResult;
+use super::stats::{encode, spectrum, Percentiles};
+use crate::gateway::Stack;
+use crate::report::ToolInfo;
+
+/// A worker thread busier than this was itself the bottleneck.
+const BUSY_LIMIT: f64 = 0.90;
+/// Open model: a generator whose sends run this late (p99) fell behind.
+const LAG_LIMIT_US: u64 = 5_000;
+
+/// How the load generator itself fared.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Generator {
+    pub threads: usize,
+    /// CPU seconds of the worker threads (user + system).
+    pub cpu_s: f64,
+    /// CPU seconds of the whole process, from getrusage.
+    pub process_cpu_s: f64,
+    /// Requests sent in all (validation and warm-up included): what the CPU was spent on.
+    pub requests_sent: u64,
+    pub cpu_per_request_us: f64,
+    /// The busiest worker thread's CPU time over its wall time.
+    pub busiest_thread: f64,
+    /// Open model: how late requests went out on free connections.
+    pub sched_lag_us: Option<Percentiles>,
+    /// Open model: most requests due at once with no free connection.
+    pub max_backlog: u64,
+    /// The generator, not the stack, limited the run.
+    pub bottleneck: bool,
+}
+
+/// One bench run, ready for rendering.
+#[derive(Debug)]
+pub struct BenchReport {
+    pub tool: ToolInfo,
+    pub stack: Stack,
+    pub started: SystemTime,
+    pub workload: Workload,
+    pub plan: Plan,
+    pub result: RunResult,
+    pub generator: Generator,
+    pub allow_errors: u64,
+    /// Things the reader should know (reconnects, bottlenecks, ...).
+    pub warnings: Vec<String>,
+}
+
+impl BenchReport {
+    pub fn new(
+        stack: Stack,
+        started: SystemTime,
+        workload: Workload,
+        plan: Plan,
+        result: RunResult,
+        process_cpu: Duration,
+        allow_errors: u64,
+    ) -> BenchReport {
+        let open = matches!(plan.model, Model::Open { .. });
+        let sched = Percentiles::of(&result.sched_lag);
+        let bottleneck = result.busiest_thread > BUSY_LIMIT
+            || (open && sched.count > 0 && sched.p99 > LAG_LIMIT_US);
+        let generator = Generator {
+            threads: result.threads,
+            cpu_s: result.cpu.as_secs_f64(),
+            process_cpu_s: process_cpu.as_secs_f64(),
+            requests_sent: result.sent_total,
+            cpu_per_request_us: if result.sent_total > 0 {
+                result.cpu.as_secs_f64() * 1e6 / result.sent_total as f64
+            } else {
+                0.0
+            },
+            busiest_thread: result.busiest_thread,
+            sched_lag_us: open.then_some(sched),
+            max_backlog: result.max_backlog,
+            bottleneck,
+        };
+        let mut warnings = Vec::new();
+        let c = &result.connections;
+        if result.sent_total >= 20 && c.opened * 10 >= result.sent_total * 9 {
+            warnings.push(format!(
+                "the server closed the connection after almost every request ({} connections for {} requests): the figures include connection set-up; this server (or its mode) does not keep connections alive",
+                c.opened, result.sent_total
+            ));
+        }
+        if bottleneck {
+            warnings.push(if result.busiest_thread > BUSY_LIMIT {
+                format!(
+                    "the load generator was the bottleneck (a worker thread was {:.0}% busy): add --load-threads or use a faster machine for the generator",
+                    result.busiest_thread * 100.0
+                )
+            } else {
+                format!(
+                    "the load generator fell behind its schedule (p99 send lag {:.1} ms on free connections)",
+                    sched.p99 as f64 / 1000.0
+                )
+            });
+        }
+        if open && result.max_backlog > 0 {
+            let per = result.max_backlog;
+            warnings.push(format!(
+                "up to {per} due requests waited for a free connection: the stack did not keep up with the rate on {} connections (their wait is part of the latency)",
+                plan.connections
+            ));
+        }
+        if result.requests == 0 {
+            warnings.push("no request completed in the measured window".into());
+        }
+        BenchReport {
+            tool: ToolInfo::default(),
+            stack,
+            started,
+            workload,
+            plan,
+            result,
+            generator,
+            allow_errors,
+            warnings,
+        }
+    }
+
+    /// A run with more errors than allowed (or with nothing measured) does not count.
+    pub fn valid(&self) -> bool {
+        self.result.errors.total() <= self.allow_errors && self.result.requests > 0
+    }
+
+    pub fn to_json(&self) -> Value {
+        let r = &self.result;
+        let corrected = Percentiles::of(&r.corrected);
+        let uncorrected = Percentiles::of(&r.uncorrected);
+        let plan = &self.plan;
+        let (model, rate) = match plan.model {
+            Model::Closed => ("closed", None),
+            Model::Open { rate } => ("open", Some(rate)),
+        };
+        let by_kind: serde_json::Map<String, Value> = r
+            .errors
+            .nonzero()
+            .map(|(k, n)| (k.as_str().to_string(), json!(n)))
+            .collect();
+        let started = self
+            .started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        json!({
+            "tool": {"name": self.tool.name, "version": self.tool.version},
+            "stack": self.stack,
+            "started_unix": started,
+            "plan": {
+                "model": model,
+                "rate": rate,
+                "connections": plan.connections,
+                "threads": r.threads,
+                "duration_s": match plan.stop { Stop::Duration(d) => Some(d.as_secs_f64()), Stop::Count(_) => None },
+                "requests": match plan.stop { Stop::Count(n) => Some(n), Stop::Duration(_) => None },
+                "warmup_s": plan.warmup.as_secs_f64(),
+                "timeout_s": plan.timeout.as_secs_f64(),
+                "workload": self.workload,
+                "body_sample_every": plan.expect.sample_every,
+            },
+            "valid": self.valid(),
+            "requests": r.requests,
+            "ok": r.ok,
+            "measured_s": r.measured.as_secs_f64(),
+            "requests_per_sec": r.requests_per_sec(),
+            "bytes_read": r.bytes_read,
+            "latency_us": corrected,
+            "latency_uncorrected_us": uncorrected,
+            "latency_note": match plan.model {
+                Model::Open { .. } => "latency_us counts from each request's intended send time (includes waiting for a free connection); latency_uncorrected_us from the actual send",
+                Model::Closed => "closed model: both count from the send (latency_uncorrected_us equals latency_us)",
+            },
+            "spectrum": spectrum(&r.corrected),
+            "errors": {
+                "total": r.errors.total(),
+                "allowed": self.allow_errors,
+                "by_kind": by_kind,
+                "first": r.first_error,
+            },
+            "connections": {
+                "opened": r.connections.opened,
+                "closed_by_server": r.connections.closed_by_server,
+                "closed_by_client": r.connections.closed_by_client,
+                "retried_after_close": r.connections.retried_after_close,
+                "requests_per_connection": if r.connections.opened > 0 { r.sent_total as f64 / r.connections.opened as f64 } else { 0.0 },
+            },
+            "generator": self.generator,
+            "warnings": self.warnings,
+            "timeline": r.timeline,
+            "histogram": {
+                "format": "HdrHistogram V2 compressed (deflate), base64; values in microseconds",
+                "corrected": encode(&r.corrected),
+                "uncorrected": encode(&r.uncorrected),
+            },
+        })
+    }
+
+    /// The terminal summary.
+    pub fn render(&self) -> String {
+        let r = &self.result;
+        let s = &self.stack;
+        let mut out = String::new();
+        let what = match self.plan.model {
+            Model::Closed => format!("closed loop, {} connections", self.plan.connections),
+            Model::Open { rate } => format!(
+                "open loop at {rate} req/s, up to {} connections",
+                self.plan.connections
+            ),
+        };
+        out.push_str(&format!(
+            "{} {}: {}{} at {} ({}, proxy {})\nworkload {} ({}), {what}, {} load thread(s), {:.1} s measured\n",
+            self.tool.name,
+            self.tool.version,
+            s.gateway,
+            s.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+            s.target,
+            s.transport,
+            s.proxy,
+            self.workload.name(),
+            workload_args(&self.workload),
+            r.threads,
+            r.measured.as_secs_f64(),
+        ));
+        if let Some(sw) = &s.server_software {
+            out.push_str(&format!("SERVER_SOFTWARE: {sw}\n"));
+        }
+
+        let mut t = table();
+        let corrected = Percentiles::of(&r.corrected);
+        let uncorrected = Percentiles::of(&r.uncorrected);
+        let open = matches!(self.plan.model, Model::Open { .. });
+        t.set_header(vec![
+            "req/s", "requests", "errors", "p50", "p90", "p99", "p99.9", "max",
+        ]);
+        let row = |label: String, p: &Percentiles| {
+            vec![
+                label,
+                r.requests.to_string(),
+                r.errors.total().to_string(),
+                ms(p.p50),
+                ms(p.p90),
+                ms(p.p99),
+                ms(p.p99_9),
+                ms(p.max),
+            ]
+        };
+        t.add_row(row(format!("{:.1}", r.requests_per_sec()), &corrected));
+        if open {
+            let mut service = row("(service time)".into(), &uncorrected);
+            service[1].clear();
+            service[2].clear();
+            t.add_row(service);
+        }
+        for i in 0..8 {
+            if let Some(col) = t.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if open {
+            out.push_str("latency counts from each request's intended send time; service time from the actual send\n");
+        }
+
+        let spec = spectrum(&r.corrected);
+        if !spec.is_empty() {
+            let mut t = table();
+            t.set_header(vec!["percentile", "latency", "requests ≤"]);
+            for p in &spec {
+                t.add_row(vec![
+                    format!("{}", p.percentile),
+                    ms(p.latency_us),
+                    p.count.to_string(),
+                ]);
+            }
+            out.push_str(&t.to_string());
+            out.push('\n');
+        }
+
+        if r.errors.total() > 0 {
+            let kinds: Vec<String> = r
+                .errors
+                .nonzero()
+                .map(|(k, n)| format!("{} {n}", k.as_str()))
+                .collect();
+            out.push_str(&format!("errors: {}\n", kinds.join(", ")));
+            if let Some(e) = &r.first_error {
+                out.push_str(&format!("first error: {e}\n"));
+            }
+        }
+        let c = &r.connections;
+        out.push_str(&format!(
+            "connections: {} opened, {:.1} requests each, {} closed by the server, {} closed after errors, {} requests resent after an idle close\n",
+            c.opened,
+            if c.opened > 0 { r.sent_total as f64 / c.opened as f64 } else { 0.0 },
+            c.closed_by_server,
+            c.closed_by_client,
+            c.retried_after_close,
+        ));
+        let g = &self.generator;
+        out.push_str(&format!(
+            "generator: {:.2} s CPU on {} thread(s) ({:.1} µs per request), busiest thread {:.0}%",
+            g.cpu_s,
+            g.threads,
+            g.cpu_per_request_us,
+            g.busiest_thread * 100.0
+        ));
+        if let Some(lag) = &g.sched_lag_us {
+            out.push_str(&format!(
+                ", send lag p99 {} max {}",
+                ms(lag.p99),
+                ms(lag.max)
+            ));
+        }
+        out.push('\n');
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        if !self.valid() {
+            out.push_str(&format!(
+                "INVALID RUN: {} errors (allowed: {}; raise with --allow-errors)\n",
+                r.errors.total(),
+                self.allow_errors
+            ));
+        }
+        out
+    }
+}
+
+fn workload_args(w: &Workload) -> String {
+    match w {
+        Workload::Hello => "14-byte body".into(),
+        Workload::Payload { size } => format!("{size} bytes"),
+        Workload::Stream { chunks, size } => format!("{chunks} chunks of {size} bytes"),
+        Workload::Echo { size } => format!("POST {size} bytes, echoed"),
+        Workload::Sleep { ms } => format!("{ms} ms sleep"),
+        Workload::Cpu { ms } => format!("{ms} ms CPU"),
+        Workload::Get => "plain GET, any 2xx".into(),
+    }
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if t.width().is_none() {
+        t.set_width(140);
+    }
+    t
+}
+
+/// Microseconds as milliseconds with sensible precision.
+pub fn ms(us: u64) -> String {
+    let v = us as f64 / 1000.0;
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else if v >= 10.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.3} ms")
+    }
+}
