@@ -1,6 +1,5 @@
 //! `wsgiprobe bench`: arguments, validation into a plan, and the run.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -167,15 +166,11 @@ pub fn bench(args: BenchArgs) -> Result<Exit> {
         (GatewayKind::Url(url), Workload::Get) => {
             let (target, base) =
                 parse_url(url).map_err(|e| anyhow::anyhow!("bad --url {url:?}: {e}"))?;
-            let stack = url_stack(url, &target);
+            let stack = Stack::for_url(url, &target, None);
             (None, target, base, stack)
         }
         _ => {
-            let what = match &gateway_spec.kind {
-                GatewayKind::Server(name) => name.as_str().to_string(),
-                GatewayKind::Command(cmd) => format!("`{cmd}`"),
-                GatewayKind::Url(url) => url.clone(),
-            };
+            let what = gateway_spec.label();
             eprintln!("wsgiprobe: starting {what}...");
             let g =
                 Gateway::start(&gateway_spec).with_context(|| format!("could not start {what}"))?;
@@ -274,23 +269,6 @@ pub fn bench(args: BenchArgs) -> Result<Exit> {
     } else {
         Exit::Failures
     })
-}
-
-fn url_stack(url: &str, target: &Target) -> Stack {
-    Stack {
-        gateway: "url".into(),
-        version: None,
-        server_software: None,
-        python: None,
-        command: None,
-        options: BTreeMap::new(),
-        proxy: "none".into(),
-        transport: match target {
-            Target::Unix(_) => "unix".into(),
-            Target::Tcp { .. } => "tcp".into(),
-        },
-        target: url.to_string(),
-    }
 }
 
 /// One request before any load: the workload must answer 2xx with the

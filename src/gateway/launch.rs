@@ -123,6 +123,28 @@ pub struct Stack {
     pub target: String,
 }
 
+impl Stack {
+    /// A server wsgiprobe did not start, reached at `url`.
+    pub fn for_url(url: &str, target: &Target, server_software: Option<String>) -> Stack {
+        Stack {
+            gateway: "url".into(),
+            version: None,
+            server_software,
+            python: None,
+            command: None,
+            options: BTreeMap::new(),
+            proxy: "none".into(),
+            proxy_version: None,
+            proxy_options: BTreeMap::new(),
+            transport: match target {
+                Target::Unix(_) => "unix".into(),
+                Target::Tcp { .. } => "tcp".into(),
+            },
+            target: url.to_string(),
+        }
+    }
+}
+
 /// Why a gateway could not be brought up. Each message says what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -333,22 +355,7 @@ impl Gateway {
             }
         };
         Ok(Gateway {
-            stack: Stack {
-                gateway: "url".into(),
-                version: None,
-                server_software: software,
-                python: None,
-                command: None,
-                options: BTreeMap::new(),
-                proxy: "none".into(),
-                proxy_version: None,
-                proxy_options: BTreeMap::new(),
-                transport: match target {
-                    Target::Unix(_) => "unix".into(),
-                    Target::Tcp { .. } => "tcp".into(),
-                },
-                target: url.to_string(),
-            },
+            stack: Stack::for_url(url, &target, software),
             target,
             base_path,
             proxy: None,
