@@ -18,6 +18,13 @@ set -euo pipefail
 mode=${1:-compare}
 case "$mode" in compare|stall|memory) shift || true ;; *) mode=compare ;; esac
 
+need() {
+    command -v "$1" >/dev/null || { echo "bench-compare.sh: $1 not found; install it (Debian, Ubuntu: apt-get install $2)" >&2; exit 2; }
+}
+need nginx nginx-light
+[ -x /usr/bin/time ] || { echo "bench-compare.sh: /usr/bin/time not found; install it (apt-get install time)" >&2; exit 2; }
+[ "$mode" = compare ] && need wrk wrk
+
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bins
 bin="$root/target/release/wsgiprobe"
