@@ -84,6 +84,11 @@ pub struct TargetArgs {
     /// Seconds a server has to start serving the probe.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub start_timeout: f64,
+    /// Also run the standard library's wsgiref.validate checks: the server loads
+    /// wsgiprobe_app:validated_app (host that yourself with --url) and the report
+    /// lists what the validator found, apart from the case verdicts.
+    #[arg(long)]
+    pub validate: bool,
 }
 
 /// How one server runs: its concurrency, how it listens, what is in front.
@@ -250,6 +255,7 @@ impl TargetArgs {
                 unix: tuning.unix,
                 install: !self.no_install,
                 recipes: recipes.clone(),
+                validate: self.validate,
             })
         };
         if let Some(cmd) = &self.cmd {

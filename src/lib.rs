@@ -174,9 +174,11 @@ fn check_stack(
 
     let started = SystemTime::now();
     let clock = Instant::now();
+    let run_id = conformance::new_run_id();
     let config = RunnerConfig {
         jobs: usize::from(args.jobs),
         case_timeout: Duration::from_millis(args.timeout),
+        run_id: Some(run_id.clone()),
         ..RunnerConfig::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();
@@ -211,6 +213,9 @@ fn check_stack(
         Some(tx),
     );
     let _ = printer.join();
+    let validate = spec
+        .validate
+        .then(|| validate_findings(&gateway, &run_id, cases, config.case_timeout));
 
     let report = CheckReport {
         tool: ToolInfo::default(),
@@ -220,18 +225,51 @@ fn check_stack(
         strict: args.strict,
         server_exited: gateway.exited(),
         results,
+        validate,
     };
     drop(gateway);
     Ok(report)
+}
+
+/// Reads back what `wsgiref.validate` found during the run.
+fn validate_findings(
+    gateway: &Gateway,
+    run_id: &str,
+    cases: &[spec::LoadedCase],
+    timeout: Duration,
+) -> conformance::ValidateReport {
+    let mut report = conformance::ValidateReport {
+        callable: probe::VALIDATED_APP_SPEC.to_string(),
+        ..Default::default()
+    };
+    match conformance::validate::gather(&gateway.target, &gateway.base_path, run_id, timeout) {
+        Ok((validating, raw)) => {
+            report.validating = validating;
+            report.findings = conformance::ValidateReport::build(&raw, run_id, cases);
+            if !validating {
+                report.problem = Some(format!(
+                    "the server does not host {}: host it instead of {} for --validate",
+                    probe::VALIDATED_APP_SPEC,
+                    probe::APP_SPEC
+                ));
+            }
+        }
+        Err(e) => report.problem = Some(e),
+    }
+    report
 }
 
 /// Failures beat errors: a run that found a broken MUST says so even when
 /// some other case could not be decided.
 pub fn exit_for(report: &CheckReport) -> Exit {
     let s = report.summary();
-    if s.fail > 0 || (report.strict && s.warn > 0) {
+    // wsgiref.validate's own findings never change a verdict; those about
+    // the server count like warnings: only with --strict.
+    let validate = report.validate.as_ref();
+    let server_findings = validate.map_or(0, |v| v.server_findings());
+    if s.fail > 0 || (report.strict && (s.warn > 0 || server_findings > 0)) {
         Exit::Failures
-    } else if s.error > 0 {
+    } else if s.error > 0 || validate.is_some_and(|v| v.problem.is_some()) {
         Exit::Harness
     } else {
         Exit::Clean
@@ -279,9 +317,10 @@ fn probe_out(args: ProbeArgs) -> Result<Exit> {
         files.wsgiref_runner.display()
     );
     println!(
-        "host it with any WSGI server from that folder, for example:\n  cd {} && gunicorn --bind 127.0.0.1:8000 {}\nthen run: wsgiprobe check --url http://127.0.0.1:8000/",
+        "host it with any WSGI server from that folder, for example:\n  cd {} && gunicorn --bind 127.0.0.1:8000 {}\nthen run: wsgiprobe check --url http://127.0.0.1:8000/\n(for check --validate, host {} instead)",
         files.dir.display(),
-        probe::APP_SPEC
+        probe::APP_SPEC,
+        probe::VALIDATED_APP_SPEC
     );
     Ok(Exit::Clean)
 }

@@ -3,6 +3,10 @@
 
 mod judge;
 mod runner;
+pub mod validate;
 
 pub use judge::{describe, judge, Exchange, Outcome, Verdict};
-pub use runner::{build_request, run_cases, CaseResult, Progress, RunTarget, RunnerConfig};
+pub use runner::{
+    build_request, new_run_id, run_cases, CaseResult, Progress, RunTarget, RunnerConfig,
+};
+pub use validate::ValidateReport;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::conformance::{CaseResult, Outcome};
+use crate::conformance::{CaseResult, Outcome, ValidateReport};
 use crate::gateway::Stack;
 
 /// The tool that made a report.
@@ -77,6 +77,8 @@ pub struct CheckReport {
     pub results: Vec<CaseResult>,
     /// Set when the server exited during the run.
     pub server_exited: Option<String>,
+    /// What `--validate` found; `None` without it.
+    pub validate: Option<ValidateReport>,
 }
 
 impl CheckReport {
@@ -109,7 +111,7 @@ impl CheckReport {
                 })
             })
             .collect();
-        json!({
+        let mut doc = json!({
             "tool": self.tool,
             "kind": "check",
             "started_at": rfc3339(self.started),
@@ -119,7 +121,11 @@ impl CheckReport {
             "server_exited": self.server_exited,
             "summary": self.summary(),
             "cases": cases,
-        })
+        });
+        if let Some(v) = &self.validate {
+            doc["validate"] = v.to_json();
+        }
+        doc
     }
 }
 

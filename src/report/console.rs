@@ -98,6 +98,9 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
         }
         out.push_str(&format!("\n{title} ({area})\n{t}\n"));
     }
+    if let Some(v) = &report.validate {
+        out.push_str(&super::render_validate(v));
+    }
     if let Some(why) = &report.server_exited {
         out.push_str(&format!("\n{why}\n"));
     }

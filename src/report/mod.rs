@@ -4,8 +4,10 @@ mod check;
 mod console;
 mod coverage;
 mod matrix;
+mod validate;
 
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
 pub use matrix::{describe_stack, MatrixReport, StackRun};
+pub use validate::render_validate;
