@@ -153,6 +153,10 @@ pub struct CheckArgs {
     /// Treat warnings (broken SHOULDs) as failures for the exit code.
     #[arg(long)]
     pub strict: bool,
+    /// Server quirks to add to the built-in ones (TOML, as specs/quirks.toml): a
+    /// warn or skip they explain is shown as `quirk`; a fail stands.
+    #[arg(long, value_name = "FILE")]
+    pub quirks: Option<PathBuf>,
     /// Cases in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

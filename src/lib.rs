@@ -69,9 +69,12 @@ fn check(args: CheckArgs) -> Result<Exit> {
     if args.timeout == 0 {
         return Err(cli::UsageError::CaseTimeout.into());
     }
-    let cases = load_cases(&args.select)?;
+    let set = load_set(&args.select)?;
+    let cases = spec::select(&set, &args.select.selection())?;
+    let quirks = load_quirks(&set, &args)?;
     if specs.len() == 1 {
-        let report = check_stack(&specs[0], &cases, &args)?;
+        let mut report = check_stack(&specs[0], &cases, &args)?;
+        report.apply_quirks(&quirks);
         let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
         if json_to_stdout {
             println!("{}", serde_json::to_string_pretty(&report.to_json())?);
@@ -104,7 +107,12 @@ fn check(args: CheckArgs) -> Result<Exit> {
     for (i, spec) in specs.iter().enumerate() {
         let label = spec.label();
         eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, specs.len());
-        let result = check_stack(spec, &cases, &args).map_err(|e| format!("{e:#}"));
+        let result = check_stack(spec, &cases, &args)
+            .map(|mut r| {
+                r.apply_quirks(&quirks);
+                r
+            })
+            .map_err(|e| format!("{e:#}"));
         if let Err(e) = &result {
             eprintln!("wsgiprobe: {label} could not be checked: {e}");
         }
@@ -141,6 +149,30 @@ fn check(args: CheckArgs) -> Result<Exit> {
     } else {
         Exit::Clean
     })
+}
+
+/// The quirks that apply to this run: the built-in ones (or a `--specs`
+/// folder's own `quirks.toml`) and those of `--quirks FILE`, validated
+/// against the case ids before any server starts.
+fn load_quirks(set: &spec::SpecSet, args: &CheckArgs) -> Result<Vec<conformance::quirks::Quirk>> {
+    use conformance::quirks;
+    let known: std::collections::HashSet<&str> =
+        set.cases.iter().map(|c| c.case.id.as_str()).collect();
+    let mut all = match &args.select.specs {
+        None => quirks::builtin(&known)?,
+        Some(dir) => {
+            let own = dir.join(spec::QUIRKS_FILE);
+            if own.exists() {
+                quirks::load_file(&own, &known)?
+            } else {
+                Vec::new()
+            }
+        }
+    };
+    if let Some(path) = &args.quirks {
+        all.extend(quirks::load_file(path, &known).context("invalid quirk file")?);
+    }
+    Ok(all)
 }
 
 fn write_report(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
@@ -226,6 +258,7 @@ fn check_stack(
         server_exited: gateway.exited(),
         results,
         validate,
+        quirks_applied: Vec::new(),
     };
     drop(gateway);
     Ok(report)

@@ -2,6 +2,7 @@
 //! judge (a pure function of case and observation).
 
 mod judge;
+pub mod quirks;
 mod runner;
 pub mod validate;
 
