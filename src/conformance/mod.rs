@@ -1,6 +1,7 @@
 //! Conformance checking: the runner (case -> request -> observation) and the
 //! judge (a pure function of case and observation).
 
+mod concurrent;
 mod judge;
 pub mod quirks;
 mod runner;

@@ -271,6 +271,22 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
         request_text.push_str("\n--- second request ---\n");
         request_text.push_str(&excerpt(b, 4096));
     }
+    if let Some(n) = case.concurrent {
+        return match super::concurrent::talk(case, to, token, timeout, n) {
+            Ok((response, observation, wire)) => {
+                let head = Some(latin1_string(&response.raw_head));
+                let exchange = Exchange::Answered {
+                    response,
+                    observation,
+                    events: None,
+                    wire,
+                    second: None,
+                };
+                finish(exchange, request_text, head)
+            }
+            Err(e) => finish(fault(e, timeout), request_text, None),
+        };
+    }
     let head = is_head(&case.request);
     let second_head = case.second.as_ref().is_some_and(|f| is_head(&f.request));
     let talk = Talk {
@@ -625,7 +641,7 @@ fn cut_response(what: String) -> Response {
     }
 }
 
-fn parse_observation(body: &[u8]) -> Option<Value> {
+pub(super) fn parse_observation(body: &[u8]) -> Option<Value> {
     let v: Value = serde_json::from_slice(body).ok()?;
     (v.get("probe").and_then(Value::as_str) == Some("wsgiprobe")).then_some(v)
 }

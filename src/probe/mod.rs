@@ -36,6 +36,7 @@ pub const SCENARIOS: &[&str] = &[
     "close-slow",
     "file-wrapper",
     "validate-findings",
+    "hold",
 ];
 
 /// Request headers that steer the probe (the probe hides them from the

@@ -940,6 +940,22 @@ def scenario_close_slow(ctx):
     return SlowClosingBody(blocks, ctx.token, 0.025)
 
 
+# -- concurrency ------------------------------------------------------------
+
+
+def scenario_hold(ctx):
+    """Holds the request for arg ms (default 500, at most 5000) and reports
+    when, in which process and thread: concurrent requests show whether the
+    gateway invokes the application simultaneously, as its wsgi.multithread
+    and wsgi.multiprocess flags claim or deny."""
+    delay = min(max(_int_arg(ctx.args, "ms", 500), 0), 5000) / 1000.0
+    held_from = time.time()
+    time.sleep(delay)
+    obs = ctx.observation()
+    obs["held"] = {"from": held_from, "until": time.time()}
+    return respond_observation(ctx.start_response, obs)
+
+
 # -- wsgi.file_wrapper ------------------------------------------------------
 
 FILE_DATA = b"line-1\nline-2\nline-3\nline-4\n"
@@ -1045,6 +1061,7 @@ SCENARIOS = {
     "attrs": scenario_attrs,
     "close-slow": scenario_close_slow,
     "file-wrapper": scenario_file_wrapper,
+    "hold": scenario_hold,
     "validate-findings": None,  # filled in below, with the validator
 }
 
