@@ -86,6 +86,11 @@ pub struct TargetArgs {
     /// Seconds a server has to start serving the probe.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub start_timeout: f64,
+    /// Also run the standard library's wsgiref.validate checks: the server loads
+    /// wsgiprobe_app:validated_app (host that yourself with --url) and the report
+    /// lists what the validator found, apart from the case verdicts.
+    #[arg(long)]
+    pub validate: bool,
 }
 
 /// How one server runs: its concurrency, how it listens, what is in front.
@@ -150,6 +155,10 @@ pub struct CheckArgs {
     /// Treat warnings (broken SHOULDs) as failures for the exit code.
     #[arg(long)]
     pub strict: bool,
+    /// Server quirks to add to the built-in ones (TOML, as specs/quirks.toml): a
+    /// warn or skip they explain is shown as `quirk`; a fail stands.
+    #[arg(long, value_name = "FILE")]
+    pub quirks: Option<PathBuf>,
     /// Cases in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
@@ -252,6 +261,7 @@ impl TargetArgs {
                 unix: tuning.unix,
                 install: !self.no_install,
                 recipes: recipes.clone(),
+                validate: self.validate,
             })
         };
         if let Some(cmd) = &self.cmd {

@@ -71,9 +71,12 @@ fn check(args: CheckArgs) -> Result<Exit> {
     if args.timeout == 0 {
         return Err(cli::UsageError::CaseTimeout.into());
     }
-    let cases = load_cases(&args.select)?;
+    let set = load_set(&args.select)?;
+    let cases = spec::select(&set, &args.select.selection())?;
+    let quirks = load_quirks(&set, &args)?;
     if specs.len() == 1 {
-        let report = check_stack(&specs[0], &cases, &args)?;
+        let mut report = check_stack(&specs[0], &cases, &args)?;
+        report.apply_quirks(&quirks);
         let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
         if json_to_stdout {
             println!("{}", serde_json::to_string_pretty(&report.to_json())?);
@@ -106,7 +109,12 @@ fn check(args: CheckArgs) -> Result<Exit> {
     for (i, spec) in specs.iter().enumerate() {
         let label = spec.label();
         eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, specs.len());
-        let result = check_stack(spec, &cases, &args).map_err(|e| format!("{e:#}"));
+        let result = check_stack(spec, &cases, &args)
+            .map(|mut r| {
+                r.apply_quirks(&quirks);
+                r
+            })
+            .map_err(|e| format!("{e:#}"));
         if let Err(e) = &result {
             eprintln!("wsgiprobe: {label} could not be checked: {e}");
         }
@@ -145,6 +153,30 @@ fn check(args: CheckArgs) -> Result<Exit> {
     })
 }
 
+/// The quirks that apply to this run: the built-in ones (or a `--specs`
+/// folder's own `quirks.toml`) and those of `--quirks FILE`, validated
+/// against the case ids before any server starts.
+fn load_quirks(set: &spec::SpecSet, args: &CheckArgs) -> Result<Vec<conformance::quirks::Quirk>> {
+    use conformance::quirks;
+    let known: std::collections::HashSet<&str> =
+        set.cases.iter().map(|c| c.case.id.as_str()).collect();
+    let mut all = match &args.select.specs {
+        None => quirks::builtin(&known)?,
+        Some(dir) => {
+            let own = dir.join(spec::QUIRKS_FILE);
+            if own.exists() {
+                quirks::load_file(&own, &known)?
+            } else {
+                Vec::new()
+            }
+        }
+    };
+    if let Some(path) = &args.quirks {
+        all.extend(quirks::load_file(path, &known).context("invalid quirk file")?);
+    }
+    Ok(all)
+}
+
 fn write_report(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
     write_text(
         path,
@@ -176,9 +208,11 @@ fn check_stack(
 
     let started = SystemTime::now();
     let clock = Instant::now();
+    let run_id = conformance::new_run_id();
     let config = RunnerConfig {
         jobs: usize::from(args.jobs),
         case_timeout: Duration::from_millis(args.timeout),
+        run_id: Some(run_id.clone()),
         ..RunnerConfig::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();
@@ -213,6 +247,9 @@ fn check_stack(
         Some(tx),
     );
     let _ = printer.join();
+    let validate = spec
+        .validate
+        .then(|| validate_findings(&gateway, &run_id, cases, config.case_timeout));
 
     let mut results = results;
     if let Some(p) = &spec.proxy {
@@ -232,18 +269,52 @@ fn check_stack(
         strict: args.strict,
         server_exited: gateway.exited(),
         results,
+        validate,
+        quirks_applied: Vec::new(),
     };
     drop(gateway);
     Ok(report)
+}
+
+/// Reads back what `wsgiref.validate` found during the run.
+fn validate_findings(
+    gateway: &Gateway,
+    run_id: &str,
+    cases: &[spec::LoadedCase],
+    timeout: Duration,
+) -> conformance::ValidateReport {
+    let mut report = conformance::ValidateReport {
+        callable: probe::VALIDATED_APP_SPEC.to_string(),
+        ..Default::default()
+    };
+    match conformance::validate::gather(&gateway.target, &gateway.base_path, run_id, timeout) {
+        Ok((validating, raw)) => {
+            report.validating = validating;
+            report.findings = conformance::ValidateReport::build(&raw, run_id, cases);
+            if !validating {
+                report.problem = Some(format!(
+                    "the server does not host {}: host it instead of {} for --validate",
+                    probe::VALIDATED_APP_SPEC,
+                    probe::APP_SPEC
+                ));
+            }
+        }
+        Err(e) => report.problem = Some(e),
+    }
+    report
 }
 
 /// Failures beat errors: a run that found a broken MUST says so even when
 /// some other case could not be decided.
 pub fn exit_for(report: &CheckReport) -> Exit {
     let s = report.summary();
-    if s.fail > 0 || (report.strict && s.warn > 0) {
+    // wsgiref.validate's own findings never change a verdict; those about
+    // the server count like warnings: only with --strict.
+    let validate = report.validate.as_ref();
+    let server_findings = validate.map_or(0, |v| v.server_findings());
+    if s.fail > 0 || (report.strict && (s.warn > 0 || server_findings > 0)) {
         Exit::Failures
-    } else if s.error > 0 {
+    } else if s.error > 0 || validate.is_some_and(|v| v.problem.is_some()) {
         Exit::Harness
     } else {
         Exit::Clean
@@ -291,9 +362,10 @@ fn probe_out(args: ProbeArgs) -> Result<Exit> {
         files.wsgiref_runner.display()
     );
     println!(
-        "host it with any WSGI server from that folder, for example:\n  cd {} && gunicorn --bind 127.0.0.1:8000 {}\nthen run: wsgiprobe check --url http://127.0.0.1:8000/",
+        "host it with any WSGI server from that folder, for example:\n  cd {} && gunicorn --bind 127.0.0.1:8000 {}\nthen run: wsgiprobe check --url http://127.0.0.1:8000/\n(for check --validate, host {} instead)",
         files.dir.display(),
-        probe::APP_SPEC
+        probe::APP_SPEC,
+        probe::VALIDATED_APP_SPEC
     );
     Ok(Exit::Clean)
 }

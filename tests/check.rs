@@ -118,6 +118,17 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ("server-port-int", "environ.server-port.str", "fail"),
     ("no-errors", "environ.wsgi-errors.methods", "fail"),
     ("no-multithread", "environ.wsgi-multithread.present", "fail"),
+    (
+        "multithread-false",
+        "environ.wsgi-multithread.truthful",
+        "warn",
+    ),
+    (
+        "forking-multiprocess-false",
+        "environ.wsgi-multiprocess.truthful",
+        "warn",
+    ),
+    ("run-once-true", "environ.wsgi-run-once.truthful", "warn"),
     ("protocol-fixed", "environ.server-protocol.http10", "fail"),
     (
         "no-write",

@@ -62,15 +62,18 @@ pub enum Outcome {
     Warn,
     Skip,
     Error,
+    /// A warn or skip that a declared server quirk explains (never a fail).
+    Quirk,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Pass,
         Outcome::Fail,
         Outcome::Warn,
         Outcome::Skip,
         Outcome::Error,
+        Outcome::Quirk,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Outcome {
             Outcome::Warn => "warn",
             Outcome::Skip => "skip",
             Outcome::Error => "error",
+            Outcome::Quirk => "quirk",
         }
     }
 }

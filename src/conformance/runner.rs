@@ -26,6 +26,9 @@ pub struct RunnerConfig {
     pub case_timeout: Duration,
     /// How long to keep polling the side channel for expected events.
     pub events_wait: Duration,
+    /// The prefix of every token the run sends (`RUNID-INDEX`); a fresh one
+    /// when absent.
+    pub run_id: Option<String>,
 }
 
 impl Default for RunnerConfig {
@@ -34,6 +37,7 @@ impl Default for RunnerConfig {
             jobs: 4,
             case_timeout: Duration::from_secs(5),
             events_wait: Duration::from_secs(2),
+            run_id: None,
         }
     }
 }
@@ -78,7 +82,7 @@ pub fn run_cases(
     config: &RunnerConfig,
     progress: Option<Sender<Progress>>,
 ) -> Vec<CaseResult> {
-    let run_id = run_id();
+    let run_id = config.run_id.clone().unwrap_or_else(new_run_id);
     let total = cases.len();
     let done = AtomicUsize::new(0);
     let progress = progress.map(Mutex::new);
@@ -211,7 +215,8 @@ fn skipped_after_exit(lc: &LoadedCase, why: &str) -> CaseResult {
     }
 }
 
-fn run_id() -> String {
+/// A token prefix no other run shares.
+pub fn new_run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -265,6 +270,22 @@ fn run_case(lc: &LoadedCase, to: &RunTarget, config: &RunnerConfig, token: &str)
     if let Some(b) = &second_bytes {
         request_text.push_str("\n--- second request ---\n");
         request_text.push_str(&excerpt(b, 4096));
+    }
+    if let Some(n) = case.concurrent {
+        return match super::concurrent::talk(case, to, token, timeout, n) {
+            Ok((response, observation, wire)) => {
+                let head = Some(latin1_string(&response.raw_head));
+                let exchange = Exchange::Answered {
+                    response,
+                    observation,
+                    events: None,
+                    wire,
+                    second: None,
+                };
+                finish(exchange, request_text, head)
+            }
+            Err(e) => finish(fault(e, timeout), request_text, None),
+        };
     }
     let head = is_head(&case.request);
     let second_head = case.second.as_ref().is_some_and(|f| is_head(&f.request));
@@ -682,7 +703,7 @@ fn cut_response(what: String) -> Response {
     }
 }
 
-fn parse_observation(body: &[u8]) -> Option<Value> {
+pub(super) fn parse_observation(body: &[u8]) -> Option<Value> {
     let v: Value = serde_json::from_slice(body).ok()?;
     (v.get("probe").and_then(Value::as_str) == Some("wsgiprobe")).then_some(v)
 }

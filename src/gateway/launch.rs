@@ -49,6 +49,9 @@ pub struct GatewaySpec {
     /// May a missing server be installed into a managed environment?
     pub install: bool,
     pub recipes: std::sync::Arc<RecipeBook>,
+    /// Load the probe behind `wsgiref.validate` (`{app}` is
+    /// `wsgiprobe_app:validated_app`).
+    pub validate: bool,
 }
 
 impl GatewaySpec {
@@ -392,6 +395,7 @@ impl Gateway {
             port,
             &socket,
             &files,
+            spec.validate,
         );
         let log = workdir.path().join("server.log");
         let process = spawn(&command, &files, &log, "server")?;
@@ -725,13 +729,14 @@ pub fn expand(
     port: u16,
     socket: &Path,
     files: &ProbeFiles,
+    validate: bool,
 ) -> String {
     template
         .replace("{python}", &shell_quote(python))
         .replace("{socket}", &shell_quote(&socket.display().to_string()))
         .replace("{host}", &shell_quote(host))
         .replace("{port}", &port.to_string())
-        .replace("{app}", probe::APP_SPEC)
+        .replace("{app}", probe::app_spec(validate))
         .replace("{app_dir}", &shell_quote(&files.dir.display().to_string()))
 }
 

@@ -9,6 +9,18 @@ use super::{APP_PY, WSGIREF_PY};
 pub const APP_MODULE: &str = "wsgiprobe_app";
 /// `module:callable`, the form every gateway takes.
 pub const APP_SPEC: &str = "wsgiprobe_app:app";
+/// The probe behind the standard library's `wsgiref.validate` checks, which
+/// record what they find instead of raising (`check --validate`).
+pub const VALIDATED_APP_SPEC: &str = "wsgiprobe_app:validated_app";
+
+/// The callable a gateway is told to load (`{app}`).
+pub fn app_spec(validate: bool) -> &'static str {
+    if validate {
+        VALIDATED_APP_SPEC
+    } else {
+        APP_SPEC
+    }
+}
 
 /// Where the probe was written.
 #[derive(Debug, Clone)]

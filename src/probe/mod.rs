@@ -5,7 +5,7 @@
 
 mod install;
 
-pub use install::{install, ProbeFiles, APP_MODULE, APP_SPEC};
+pub use install::{app_spec, install, ProbeFiles, APP_MODULE, APP_SPEC, VALIDATED_APP_SPEC};
 
 /// The probe's source.
 pub const APP_PY: &str = include_str!("wsgiprobe_app.py");
@@ -35,6 +35,8 @@ pub const SCENARIOS: &[&str] = &[
     "attrs",
     "close-slow",
     "file-wrapper",
+    "validate-findings",
+    "hold",
 ];
 
 /// Request headers that steer the probe (the probe hides them from the

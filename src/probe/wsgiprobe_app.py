@@ -940,6 +940,22 @@ def scenario_close_slow(ctx):
     return SlowClosingBody(blocks, ctx.token, 0.025)
 
 
+# -- concurrency ------------------------------------------------------------
+
+
+def scenario_hold(ctx):
+    """Holds the request for arg ms (default 500, at most 5000) and reports
+    when, in which process and thread: concurrent requests show whether the
+    gateway invokes the application simultaneously, as its wsgi.multithread
+    and wsgi.multiprocess flags claim or deny."""
+    delay = min(max(_int_arg(ctx.args, "ms", 500), 0), 5000) / 1000.0
+    held_from = time.time()
+    time.sleep(delay)
+    obs = ctx.observation()
+    obs["held"] = {"from": held_from, "until": time.time()}
+    return respond_observation(ctx.start_response, obs)
+
+
 # -- wsgi.file_wrapper ------------------------------------------------------
 
 FILE_DATA = b"line-1\nline-2\nline-3\nline-4\n"
@@ -1045,6 +1061,8 @@ SCENARIOS = {
     "attrs": scenario_attrs,
     "close-slow": scenario_close_slow,
     "file-wrapper": scenario_file_wrapper,
+    "hold": scenario_hold,
+    "validate-findings": None,  # filled in below, with the validator
 }
 
 
@@ -1199,3 +1217,294 @@ def app(*args, **kwargs):
             start_response("500 Internal Server Error", headers)
         return [body]
 
+
+
+# ---------------------------------------------------------------------------
+# wsgiref.validate as a second opinion (``wsgiprobe_app:validated_app``)
+#
+# The standard library's validator raises AssertionError where it finds a
+# fault, which would change what the gateway sees (an application error where
+# there was none). ``validated_app`` runs the validator's own checks and
+# wrappers, loaded from a private copy of the module whose ``assert_`` records
+# a finding instead of raising, and appends every finding, one JSON line, to
+# EVENTS_DIR/validate.jsonl. Requests without a token record nothing.
+
+VALIDATE_FILE = "validate.jsonl"
+MAX_FINDING_TEXT = 1000
+MAX_FINDINGS_ANSWERED = 20000
+
+_validate_local = threading.local()
+_validate_module = None
+_validate_lock = threading.Lock()
+
+
+class _Findings(object):
+    """The findings of one request: where they go and what asked for them."""
+
+    def __init__(self, token, scenario):
+        self.token = token
+        self.scenario = scenario
+
+    def add(self, kind, check, message):
+        if self.token is None:
+            return
+        try:
+            message = _safe_text(message)
+            # The environ check quotes the whole environ; the finding is the
+            # same whatever the request was.
+            cut = message.find(" (environment: ")
+            if cut >= 0:
+                message = message[:cut]
+            finding = {
+                "token": self.token,
+                "scenario": self.scenario,
+                "kind": kind,
+                "check": check,
+                "message": message[:MAX_FINDING_TEXT],
+                "pid": os.getpid(),
+            }
+            line = _dumps(finding) + "\n"
+            directory = events_dir()
+            os.makedirs(directory, exist_ok=True)
+            with open(os.path.join(directory, VALIDATE_FILE), "a", encoding="utf-8") as fh:
+                fh.write(line)
+        except Exception as exc:
+            try:
+                sys.stderr.write("wsgiprobe: could not record a finding: %s\n" % _exc_text(exc))
+            except Exception:
+                pass
+
+
+def _safe_text(value):
+    if isinstance(value, str):
+        return value
+    return _safe_repr(value)
+
+
+class _Active(object):
+    """Makes ``findings`` the collector of the validator's checks while a
+    block runs (the validator's functions only know a module-global assert_)."""
+
+    def __init__(self, findings):
+        self.findings = findings
+
+    def __enter__(self):
+        self.previous = getattr(_validate_local, "findings", None)
+        _validate_local.findings = self.findings
+        return self.findings
+
+    def __exit__(self, *exc):
+        _validate_local.findings = self.previous
+        return False
+
+
+def _where(frame):
+    """``Class.method`` or ``function`` of a validator frame."""
+    name = frame.f_code.co_name
+    owner = frame.f_locals.get("self")
+    if owner is not None:
+        return "%s.%s" % (type(owner).__name__, name)
+    return name
+
+
+def _soft_assert(cond, *args):
+    if cond:
+        return
+    frame = sys._getframe(1)
+    if args:
+        message = args[0] if len(args) == 1 else " ".join(_safe_text(a) for a in args)
+    else:
+        # Some of the validator's assertions carry no message: the source
+        # line says what was checked.
+        import linecache
+
+        message = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    findings = getattr(_validate_local, "findings", None)
+    if findings is not None:
+        findings.add("assert", _where(frame), message)
+
+
+def _soft_check_string_type(value, title):
+    if type(value) is not str:
+        _soft_assert(False, "{0} must be of type str (got {1})".format(title, repr(value)))
+    return value
+
+
+class _WarningsShim(object):
+    """Stands in for the ``warnings`` module inside the validator copy."""
+
+    @staticmethod
+    def warn(message, category=None, stacklevel=1):
+        findings = getattr(_validate_local, "findings", None)
+        if findings is not None:
+            findings.add("warning", _where(sys._getframe(1)), _safe_text(message))
+
+
+def _validator():
+    """A private copy of wsgiref.validate with recording assertions."""
+    global _validate_module
+    with _validate_lock:
+        if _validate_module is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec("wsgiref.validate")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            module.assert_ = _soft_assert
+            module.check_string_type = _soft_check_string_type
+            module.warnings = _WarningsShim()
+            # The copy's iterator check at garbage collection runs in no
+            # request's context; _ValidatedBody records it instead.
+            module.IteratorWrapper.__del__ = lambda self: None
+            _validate_module = module
+        return _validate_module
+
+
+def _run_check(findings, check, *args):
+    """One of the validator's check functions; an exception it raises
+    (a KeyError for a missing environ key) is a finding too."""
+    try:
+        check(*args)
+    except Exception as exc:
+        findings.add("error", check.__name__, _exc_text(exc))
+
+
+class _ValidatedBody(object):
+    """The validator's IteratorWrapper, made as transparent as a wrapper can
+    be: attribute lookups the gateway makes reach the application's own
+    iterable, and an iterable that is not closed is recorded when collected."""
+
+    def __init__(self, inner, original, findings):
+        self._inner = inner
+        self._original = original
+        self._findings = findings
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with _Active(self._findings):
+            return self._inner.__next__()
+
+    def close(self):
+        with _Active(self._findings):
+            self._inner.close()
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._original, name)
+
+    def __del__(self):
+        try:
+            if not self._inner.closed:
+                self._findings.add(
+                    "assert", "IteratorWrapper.__del__", "Iterator garbage collected without being closed"
+                )
+        except Exception:
+            pass
+
+
+class _ValidatedSizedBody(_ValidatedBody):
+    def __len__(self):
+        return len(self._original)
+
+
+def _is_file_wrapper(environ, result):
+    wrapper = environ.get("wsgi.file_wrapper") if isinstance(environ, dict) else None
+    return isinstance(wrapper, type) and isinstance(result, wrapper)
+
+
+def validated_app(*args, **kwargs):
+    """``app`` behind the standard library's wsgiref.validate checks, which
+    record findings (see docs/probe-protocol.md) instead of raising."""
+    try:
+        environ, start_response = _unpack_call(args, kwargs)
+        env, _ = _copy_environ(environ)
+    except Exception:
+        return app(*args, **kwargs)
+    findings = _Findings(
+        valid_token(_control(env, TOKEN_KEY)), _control(env, SCENARIO_KEY) or "environ"
+    )
+    if findings.token is None:
+        return app(*args, **kwargs)
+    v = _validator()
+    if len(args) != 2 or kwargs:
+        # The validator cannot go on from here: the application is called
+        # exactly as the gateway called it, unchecked.
+        if len(args) != 2:
+            findings.add("assert", "lint_app", "Two arguments required")
+        if kwargs:
+            findings.add("assert", "lint_app", "No keyword arguments allowed")
+        return app(*args, **kwargs)
+
+    started = []
+    with _Active(findings):
+        _run_check(findings, v.check_environ, environ)
+        if isinstance(environ, dict):
+            if "wsgi.input" in environ:
+                environ["wsgi.input"] = v.InputWrapper(environ["wsgi.input"])
+            if "wsgi.errors" in environ:
+                environ["wsgi.errors"] = v.ErrorWrapper(environ["wsgi.errors"])
+
+    def checked_start_response(*sr_args, **sr_kwargs):
+        with _Active(findings):
+            _soft_assert(len(sr_args) in (2, 3), "Invalid number of arguments: %s" % (sr_args,))
+            _soft_assert(not sr_kwargs, "No keyword arguments allowed")
+            if len(sr_args) >= 2:
+                _run_check(findings, v.check_status, sr_args[0])
+                _run_check(findings, v.check_headers, sr_args[1])
+                _run_check(findings, v.check_content_type, sr_args[0], sr_args[1])
+            if len(sr_args) == 3:
+                _run_check(findings, v.check_exc_info, sr_args[2])
+        started.append(None)
+        # Whatever the gateway does (raise, return) reaches the application
+        # unchanged; only a callable write() is wrapped.
+        write = start_response(*sr_args, **sr_kwargs)
+        if callable(write):
+            return v.WriteWrapper(write)
+        return write
+
+    with _Active(findings):
+        result = app(environ, checked_start_response)
+        _soft_assert(
+            result is not None and result is not False,
+            "The application must return an iterator, if only an empty list",
+        )
+        _run_check(findings, v.check_iterator, result)
+        if result is None or _is_file_wrapper(environ, result):
+            # Gateways recognise their own file wrapper by its type.
+            return result
+        try:
+            inner = v.IteratorWrapper(result, started)
+        except Exception as exc:
+            findings.add("error", "IteratorWrapper", _exc_text(exc))
+            return result
+    kind = _ValidatedSizedBody if hasattr(result, "__len__") else _ValidatedBody
+    return kind(inner, result, findings)
+
+
+def scenario_validate_findings(ctx):
+    """The findings validated_app recorded for tokens starting with arg
+    ``run``, and whether this very request went through validated_app."""
+    prefix = ctx.args.get("run") or ""
+    found = []
+    try:
+        with open(os.path.join(events_dir(), VALIDATE_FILE), "r", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    finding = json.loads(line)
+                except ValueError:
+                    continue
+                token = finding.get("token") if isinstance(finding, dict) else None
+                if isinstance(token, str) and token.startswith(prefix):
+                    found.append(finding)
+                    if len(found) >= MAX_FINDINGS_ANSWERED:
+                        break
+    except OSError:
+        pass
+    validating = getattr(_validate_local, "findings", None) is not None
+    return respond_json(ctx.start_response, {"validating": validating, "findings": found})
+
+
+SCENARIOS["validate-findings"] = scenario_validate_findings

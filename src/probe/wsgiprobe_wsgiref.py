@@ -1,10 +1,11 @@
 """Serve wsgiprobe's probe application with the standard library's
 wsgiref.simple_server.
 
-    python wsgiprobe_wsgiref.py HOST PORT
+    python wsgiprobe_wsgiref.py HOST PORT [wsgiprobe_app:CALLABLE]
 
 This is the reference host wsgiprobe can always fall back on: it needs nothing
-but CPython 3.8 or later. It serves ``wsgiprobe_app.app`` from the same folder.
+but CPython 3.8 or later. It serves ``wsgiprobe_app.app`` from the same folder,
+or the probe callable named as the third argument (``validated_app``).
 """
 
 import os
@@ -51,9 +52,16 @@ def _terminate(signum, frame):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write("usage: python %s HOST PORT\n" % os.path.basename(argv[0]))
+    if len(argv) not in (3, 4):
+        sys.stderr.write("usage: python %s HOST PORT [wsgiprobe_app:CALLABLE]\n" % os.path.basename(argv[0]))
         return 2
+    application = wsgiprobe_app.app
+    if len(argv) == 4:
+        module, _, name = argv[3].partition(":")
+        if module != "wsgiprobe_app" or name not in ("app", "validated_app"):
+            sys.stderr.write("wsgiprobe wsgiref: serves wsgiprobe_app:app or wsgiprobe_app:validated_app, not %r\n" % (argv[3],))
+            return 2
+        application = getattr(wsgiprobe_app, name)
     host = argv[1]
     try:
         port = int(argv[2])
@@ -64,7 +72,7 @@ def main(argv):
     server = make_server(
         host,
         port,
-        wsgiprobe_app.app,
+        application,
         server_class=ThreadingWSGIServer6 if ":" in host else ThreadingWSGIServer,
         handler_class=ProbeRequestHandler,
     )

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::conformance::{CaseResult, Outcome};
+use crate::conformance::quirks::AppliedQuirk;
+use crate::conformance::{CaseResult, Outcome, ValidateReport};
 use crate::gateway::Stack;
 
 /// The tool that made a report.
@@ -37,6 +38,8 @@ pub struct Summary {
     pub warn: usize,
     pub skip: usize,
     pub error: usize,
+    /// Warns and skips a declared server quirk explains.
+    pub quirk: usize,
 }
 
 impl Summary {
@@ -52,17 +55,23 @@ impl Summary {
                 Outcome::Warn => &mut s.warn,
                 Outcome::Skip => &mut s.skip,
                 Outcome::Error => &mut s.error,
+                Outcome::Quirk => &mut s.quirk,
             } += 1;
         }
         s
     }
 
-    /// One line: `31 cases: 28 pass, 2 fail, 1 warn, 0 skip, 0 error`.
+    /// One line: `31 cases: 28 pass, 2 fail, 1 warn, 0 skip, 0 error`
+    /// (and `, N quirk` when quirks explained some).
     pub fn line(&self) -> String {
-        format!(
+        let mut s = format!(
             "{} cases: {} pass, {} fail, {} warn, {} skip, {} error",
             self.total, self.pass, self.fail, self.warn, self.skip, self.error
-        )
+        );
+        if self.quirk > 0 {
+            s.push_str(&format!(", {} quirk", self.quirk));
+        }
+        s
     }
 }
 
@@ -77,11 +86,21 @@ pub struct CheckReport {
     pub results: Vec<CaseResult>,
     /// Set when the server exited during the run.
     pub server_exited: Option<String>,
+    /// What `--validate` found; `None` without it.
+    pub validate: Option<ValidateReport>,
+    /// Every declared quirk that met a case that did not pass.
+    pub quirks_applied: Vec<AppliedQuirk>,
 }
 
 impl CheckReport {
     pub fn summary(&self) -> Summary {
         Summary::of(&self.results)
+    }
+
+    /// Applies the declared quirks that match this report's stack.
+    pub fn apply_quirks(&mut self, quirks: &[crate::conformance::quirks::Quirk]) {
+        self.quirks_applied =
+            crate::conformance::quirks::apply(&mut self.results, quirks, &self.stack);
     }
 
     /// The JSON document.
@@ -91,6 +110,7 @@ impl CheckReport {
             .iter()
             .map(|r| {
                 let c = &r.case.case;
+                let quirk = self.quirks_applied.iter().find(|q| q.case == c.id);
                 json!({
                     "id": c.id,
                     "area": r.case.area,
@@ -106,10 +126,11 @@ impl CheckReport {
                     "elapsed_ms": r.elapsed.as_secs_f64() * 1000.0,
                     "request": r.request,
                     "response_head": r.response_head,
+                    "quirk": quirk,
                 })
             })
             .collect();
-        json!({
+        let mut doc = json!({
             "tool": self.tool,
             "kind": "check",
             "started_at": rfc3339(self.started),
@@ -119,7 +140,12 @@ impl CheckReport {
             "server_exited": self.server_exited,
             "summary": self.summary(),
             "cases": cases,
-        })
+            "quirks_applied": self.quirks_applied,
+        });
+        if let Some(v) = &self.validate {
+            doc["validate"] = v.to_json();
+        }
+        doc
     }
 }
 

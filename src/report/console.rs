@@ -32,6 +32,7 @@ pub(super) fn outcome_color(o: Outcome) -> Color {
         Outcome::Warn => Color::Yellow,
         Outcome::Skip => Color::Grey,
         Outcome::Error => Color::Magenta,
+        Outcome::Quirk => Color::Cyan,
     }
 }
 
@@ -78,7 +79,7 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
         t.set_header(vec!["outcome", "case", "level", "detail"]);
         for r in report.results.iter().filter(|r| r.case.area == area) {
             let c = &r.case.case;
-            let detail = if r.verdict.outcome == Outcome::Pass {
+            let mut detail = if r.verdict.outcome == Outcome::Pass {
                 c.stimulus.clone()
             } else {
                 format!(
@@ -89,6 +90,9 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
                     first_sentence(&c.requirement)
                 )
             };
+            if let Some(q) = report.quirks_applied.iter().find(|q| q.case == c.id) {
+                detail.push_str(&format!("\n{}", super::quirks::quirk_line(q)));
+            }
             t.add_row(vec![
                 outcome_cell(r.verdict.outcome, color),
                 Cell::new(&c.id),
@@ -97,6 +101,10 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
             ]);
         }
         out.push_str(&format!("\n{title} ({area})\n{t}\n"));
+    }
+    out.push_str(&super::render_quirks(&report.quirks_applied));
+    if let Some(v) = &report.validate {
+        out.push_str(&super::render_validate(v));
     }
     if let Some(why) = &report.server_exited {
         out.push_str(&format!("\n{why}\n"));

@@ -275,12 +275,13 @@ impl MatrixReport {
 
 type SummaryPick = fn(&Summary) -> usize;
 
-const SUMMARY_ROWS: [(&str, SummaryPick); 5] = [
+const SUMMARY_ROWS: [(&str, SummaryPick); 6] = [
     ("pass", |s| s.pass),
     ("fail", |s| s.fail),
     ("warn", |s| s.warn),
     ("skip", |s| s.skip),
     ("error", |s| s.error),
+    ("quirk", |s| s.quirk),
 ];
 
 /// One line about a stack: version, Python, proxy, options.

@@ -4,8 +4,12 @@ mod check;
 mod console;
 mod coverage;
 mod matrix;
+mod quirks;
+mod validate;
 
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
 pub use matrix::{describe_stack, MatrixReport, StackRun};
+pub use quirks::render_quirks;
+pub use validate::render_validate;

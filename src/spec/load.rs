@@ -308,6 +308,19 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
         validate_scenario(&second.scenario, &second.args).map_err(|m| format!("second: {m}"))?;
         validate_request(&second.request).map_err(|m| format!("second: {m}"))?;
     }
+    if let Some(n) = case.concurrent {
+        if !(2..=16).contains(&n) {
+            return Err("concurrent must be between 2 and 16".into());
+        }
+        if case.second.is_some()
+            || case.expect_continue_ms.is_some()
+            || case.disconnect_after_head
+            || case.watch_first_body
+            || case.linger_ms.is_some()
+        {
+            return Err("concurrent cannot be combined with second, expect_continue_ms, disconnect_after_head, watch_first_body or linger_ms".into());
+        }
+    }
     if case.expect_continue_ms.is_some() && case.request.body.is_none() {
         return Err("expect_continue_ms needs a request `body` to hold back".into());
     }

@@ -111,6 +111,10 @@ pub struct Case {
     /// How long to keep reading the side channel for expected events.
     #[serde(default)]
     pub events_wait_ms: Option<u64>,
+    /// Send the request this many times at once, each on its own connection
+    /// (`wire.concurrency.*`; the other subjects see the first response).
+    #[serde(default)]
+    pub concurrent: Option<u32>,
     /// What a proxy in front of the server does to this case.
     #[serde(default)]
     pub proxy: Vec<ProxyEffect>,

@@ -49,6 +49,9 @@ RULES = {
     "bytes-path": "PATH_INFO is bytes",
     "no-errors": "wsgi.errors missing",
     "no-multithread": "wsgi.multithread missing",
+    "multithread-false": "wsgi.multithread False although requests run in threads at the same time",
+    "forking-multiprocess-false": "each connection served in a forked process, wsgi.multiprocess still False",
+    "run-once-true": "wsgi.run_once True although the process serves request after request",
     "protocol-fixed": "SERVER_PROTOCOL always HTTP/1.1",
     "no-close": "close() never called on the response iterable",
     "no-write": "start_response returns None instead of write()",
@@ -483,10 +486,11 @@ class GatewayHandler(BaseHTTPRequestHandler):
             environ["wsgi.errors"] = AsciiErrors()
         elif "no-errors" not in rules:
             environ["wsgi.errors"] = sys.stderr
+        forking = isinstance(self.server, socketserver.ForkingMixIn)
         if "no-multithread" not in rules:
-            environ["wsgi.multithread"] = True
-        environ["wsgi.multiprocess"] = False
-        environ["wsgi.run_once"] = False
+            environ["wsgi.multithread"] = not forking and "multithread-false" not in rules
+        environ["wsgi.multiprocess"] = forking and "forking-multiprocess-false" not in rules
+        environ["wsgi.run_once"] = "run-once-true" in rules
         def file_wrapper(filelike, blksize=8192):
             if "wrapper-eager" in rules:
                 self.wfile.write(filelike.read())
@@ -690,6 +694,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
 
 class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """One thread per connection."""
+
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
@@ -713,6 +719,12 @@ class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             if self.exit_after is not None and self.served >= self.exit_after:
                 log("broken_gateway: exiting after %d requests (--exit-after)" % self.served)
                 os._exit(3)
+
+
+class ForkingGatewayServer(socketserver.ForkingMixIn, GatewayServer):
+    """One forked process per connection (the forking-multiprocess-false rule)."""
+
+    block_on_close = False
 
 
 def load_app(spec):
@@ -754,8 +766,9 @@ def main(argv=None):
         return 1
 
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
-    server = GatewayServer((options.host, options.port), app, frozenset(options.rules), family,
-                           options.exit_after)
+    server_class = ForkingGatewayServer if "forking-multiprocess-false" in options.rules else GatewayServer
+    server = server_class((options.host, options.port), app, frozenset(options.rules), family,
+                          options.exit_after)
     signal.signal(signal.SIGTERM, _terminate)
     log("broken_gateway listening on %s:%d" % (options.host, server.server_address[1]))
     if options.rules:
