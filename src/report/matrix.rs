@@ -223,15 +223,29 @@ impl MatrixReport {
                 .iter()
                 .filter(|c| c.verdict.outcome != Outcome::Pass)
             {
+                let quirk = r
+                    .quirks_applied
+                    .iter()
+                    .find(|q| q.case == c.case.case.id)
+                    .map(|q| {
+                        format!(
+                            " (declared quirk{}: {}; {})",
+                            if q.downgraded { "" } else { ", not applied" },
+                            q.quirk.reason,
+                            q.quirk.source
+                        )
+                    })
+                    .unwrap_or_default();
                 by_case
                     .entry(c.case.case.id.clone())
                     .or_default()
                     .push(format!(
-                        "- [{}] {} **{}**: {}",
+                        "- [{}] {} **{}**: {}{}",
                         i + 1,
                         esc(&run.label),
                         c.verdict.outcome.as_str(),
-                        esc(&one_line(&c.verdict.actual, 300))
+                        esc(&one_line(&c.verdict.actual, 300)),
+                        esc(&quirk)
                     ));
             }
         }
