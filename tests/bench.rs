@@ -5,28 +5,16 @@
 //! Every child has a deadline and is killed on drop, so nothing hangs or
 //! lingers.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::Value;
-
-fn wsgiprobe_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_wsgiprobe")
-}
-
-fn python() -> String {
-    std::env::var("WSGIPROBE_TEST_PYTHON").unwrap_or_else(|_| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-        if std::path::Path::new(venv).exists() {
-            venv.to_string()
-        } else {
-            "python3".to_string()
-        }
-    })
-}
 
 /// A child process killed (with its stdout reader) when dropped.
 struct Server {
@@ -109,44 +97,22 @@ fn server_count(s: &Server) -> u64 {
     }
 }
 
-/// Runs `wsgiprobe bench ARGS --json FILE` with a deadline; (exit code, report, stderr).
+/// Runs `wsgiprobe bench ARGS --json FILE` with a deadline; (exit code, report, output).
 fn bench(args: &[&str], limit: Duration) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("bench.json");
-    let mut child = Command::new(wsgiprobe_bin())
-        .arg("bench")
-        .args(args)
-        .arg("--json")
-        .arg(&json)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run wsgiprobe");
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("wsgiprobe bench {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-    let mut stdout = String::new();
-    let _ = child.stdout.take().unwrap().read_to_string(&mut stdout);
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.extend(["--json", json.to_str().unwrap()]);
+    let out = wsgiprobe_within(&all, &[], limit);
     let report = std::fs::read_to_string(&json)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
     (
-        status.code().unwrap_or(-1),
+        out.status.code().unwrap_or(-1),
         report,
-        format!("{stdout}\n{stderr}"),
+        format!("{}\n{}", text(&out.stdout), text(&out.stderr)),
     )
 }
 

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -14,7 +14,7 @@ use super::report::{ms, BenchReport};
 use super::run::run_plan;
 use crate::cli::TargetArgs;
 use crate::gateway::{Gateway, GatewayKind, Stack};
-use crate::http::{parse_url, Connection, Target, Timeouts};
+use crate::http::{parse_url, round_trip, Target};
 use crate::Exit;
 
 /// Drive load through a stack and report throughput and latency.
@@ -274,13 +274,7 @@ pub fn bench(args: BenchArgs) -> Result<Exit> {
 /// One request before any load: the workload must answer 2xx with the
 /// right body, or measuring it means nothing.
 fn validate(target: &Target, request: &[u8], expect: &Expect, timeout: Duration) -> Result<()> {
-    let timeouts = Timeouts {
-        connect: timeout,
-        io: timeout,
-    };
-    let mut conn = Connection::open(target, timeouts)?;
-    conn.send(request)?;
-    let response = conn.read_response(false, Instant::now() + timeout)?;
+    let response = round_trip(target, request, false, timeout)?;
     if !(200..300).contains(&response.status) {
         let body = String::from_utf8_lossy(&response.body);
         bail!(

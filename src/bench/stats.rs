@@ -245,6 +245,25 @@ pub struct TimelinePoint {
     pub p99_us: u64,
 }
 
+impl TimelinePoint {
+    fn of(second: u64, requests: u64, errors: u64, h: &Histogram<u64>) -> TimelinePoint {
+        let at = |q| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(q)
+            }
+        };
+        TimelinePoint {
+            second,
+            requests,
+            errors,
+            p50_us: at(0.5),
+            p99_us: at(0.99),
+        }
+    }
+}
+
 /// Merges per-worker seconds into timeline points. Each second is held only
 /// until every worker has reported it, so memory stays bounded however long
 /// the run.
@@ -278,21 +297,7 @@ impl TimelineCollector {
             return None;
         }
         let (_, requests, errors, h) = self.open.remove(&s.second)?;
-        let point = TimelinePoint {
-            second: s.second,
-            requests,
-            errors,
-            p50_us: if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.5)
-            },
-            p99_us: if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.99)
-            },
-        };
+        let point = TimelinePoint::of(s.second, requests, errors, &h);
         self.points.push(point);
         Some(point)
     }
@@ -301,21 +306,8 @@ impl TimelineCollector {
     /// returns the timeline in order.
     pub fn finish(mut self) -> Vec<TimelinePoint> {
         for (second, (_, requests, errors, h)) in std::mem::take(&mut self.open) {
-            self.points.push(TimelinePoint {
-                second,
-                requests,
-                errors,
-                p50_us: if h.is_empty() {
-                    0
-                } else {
-                    h.value_at_quantile(0.5)
-                },
-                p99_us: if h.is_empty() {
-                    0
-                } else {
-                    h.value_at_quantile(0.99)
-                },
-            });
+            self.points
+                .push(TimelinePoint::of(second, requests, errors, &h));
         }
         self.points.sort_by_key(|p| p.second);
         self.points

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::judge::{judge, Exchange, Outcome, Verdict};
 use crate::http::{
-    latin1_bytes, latin1_string, Connection, Framing, HttpError, RequestBody, RequestParts,
-    Response, Target, Timeouts,
+    latin1_bytes, latin1_string, round_trip, Connection, Framing, HttpError, RequestBody,
+    RequestParts, Response, Target, Timeouts,
 };
 use crate::probe::{ARGS_HEADER, SCENARIO_HEADER, TOKEN_HEADER};
 use crate::spec::{Case, LoadedCase};
@@ -583,24 +583,6 @@ fn poll_until(
 /// How often the runner looks at bytes that are still arriving.
 const POLL_STEP: Duration = Duration::from_millis(5);
 
-fn exchange(
-    target: &Target,
-    bytes: &[u8],
-    head: bool,
-    timeout: Duration,
-) -> Result<Response, HttpError> {
-    let deadline = Instant::now() + timeout;
-    let mut conn = Connection::open(
-        target,
-        Timeouts {
-            connect: timeout.min(Duration::from_secs(5)),
-            io: timeout,
-        },
-    )?;
-    conn.send(bytes)?;
-    conn.read_response(head, deadline)
-}
-
 /// How long to watch for content after a HEAD response.
 const HEAD_LINGER: Duration = Duration::from_millis(300);
 
@@ -716,7 +698,7 @@ fn read_events(to: &RunTarget, token: &str, timeout: Duration) -> Result<Vec<Val
         to.base_path,
         to.target.authority()
     );
-    let r = exchange(to.target, request.as_bytes(), false, timeout)
+    let r = round_trip(to.target, request.as_bytes(), false, timeout)
         .map_err(|e| format!("could not read side-channel events: {}", error_chain(&e)))?;
     let v: Value = serde_json::from_slice(&r.body).map_err(|_| {
         format!(

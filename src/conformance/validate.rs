@@ -13,12 +13,12 @@
 //! PEP 3333 does (`stricter_than_pep`); only findings about the server count
 //! as findings against it (`server`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::http::{Connection, Target, Timeouts};
+use crate::http::{round_trip, Target};
 use crate::probe::{ARGS_HEADER, SCENARIO_HEADER, TOKEN_HEADER};
 use crate::spec::LoadedCase;
 
@@ -286,18 +286,7 @@ pub fn gather(
         target.authority()
     );
     let fail = |e: &dyn std::fmt::Display| format!("could not read the validator's findings: {e}");
-    let mut conn = Connection::open(
-        target,
-        Timeouts {
-            connect: timeout.min(Duration::from_secs(5)),
-            io: timeout,
-        },
-    )
-    .map_err(|e| fail(&e))?;
-    conn.send(request.as_bytes()).map_err(|e| fail(&e))?;
-    let r = conn
-        .read_response(false, Instant::now() + timeout)
-        .map_err(|e| fail(&e))?;
+    let r = round_trip(target, request.as_bytes(), false, timeout).map_err(|e| fail(&e))?;
     let v: Value = serde_json::from_slice(&r.body)
         .map_err(|_| fail(&format!("status {} without JSON", r.status)))?;
     let validating = v

@@ -15,7 +15,7 @@ use super::cleanup;
 use super::proxy::{self, ProxyKind, ProxySpec, Upstream};
 use super::recipe::{self, Listen, RecipeBook, Tuning};
 use super::venv;
-use crate::http::{parse_url, Connection, Target, Timeouts};
+use crate::http::{parse_url, round_trip, Target};
 use crate::probe::{self, ProbeFiles, PROBE_HEADER, SCENARIO_HEADER};
 
 /// What to check: a known server, a command template, or a URL.
@@ -666,6 +666,9 @@ fn spawn(
     })
 }
 
+/// Time for one readiness request.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
 enum Ping {
     /// The probe answered; `SERVER_SOFTWARE` is read separately.
     Probe(Option<String>),
@@ -674,21 +677,14 @@ enum Ping {
 
 /// One readiness attempt: the `ping` scenario must answer with the probe's header.
 fn ping(target: &Target, base_path: &str) -> Result<Ping, String> {
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(2),
-        io: Duration::from_secs(5),
-    };
     let request = |scenario: &str| {
         format!(
             "GET {base_path} HTTP/1.1\r\nHost: {}\r\n{SCENARIO_HEADER}: {scenario}\r\nConnection: close\r\n\r\n",
             target.authority()
         )
     };
-    let exchange = |scenario: &str| -> Result<crate::http::Response, String> {
-        let mut conn = Connection::open(target, timeouts).map_err(|e| e.to_string())?;
-        conn.send(request(scenario).as_bytes())
-            .map_err(|e| e.to_string())?;
-        conn.read_response(false, Instant::now() + Duration::from_secs(5))
+    let exchange = |scenario: &str| {
+        round_trip(target, request(scenario).as_bytes(), false, PING_TIMEOUT)
             .map_err(|e| e.to_string())
     };
     let response = exchange("ping")?;

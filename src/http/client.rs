@@ -407,6 +407,26 @@ impl fmt::Debug for Connection {
     }
 }
 
+/// One request on a fresh connection, its response read within `timeout`
+/// (connecting takes at most 5 s of it). `head`: the request was a HEAD.
+pub fn round_trip(
+    target: &Target,
+    bytes: &[u8],
+    head: bool,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    let deadline = Instant::now() + timeout;
+    let mut conn = Connection::open(
+        target,
+        Timeouts {
+            connect: timeout.min(Duration::from_secs(5)),
+            io: timeout,
+        },
+    )?;
+    conn.send(bytes)?;
+    conn.read_response(head, deadline)
+}
+
 impl Connection {
     /// Connects to a target. TCP connections try each resolved address in
     /// turn within the connect timeout and disable Nagle's algorithm, so a

@@ -5,6 +5,8 @@ mod client;
 mod request;
 mod response;
 
-pub use client::{parse_url, Connection, HttpError, Phase, Target, TargetError, Timeouts};
+pub use client::{
+    parse_url, round_trip, Connection, HttpError, Phase, Target, TargetError, Timeouts,
+};
 pub use request::{latin1_bytes, latin1_string, NotLatin1, RequestBody, RequestParts};
 pub use response::{Framing, Interim, Response};

@@ -45,6 +45,11 @@ pub fn wsgiprobe(args: &[&str]) -> Output {
 
 /// `wsgiprobe` with extra environment variables.
 pub fn wsgiprobe_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    wsgiprobe_within(args, envs, Duration::from_secs(180))
+}
+
+/// `wsgiprobe` with extra environment variables and a time limit of its own.
+pub fn wsgiprobe_within(args: &[&str], envs: &[(&str, &str)], limit: Duration) -> Output {
     use std::io::Read;
     let mut child = Command::new(bin())
         .args(args)
@@ -64,14 +69,15 @@ pub fn wsgiprobe_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("wsgiprobe {args:?} did not finish within 180 s");
+            let _ = child.wait();
+            panic!("wsgiprobe {args:?} did not finish within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
