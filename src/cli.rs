@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use std::sync::Arc;
 
+use crate::bench::{parse_duration, WorkloadName};
 use crate::gateway::{
     GatewayKind, GatewaySpec, ProxyKind, ProxySpec, RecipeBook, RecipeFileError, Tuning,
 };
@@ -33,7 +34,7 @@ pub enum Command {
     /// List the servers wsgiprobe can start, whether --python can import them, and their versions.
     Servers(ServersArgs),
     /// Drive load through a stack (or any HTTP server with --url) and report latency.
-    Bench(crate::bench::BenchArgs),
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +189,62 @@ pub struct ProbeArgs {
     /// Folder to write the probe app into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// Drive load through a stack and report throughput and latency.
+///
+/// With --url and no --workload, any HTTP/1.1 server can be measured: each
+/// request is a plain GET of the URL's path and any 2xx answer counts.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// What the probe does per request (default hello; with --url and no
+    /// --workload, a plain GET of the URL on any server).
+    #[arg(long, value_enum)]
+    pub workload: Option<WorkloadName>,
+    /// Body bytes for payload and echo; bytes per chunk for stream.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Chunks of the stream workload.
+    #[arg(long, default_value_t = 16)]
+    pub chunks: u32,
+    /// Milliseconds of the sleep and cpu workloads.
+    #[arg(long, default_value_t = 10)]
+    pub ms: u64,
+    /// Connections (closed model: requests in flight; open model: the most in flight).
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub connections: usize,
+    /// Open model: requests per second, due on a fixed schedule; latency
+    /// counts from when each was due. Without it, the closed model.
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// How long to measure (15s, 500ms, 2m); default 10s unless -n is given.
+    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Measure exactly this many requests instead of a duration.
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+    /// Load before measuring starts, not counted.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+    /// Time limit of one request; a request that hits it counts as an error
+    /// and is recorded at this latency.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub timeout: Duration,
+    /// Load-generator threads, each with its own event loop (default: half
+    /// the CPUs, at least 1, leaving the rest to the stack).
+    #[arg(short = 't', long)]
+    pub load_threads: Option<usize>,
+    /// Errors a run may have and still be valid (exit 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub allow_errors: u64,
+    /// Compare the body bytes of one response in N (the length of every response is checked).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub sample_bodies: u32,
+    /// Write the JSON report to FILE (`-` for standard output instead of the table).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// A command-line combination that cannot work.

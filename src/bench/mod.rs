@@ -5,15 +5,13 @@
 //! [`run_plan`] merges them into a [`RunResult`], and the report turns that
 //! into a table and JSON. docs/bench.md describes the method.
 
-mod command;
 pub mod engine;
 pub mod parse;
 pub mod plan;
-mod report;
-mod run;
+pub mod report;
+pub mod run;
 pub mod stats;
 
-pub use command::{bench, BenchArgs};
 pub use plan::{parse_duration, Expect, Model, Plan, Stop, Workload, WorkloadName};
 pub use report::{BenchReport, Generator};
 pub use run::{run_plan, RunResult};

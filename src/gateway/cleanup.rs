@@ -16,9 +16,6 @@ static FOLDERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Exit status after an interrupt, as a shell reports death by SIGINT.
-pub const INTERRUPTED_EXIT: i32 = 130;
-
 /// Installs the signal handler once. Called before the first child starts.
 pub fn install_signal_handler() {
     HANDLER.call_once(|| {
@@ -31,7 +28,7 @@ pub fn install_signal_handler() {
                 let _ = std::fs::remove_dir_all(dir);
             }
             eprintln!("wsgiprobe: interrupted; stopped every server it started");
-            std::process::exit(INTERRUPTED_EXIT);
+            std::process::exit(crate::exit::SIGINT_EXIT);
         });
     });
 }
@@ -50,7 +47,7 @@ pub fn exit_if_interrupted() {
         return;
     }
     std::thread::sleep(Duration::from_secs(10));
-    std::process::exit(INTERRUPTED_EXIT);
+    std::process::exit(crate::exit::SIGINT_EXIT);
 }
 
 /// Registers a process group to kill on a signal.

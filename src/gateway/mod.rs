@@ -8,7 +8,7 @@ mod proxy;
 mod recipe;
 mod venv;
 
-pub use cleanup::{exit_if_interrupted, install_signal_handler, interrupted, INTERRUPTED_EXIT};
+pub use cleanup::{exit_if_interrupted, install_signal_handler, interrupted};
 pub use launch::{
     expand, python_version, tail, Gateway, GatewayError, GatewayKind, GatewaySpec, Stack,
 };

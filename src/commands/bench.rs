@@ -1,77 +1,19 @@
-//! `wsgiprobe bench`: arguments, validation into a plan, and the run.
+//! `wsgiprobe bench`: its arguments validated into a plan, the run, the report.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
 
-use super::engine::process_cpu;
-use super::plan::{parse_duration, Expect, Model, Plan, Stop, Workload, WorkloadName, MAX_SIZE};
-use super::report::{ms, BenchReport};
-use super::run::run_plan;
-use crate::cli::TargetArgs;
+use crate::bench::engine::process_cpu;
+use crate::bench::plan::{Expect, Model, Plan, Stop, Workload, WorkloadName, MAX_SIZE};
+use crate::bench::report::{ms, BenchReport};
+use crate::bench::run::run_plan;
+use crate::cli::BenchArgs;
+use crate::exit::Exit;
 use crate::gateway::{Gateway, GatewayKind, Stack};
 use crate::http::{parse_url, round_trip, Target};
-use crate::Exit;
-
-/// Drive load through a stack and report throughput and latency.
-///
-/// With --url and no --workload, any HTTP/1.1 server can be measured: each
-/// request is a plain GET of the URL's path and any 2xx answer counts.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    #[command(flatten)]
-    pub target: TargetArgs,
-    /// What the probe does per request (default hello; with --url and no
-    /// --workload, a plain GET of the URL on any server).
-    #[arg(long, value_enum)]
-    pub workload: Option<WorkloadName>,
-    /// Body bytes for payload and echo; bytes per chunk for stream.
-    #[arg(long, default_value_t = 1024)]
-    pub size: usize,
-    /// Chunks of the stream workload.
-    #[arg(long, default_value_t = 16)]
-    pub chunks: u32,
-    /// Milliseconds of the sleep and cpu workloads.
-    #[arg(long, default_value_t = 10)]
-    pub ms: u64,
-    /// Connections (closed model: requests in flight; open model: the most in flight).
-    #[arg(short = 'c', long, default_value_t = 64)]
-    pub connections: usize,
-    /// Open model: requests per second, due on a fixed schedule; latency
-    /// counts from when each was due. Without it, the closed model.
-    #[arg(long, value_name = "PER_SEC")]
-    pub rate: Option<f64>,
-    /// How long to measure (15s, 500ms, 2m); default 10s unless -n is given.
-    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
-    pub duration: Option<Duration>,
-    /// Measure exactly this many requests instead of a duration.
-    #[arg(short = 'n', long)]
-    pub requests: Option<u64>,
-    /// Load before measuring starts, not counted.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
-    pub warmup: Duration,
-    /// Time limit of one request; a request that hits it counts as an error
-    /// and is recorded at this latency.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub timeout: Duration,
-    /// Load-generator threads, each with its own event loop (default: half
-    /// the CPUs, at least 1, leaving the rest to the stack).
-    #[arg(short = 't', long)]
-    pub load_threads: Option<usize>,
-    /// Errors a run may have and still be valid (exit 0).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub allow_errors: u64,
-    /// Compare the body bytes of one response in N (the length of every response is checked).
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub sample_bodies: u32,
-    /// Write the JSON report to FILE (`-` for standard output instead of the table).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-}
 
 /// Bad bench options; each says what to use instead.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +86,7 @@ pub fn default_threads() -> usize {
 }
 
 /// Runs `wsgiprobe bench`.
-pub fn bench(args: BenchArgs) -> Result<Exit> {
+pub fn run(args: BenchArgs) -> Result<Exit> {
     let workload = args.workload();
     let model = args.model()?;
     let stop = args.stop()?;
@@ -219,7 +161,7 @@ pub fn bench(args: BenchArgs) -> Result<Exit> {
         Stop::Duration(d) => format!("/{}s", d.as_secs()),
         Stop::Count(_) => String::new(),
     };
-    let mut progress = |p: super::stats::TimelinePoint| {
+    let mut progress = |p: crate::bench::stats::TimelinePoint| {
         if interactive {
             eprint!(
                 "\r\x1b[2K[{}s{total}] {} req/s, {} errors, p50 {}, p99 {}",

@@ -1,0 +1,250 @@
+//! `wsgiprobe check`: one stack or a matrix of stacks against the cases.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+
+use super::output::{write_report, write_text};
+use super::spec_set::load_set;
+use crate::cli::{self, CheckArgs};
+use crate::conformance::{self, run_cases, Outcome, Progress, RunTarget, RunnerConfig};
+use crate::exit::Exit;
+use crate::gateway::{self, Gateway};
+use crate::probe;
+use crate::report::{self, CheckReport, MatrixReport, StackRun, ToolInfo};
+use crate::spec;
+
+/// Runs `wsgiprobe check`.
+pub fn run(args: CheckArgs) -> Result<Exit> {
+    let specs = args.target.gateway_specs()?;
+    if args.timeout == 0 {
+        return Err(cli::UsageError::CaseTimeout.into());
+    }
+    let set = load_set(&args.select)?;
+    let cases = spec::select(&set, &args.select.selection())?;
+    let quirks = load_quirks(&set, &args)?;
+    if specs.len() == 1 {
+        let mut report = check_stack(&specs[0], &cases, &args)?;
+        report.apply_quirks(&quirks);
+        let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        if json_to_stdout {
+            println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        } else {
+            let color = !args.no_color && std::io::stdout().is_terminal();
+            print!("{}", report::render_check(&report, color));
+        }
+        if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
+            write_report(path, &report.to_json())?;
+        }
+        if let Some(path) = &args.markdown {
+            let matrix = MatrixReport {
+                tool: ToolInfo::default(),
+                started: report.started,
+                strict: args.strict,
+                runs: vec![StackRun {
+                    label: specs[0].label(),
+                    result: Ok(report.clone()),
+                }],
+            };
+            write_text(path, &matrix.markdown(), "Markdown report")?;
+        }
+        return Ok(exit_for(&report));
+    }
+
+    // A matrix: the stacks one after another, so none competes with another
+    // for the machine; a stack that does not start is a column of its own.
+    let started = SystemTime::now();
+    let mut runs = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let label = spec.label();
+        eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, specs.len());
+        let result = check_stack(spec, &cases, &args)
+            .map(|mut r| {
+                r.apply_quirks(&quirks);
+                r
+            })
+            .map_err(|e| format!("{e:#}"));
+        if let Err(e) = &result {
+            eprintln!("wsgiprobe: {label} could not be checked: {e}");
+        }
+        runs.push(StackRun { label, result });
+    }
+    let matrix = MatrixReport {
+        tool: ToolInfo::default(),
+        started,
+        strict: args.strict,
+        runs,
+    };
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if json_to_stdout {
+        println!("{}", serde_json::to_string_pretty(&matrix.to_json())?);
+    } else {
+        let color = !args.no_color && std::io::stdout().is_terminal();
+        print!("{}", matrix.render(color));
+    }
+    if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
+        write_report(path, &matrix.to_json())?;
+    }
+    if let Some(path) = &args.markdown {
+        write_text(path, &matrix.markdown(), "Markdown report")?;
+    }
+    Ok(Exit::worst(matrix.runs.iter().map(|r| {
+        r.result.as_ref().map_or(Exit::Harness, exit_for)
+    })))
+}
+
+/// The quirks that apply to this run: the built-in ones (or a `--specs`
+/// folder's own `quirks.toml`) and those of `--quirks FILE`, validated
+/// against the case ids before any server starts.
+fn load_quirks(set: &spec::SpecSet, args: &CheckArgs) -> Result<Vec<conformance::quirks::Quirk>> {
+    use conformance::quirks;
+    let known: std::collections::HashSet<&str> =
+        set.cases.iter().map(|c| c.case.id.as_str()).collect();
+    let mut all = match &args.select.specs {
+        None => quirks::builtin(&known)?,
+        Some(dir) => {
+            let own = dir.join(spec::QUIRKS_FILE);
+            if own.exists() {
+                quirks::load_file(&own, &known)?
+            } else {
+                Vec::new()
+            }
+        }
+    };
+    if let Some(path) = &args.quirks {
+        all.extend(quirks::load_file(path, &known).context("invalid quirk file")?);
+    }
+    Ok(all)
+}
+
+/// Starts one stack, runs the cases against it, stops it.
+fn check_stack(
+    spec: &gateway::GatewaySpec,
+    cases: &[spec::LoadedCase],
+    args: &CheckArgs,
+) -> Result<CheckReport> {
+    let interactive = std::io::stderr().is_terminal();
+    let what = spec.label();
+    eprintln!("wsgiprobe: starting {what}...");
+    let gateway = Gateway::start(spec).with_context(|| format!("could not start {what}"))?;
+    eprintln!(
+        "wsgiprobe: running {} cases against {}",
+        cases.len(),
+        gateway.stack.target
+    );
+
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let run_id = conformance::new_run_id();
+    let config = RunnerConfig {
+        jobs: usize::from(args.jobs),
+        case_timeout: Duration::from_millis(args.timeout),
+        run_id: Some(run_id.clone()),
+        ..RunnerConfig::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let printer = std::thread::spawn(move || {
+        for Progress::Finished {
+            done,
+            total,
+            id,
+            outcome,
+        } in rx
+        {
+            if interactive {
+                eprint!("\r\x1b[2K[{done}/{total}] {} {id}", outcome.as_str());
+                let _ = std::io::stderr().flush();
+            } else if outcome != Outcome::Pass {
+                eprintln!("[{done}/{total}] {} {id}", outcome.as_str());
+            }
+        }
+        if interactive {
+            eprint!("\r\x1b[2K");
+        }
+    });
+    let server_gone = || gateway.exited();
+    let results = run_cases(
+        cases,
+        &RunTarget {
+            target: &gateway.target,
+            base_path: &gateway.base_path,
+            server_gone: &server_gone,
+        },
+        &config,
+        Some(tx),
+    );
+    let _ = printer.join();
+    let validate = spec
+        .validate
+        .then(|| validate_findings(&gateway, &run_id, cases, config.case_timeout));
+
+    let mut results = results;
+    if let Some(p) = &spec.proxy {
+        conformance::apply_proxy_effects(
+            &mut results,
+            conformance::ProxyInFront {
+                kind: p.kind.as_str(),
+                keepalive: p.keepalive,
+            },
+        );
+    }
+    let report = CheckReport {
+        tool: ToolInfo::default(),
+        stack: gateway.stack.clone(),
+        started,
+        duration: clock.elapsed(),
+        strict: args.strict,
+        server_exited: gateway.exited(),
+        results,
+        validate,
+        quirks_applied: Vec::new(),
+    };
+    drop(gateway);
+    Ok(report)
+}
+
+/// Reads back what `wsgiref.validate` found during the run.
+fn validate_findings(
+    gateway: &Gateway,
+    run_id: &str,
+    cases: &[spec::LoadedCase],
+    timeout: Duration,
+) -> conformance::ValidateReport {
+    let mut report = conformance::ValidateReport {
+        callable: probe::VALIDATED_APP_SPEC.to_string(),
+        ..Default::default()
+    };
+    match conformance::validate::gather(&gateway.target, &gateway.base_path, run_id, timeout) {
+        Ok((validating, raw)) => {
+            report.validating = validating;
+            report.findings = conformance::ValidateReport::build(&raw, run_id, cases);
+            if !validating {
+                report.problem = Some(format!(
+                    "the server does not host {}: host it instead of {} for --validate",
+                    probe::VALIDATED_APP_SPEC,
+                    probe::APP_SPEC
+                ));
+            }
+        }
+        Err(e) => report.problem = Some(e),
+    }
+    report
+}
+
+/// Failures beat errors: a run that found a broken MUST says so even when
+/// some other case could not be decided.
+pub fn exit_for(report: &CheckReport) -> Exit {
+    let s = report.summary();
+    // wsgiref.validate's own findings never change a verdict; those about
+    // the server count like warnings: only with --strict.
+    let validate = report.validate.as_ref();
+    let server_findings = validate.map_or(0, |v| v.server_findings());
+    if s.fail > 0 || (report.strict && (s.warn > 0 || server_findings > 0)) {
+        Exit::Failures
+    } else if s.error > 0 || validate.is_some_and(|v| v.problem.is_some()) {
+        Exit::Harness
+    } else {
+        Exit::Clean
+    }
+}

@@ -1,0 +1,11 @@
+//! One file per subcommand. Each turns its arguments into a validated plan
+//! before any work starts, runs it, and renders what came back; only this
+//! layer and `report/` print.
+
+pub mod bench;
+pub mod check;
+mod output;
+pub mod probe;
+pub mod servers;
+mod spec_set;
+pub mod specs;

@@ -1,0 +1,75 @@
+//! Every exit code wsgiprobe returns, in one place.
+//!
+//! Other tools rely on these (a CI step gates on them), so they never
+//! change meaning:
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | no failure (with `--strict`, no warning either) |
+//! | 1 | failures found: a broken MUST (or SHOULD with `--strict`), a bench run that was not valid |
+//! | 2 | the harness could not run or could not decide: bad arguments, a bad spec, a server that would not start, cases in error with no failure |
+//! | 130 | interrupted by SIGINT (Ctrl-C), after stopping every server |
+//! | 143 | interrupted by SIGTERM, after stopping every server |
+
+/// How a run ended; `main` turns it into the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// No failure (with `--strict`, no warning either).
+    Clean,
+    /// The gateway broke a requirement, or a load run was not valid.
+    Failures,
+    /// The harness could not run or could not decide.
+    Harness,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Clean => CLEAN,
+            Exit::Failures => FAILURES,
+            Exit::Harness => HARNESS,
+        }
+    }
+
+    /// The most serious of several ends: failures beat harness trouble,
+    /// which beats a clean run (a matrix where one stack failed a case and
+    /// another did not start reports the failure).
+    pub fn worst(exits: impl IntoIterator<Item = Exit>) -> Exit {
+        let mut worst = Exit::Clean;
+        for e in exits {
+            worst = match (worst, e) {
+                (Exit::Failures, _) | (_, Exit::Failures) => Exit::Failures,
+                (Exit::Harness, _) | (_, Exit::Harness) => Exit::Harness,
+                _ => Exit::Clean,
+            };
+        }
+        worst
+    }
+}
+
+/// No failure.
+pub const CLEAN: i32 = 0;
+/// Failures found.
+pub const FAILURES: i32 = 1;
+/// The harness could not run or decide; also every error `run` returns.
+pub const HARNESS: i32 = 2;
+/// Interrupted by SIGINT, as a shell reports death by that signal (128 + 2).
+pub const SIGINT_EXIT: i32 = 130;
+/// Interrupted by SIGTERM (128 + 15).
+pub const SIGTERM_EXIT: i32 = 143;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_beat_harness_trouble() {
+        use Exit::*;
+        assert_eq!(Exit::worst([Clean, Harness, Failures, Clean]), Failures);
+        assert_eq!(Exit::worst([Clean, Harness]), Harness);
+        assert_eq!(Exit::worst([Clean, Clean]), Clean);
+        assert_eq!(Exit::worst([]), Clean);
+        assert_eq!((Clean.code(), Failures.code(), Harness.code()), (0, 1, 2));
+    }
+}
