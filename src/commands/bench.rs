@@ -196,14 +196,14 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         args.allow_errors,
     );
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if json_to_stdout {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    let json = serde_json::to_string_pretty(&report.to_json())? + "\n";
+    crate::report::write_stdout(&if json_to_stdout {
+        json.clone()
     } else {
-        print!("{}", report.render());
-    }
+        report.render()
+    })?;
     if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
-        let text = serde_json::to_string_pretty(&report.to_json())?;
-        std::fs::write(path, text + "\n")
+        std::fs::write(path, json)
             .with_context(|| format!("could not write the JSON report to {}", path.display()))?;
     }
     Ok(if report.valid() {

@@ -5,50 +5,62 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::output::{write_report, write_text};
 use super::spec_set::load_set;
 use crate::cli::{self, CheckArgs};
 use crate::conformance::{self, run_cases, Outcome, Progress, RunTarget, RunnerConfig};
 use crate::exit::Exit;
 use crate::gateway::{self, Gateway};
 use crate::probe;
-use crate::report::{self, CheckReport, MatrixReport, StackRun, ToolInfo};
+use crate::report::{CheckReport, Console, Document, Exports, MatrixReport, StackRun, ToolInfo};
 use crate::spec;
+
+/// A check, validated before any server starts: the stacks in order, the
+/// selected cases, the quirks, how the runner behaves and what to write.
+struct CheckPlan {
+    stacks: Vec<gateway::GatewaySpec>,
+    cases: Vec<spec::LoadedCase>,
+    quirks: Vec<conformance::quirks::Quirk>,
+    jobs: usize,
+    case_timeout: Duration,
+    strict: bool,
+    exports: Exports,
+}
+
+impl CheckPlan {
+    fn from_args(args: &CheckArgs) -> Result<CheckPlan> {
+        let stacks = args.target.gateway_specs()?;
+        if args.timeout == 0 {
+            return Err(cli::UsageError::CaseTimeout.into());
+        }
+        let set = load_set(&args.select)?;
+        let cases = spec::select(&set, &args.select.selection())?;
+        let quirks = load_quirks(&set, args)?;
+        let console = Console {
+            color: !args.no_color && std::io::stdout().is_terminal(),
+        };
+        Ok(CheckPlan {
+            stacks,
+            cases,
+            quirks,
+            jobs: usize::from(args.jobs),
+            case_timeout: Duration::from_millis(args.timeout),
+            strict: args.strict,
+            exports: Exports::standard(console, args.json.as_deref(), args.markdown.as_deref()),
+        })
+    }
+}
 
 /// Runs `wsgiprobe check`.
 pub fn run(args: CheckArgs) -> Result<Exit> {
-    let specs = args.target.gateway_specs()?;
-    if args.timeout == 0 {
-        return Err(cli::UsageError::CaseTimeout.into());
-    }
-    let set = load_set(&args.select)?;
-    let cases = spec::select(&set, &args.select.selection())?;
-    let quirks = load_quirks(&set, &args)?;
-    if specs.len() == 1 {
-        let mut report = check_stack(&specs[0], &cases, &args)?;
-        report.apply_quirks(&quirks);
-        let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-        if json_to_stdout {
-            println!("{}", serde_json::to_string_pretty(&report.to_json())?);
-        } else {
-            let color = !args.no_color && std::io::stdout().is_terminal();
-            print!("{}", report::render_check(&report, color));
-        }
-        if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
-            write_report(path, &report.to_json())?;
-        }
-        if let Some(path) = &args.markdown {
-            let matrix = MatrixReport {
-                tool: ToolInfo::default(),
-                started: report.started,
-                strict: args.strict,
-                runs: vec![StackRun {
-                    label: specs[0].label(),
-                    result: Ok(report.clone()),
-                }],
-            };
-            write_text(path, &matrix.markdown(), "Markdown report")?;
-        }
+    let plan = CheckPlan::from_args(&args)?;
+    if let [stack] = plan.stacks.as_slice() {
+        let mut report = check_stack(stack, &plan)?;
+        report.apply_quirks(&plan.quirks);
+        let label = stack.label();
+        plan.exports.write(&Document::Check {
+            report: &report,
+            label: &label,
+        })?;
         return Ok(exit_for(&report));
     }
 
@@ -56,12 +68,12 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     // for the machine; a stack that does not start is a column of its own.
     let started = SystemTime::now();
     let mut runs = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        let label = spec.label();
-        eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, specs.len());
-        let result = check_stack(spec, &cases, &args)
+    for (i, stack) in plan.stacks.iter().enumerate() {
+        let label = stack.label();
+        eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, plan.stacks.len());
+        let result = check_stack(stack, &plan)
             .map(|mut r| {
-                r.apply_quirks(&quirks);
+                r.apply_quirks(&plan.quirks);
                 r
             })
             .map_err(|e| format!("{e:#}"));
@@ -73,22 +85,10 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     let matrix = MatrixReport {
         tool: ToolInfo::default(),
         started,
-        strict: args.strict,
+        strict: plan.strict,
         runs,
     };
-    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if json_to_stdout {
-        println!("{}", serde_json::to_string_pretty(&matrix.to_json())?);
-    } else {
-        let color = !args.no_color && std::io::stdout().is_terminal();
-        print!("{}", matrix.render(color));
-    }
-    if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
-        write_report(path, &matrix.to_json())?;
-    }
-    if let Some(path) = &args.markdown {
-        write_text(path, &matrix.markdown(), "Markdown report")?;
-    }
+    plan.exports.write(&Document::Matrix(&matrix))?;
     Ok(Exit::worst(matrix.runs.iter().map(|r| {
         r.result.as_ref().map_or(Exit::Harness, exit_for)
     })))
@@ -119,11 +119,8 @@ fn load_quirks(set: &spec::SpecSet, args: &CheckArgs) -> Result<Vec<conformance:
 }
 
 /// Starts one stack, runs the cases against it, stops it.
-fn check_stack(
-    spec: &gateway::GatewaySpec,
-    cases: &[spec::LoadedCase],
-    args: &CheckArgs,
-) -> Result<CheckReport> {
+fn check_stack(spec: &gateway::GatewaySpec, plan: &CheckPlan) -> Result<CheckReport> {
+    let cases = &plan.cases;
     let interactive = std::io::stderr().is_terminal();
     let what = spec.label();
     eprintln!("wsgiprobe: starting {what}...");
@@ -138,8 +135,8 @@ fn check_stack(
     let clock = Instant::now();
     let run_id = conformance::new_run_id();
     let config = RunnerConfig {
-        jobs: usize::from(args.jobs),
-        case_timeout: Duration::from_millis(args.timeout),
+        jobs: plan.jobs,
+        case_timeout: plan.case_timeout,
         run_id: Some(run_id.clone()),
         ..RunnerConfig::default()
     };
@@ -194,7 +191,7 @@ fn check_stack(
         stack: gateway.stack.clone(),
         started,
         duration: clock.elapsed(),
-        strict: args.strict,
+        strict: plan.strict,
         server_exited: gateway.exited(),
         results,
         validate,

@@ -4,7 +4,6 @@
 
 pub mod bench;
 pub mod check;
-mod output;
 pub mod probe;
 pub mod servers;
 mod spec_set;

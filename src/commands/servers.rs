@@ -77,17 +77,18 @@ pub fn run(args: ServersArgs) -> Result<Exit> {
             },
             "cache": gateway::cache_dir(),
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        report::write_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else {
-        print!("{}", report::render_servers(python, &python_version, &rows));
-        match nginx {
-            Ok(v) => println!("nginx {v} ({}), for --proxy", args.nginx),
-            Err(e) => println!("nginx: {e}"),
-        }
-        println!(
-            "managed environments (--server NAME==VERSION) live in {}",
+        let mut text = report::render_servers(python, &python_version, &rows);
+        text.push_str(&match nginx {
+            Ok(v) => format!("nginx {v} ({}), for --proxy\n", args.nginx),
+            Err(e) => format!("nginx: {e}\n"),
+        });
+        text.push_str(&format!(
+            "managed environments (--server NAME==VERSION) live in {}\n",
             gateway::cache_dir().display()
-        );
+        ));
+        report::write_stdout(&text)?;
     }
     Ok(Exit::Clean)
 }

@@ -13,18 +13,16 @@ pub fn run(args: SpecsArgs) -> Result<Exit> {
         let set = load_set(&args.select)?;
         let cases = spec::select(&set, &args.select.selection())?;
         let rows = spec::coverage(&set, &cases);
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report::coverage_json(&rows))?
-            );
+        let text = if args.json {
+            serde_json::to_string_pretty(&report::coverage_json(&rows))? + "\n"
         } else {
-            print!("{}", report::render_coverage(&rows));
-        }
+            report::render_coverage(&rows)
+        };
+        report::write_stdout(&text)?;
         return Ok(Exit::Clean);
     }
     let cases = load_cases(&args.select)?;
-    if args.json {
+    let text = if args.json {
         let list: Vec<_> = cases
             .iter()
             .map(|lc| {
@@ -33,9 +31,10 @@ pub fn run(args: SpecsArgs) -> Result<Exit> {
                 v
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        serde_json::to_string_pretty(&list)? + "\n"
     } else {
-        print!("{}", report::render_specs(&cases));
-    }
+        report::render_specs(&cases)
+    };
+    report::write_stdout(&text)?;
     Ok(Exit::Clean)
 }

@@ -1,40 +1,11 @@
 //! Terminal tables: check results grouped by area, and the case list.
 
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::Cell;
 
 use super::check::CheckReport;
+use super::style::{outcome_cell, table};
 use crate::conformance::Outcome;
 use crate::spec::LoadedCase;
-
-pub(super) fn table(width: Option<u16>) -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    // Piped output has no terminal width; keep lines readable anyway.
-    if t.width().is_none() {
-        t.set_width(width.unwrap_or(140));
-    }
-    t
-}
-
-fn outcome_cell(o: Outcome, color: bool) -> Cell {
-    let cell = Cell::new(o.as_str().to_uppercase());
-    if !color {
-        return cell;
-    }
-    cell.fg(outcome_color(o))
-}
-
-pub(super) fn outcome_color(o: Outcome) -> Color {
-    match o {
-        Outcome::Pass => Color::Green,
-        Outcome::Fail => Color::Red,
-        Outcome::Warn => Color::Yellow,
-        Outcome::Skip => Color::Grey,
-        Outcome::Error => Color::Magenta,
-        Outcome::Quirk => Color::Cyan,
-    }
-}
 
 /// The check results: one table per area, failures with expected and actual.
 pub fn render_check(report: &CheckReport, color: bool) -> String {
@@ -94,7 +65,11 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
                 detail.push_str(&format!("\n{}", super::quirks::quirk_line(q)));
             }
             t.add_row(vec![
-                outcome_cell(r.verdict.outcome, color),
+                outcome_cell(
+                    r.verdict.outcome,
+                    r.verdict.outcome.as_str().to_uppercase(),
+                    color,
+                ),
                 Cell::new(&c.id),
                 Cell::new(c.level.as_str()),
                 Cell::new(detail),

@@ -1,9 +1,9 @@
 //! The requirement catalogue with the cases covering each requirement
 //! (`wsgiprobe specs --coverage`).
 
-use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::{json, Value};
 
+use super::style::table;
 use crate::spec::Coverage;
 
 /// Counts: requirements covered by a case, left uncovered with a recorded
@@ -35,12 +35,7 @@ pub fn coverage_json(rows: &[Coverage]) -> Value {
 /// One row per requirement: id, level, the cases (or why there are none)
 /// and the quoted text with its source.
 pub fn render_coverage(rows: &[Coverage]) -> String {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if t.width().is_none() {
-        t.set_width(140);
-    }
+    let mut t = table(None);
     t.set_header(vec![
         "requirement",
         "level",

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use comfy_table::{Cell, Color};
+use comfy_table::Cell;
 use serde_json::{json, Value};
 
 use super::check::{rfc3339, CheckReport, Summary, ToolInfo};
-use super::console::{outcome_color, table};
+use super::style::{outcome_cell, table, trouble_cell};
 use crate::conformance::Outcome;
 use crate::gateway::Stack;
 
@@ -21,6 +21,38 @@ pub struct StackRun {
     pub result: Result<CheckReport, String>,
 }
 
+/// One column of a matrix view: a stack's label and its report, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Column<'a> {
+    pub label: &'a str,
+    pub result: Result<&'a CheckReport, &'a str>,
+}
+
+/// What the terminal and Markdown views of a matrix read: a whole
+/// [`MatrixReport`], or a single stack's report as a one-column matrix.
+#[derive(Debug, Clone)]
+pub struct MatrixView<'a> {
+    pub tool: &'a ToolInfo,
+    pub started: SystemTime,
+    pub strict: bool,
+    pub columns: Vec<Column<'a>>,
+}
+
+impl<'a> MatrixView<'a> {
+    /// One stack's report as a matrix of one column.
+    pub fn single(report: &'a CheckReport, label: &'a str) -> MatrixView<'a> {
+        MatrixView {
+            tool: &report.tool,
+            started: report.started,
+            strict: report.strict,
+            columns: vec![Column {
+                label,
+                result: Ok(report),
+            }],
+        }
+    }
+}
+
 /// Several stacks checked with the same cases.
 #[derive(Debug, Clone)]
 pub struct MatrixReport {
@@ -31,35 +63,21 @@ pub struct MatrixReport {
 }
 
 impl MatrixReport {
-    /// Case ids in first-seen order, with their level.
-    fn rows(&self) -> Vec<(String, String)> {
-        let mut rows: Vec<(String, String)> = Vec::new();
-        for run in &self.runs {
-            if let Ok(r) = &run.result {
-                for c in &r.results {
-                    if !rows.iter().any(|(id, _)| *id == c.case.case.id) {
-                        rows.push((c.case.case.id.clone(), c.case.case.level.as_str().into()));
-                    }
-                }
-            }
+    /// The matrix as the terminal and Markdown views read it.
+    pub fn view(&self) -> MatrixView<'_> {
+        MatrixView {
+            tool: &self.tool,
+            started: self.started,
+            strict: self.strict,
+            columns: self
+                .runs
+                .iter()
+                .map(|r| Column {
+                    label: &r.label,
+                    result: r.result.as_ref().map_err(String::as_str),
+                })
+                .collect(),
         }
-        rows
-    }
-
-    fn cell(run: &StackRun, id: &str) -> Option<Outcome> {
-        let r = run.result.as_ref().ok()?;
-        r.results
-            .iter()
-            .find(|c| c.case.case.id == id)
-            .map(|c| c.verdict.outcome)
-    }
-
-    /// Summaries per stack (`None` for a stack that did not start).
-    pub fn summaries(&self) -> Vec<Option<Summary>> {
-        self.runs
-            .iter()
-            .map(|r| r.result.as_ref().ok().map(CheckReport::summary))
-            .collect()
     }
 
     /// The JSON document: every stack's own check report, in order.
@@ -84,25 +102,51 @@ impl MatrixReport {
             "stacks": stacks,
         })
     }
+}
+
+impl MatrixView<'_> {
+    /// Case ids in first-seen order, with their level.
+    fn rows(&self) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for run in &self.columns {
+            if let Ok(r) = &run.result {
+                for c in &r.results {
+                    if !rows.iter().any(|(id, _)| *id == c.case.case.id) {
+                        rows.push((c.case.case.id.clone(), c.case.case.level.as_str().into()));
+                    }
+                }
+            }
+        }
+        rows
+    }
+
+    fn cell(run: &Column, id: &str) -> Option<Outcome> {
+        let r = run.result.as_ref().ok()?;
+        r.results
+            .iter()
+            .find(|c| c.case.case.id == id)
+            .map(|c| c.verdict.outcome)
+    }
+
+    /// Summaries per stack (`None` for a stack that did not start).
+    pub fn summaries(&self) -> Vec<Option<Summary>> {
+        self.columns
+            .iter()
+            .map(|r| r.result.ok().map(CheckReport::summary))
+            .collect()
+    }
 
     /// The terminal view.
     pub fn render(&self, color: bool) -> String {
         let mut t = table(Some(200));
         let mut header = vec![Cell::new("case"), Cell::new("level")];
-        header.extend((1..=self.runs.len()).map(|i| Cell::new(format!("[{i}]"))));
+        header.extend((1..=self.columns.len()).map(|i| Cell::new(format!("[{i}]"))));
         t.set_header(header);
         for (id, level) in self.rows() {
             let mut row = vec![Cell::new(&id), Cell::new(&level)];
-            for run in &self.runs {
+            for run in &self.columns {
                 row.push(match Self::cell(run, &id) {
-                    Some(o) => {
-                        let c = Cell::new(o.as_str());
-                        if color {
-                            c.fg(outcome_color(o))
-                        } else {
-                            c
-                        }
-                    }
+                    Some(o) => outcome_cell(o, o.as_str(), color),
                     None => Cell::new("-"),
                 });
             }
@@ -113,20 +157,13 @@ impl MatrixReport {
             for s in self.summaries() {
                 row.push(match s {
                     Some(s) => Cell::new(pick(&s)),
-                    None => {
-                        let c = Cell::new("no start");
-                        if color {
-                            c.fg(Color::Magenta)
-                        } else {
-                            c
-                        }
-                    }
+                    None => trouble_cell("no start", color),
                 });
             }
             t.add_row(row);
         }
         let mut out = format!("{t}\n");
-        for (i, run) in self.runs.iter().enumerate() {
+        for (i, run) in self.columns.iter().enumerate() {
             out.push_str(&format!("[{}] {}", i + 1, run.label));
             match &run.result {
                 Ok(r) => out.push_str(&format!(": {}\n", describe_stack(&r.stack))),
@@ -151,14 +188,14 @@ impl MatrixReport {
             if self.strict { ", --strict" } else { "" }
         ));
         md.push_str("## Stacks\n\n| # | stack | server | Python | proxy | transport | options |\n|---|---|---|---|---|---|---|\n");
-        for (i, run) in self.runs.iter().enumerate() {
+        for (i, run) in self.columns.iter().enumerate() {
             match &run.result {
                 Ok(r) => {
                     let s = &r.stack;
                     md.push_str(&format!(
                         "| {} | {} | {} | {} | {} | {} | {} |\n",
                         i + 1,
-                        esc(&run.label),
+                        esc(run.label),
                         esc(&format!(
                             "{} {}",
                             s.gateway,
@@ -176,22 +213,22 @@ impl MatrixReport {
                 Err(e) => md.push_str(&format!(
                     "| {} | {} | did not start: {} | | | | |\n",
                     i + 1,
-                    esc(&run.label),
+                    esc(run.label),
                     esc(e.lines().next().unwrap_or(""))
                 )),
             }
         }
         md.push_str("\n## Matrix\n\n");
         md.push_str("| case | level |");
-        for i in 1..=self.runs.len() {
+        for i in 1..=self.columns.len() {
             md.push_str(&format!(" {i} |"));
         }
         md.push_str("\n|---|---|");
-        md.push_str(&"---|".repeat(self.runs.len()));
+        md.push_str(&"---|".repeat(self.columns.len()));
         md.push('\n');
         for (id, level) in self.rows() {
             md.push_str(&format!("| `{id}` | {level} |"));
-            for run in &self.runs {
+            for run in &self.columns {
                 let text = match Self::cell(run, &id) {
                     Some(Outcome::Pass) => "pass".to_string(),
                     Some(Outcome::Fail) => "**FAIL**".to_string(),
@@ -216,7 +253,7 @@ impl MatrixReport {
 
         md.push_str("\n## What did not pass\n");
         let mut by_case: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (i, run) in self.runs.iter().enumerate() {
+        for (i, run) in self.columns.iter().enumerate() {
             let Ok(r) = &run.result else { continue };
             for c in r
                 .results
@@ -242,7 +279,7 @@ impl MatrixReport {
                     .push(format!(
                         "- [{}] {} **{}**: {}{}",
                         i + 1,
-                        esc(&run.label),
+                        esc(run.label),
                         c.verdict.outcome.as_str(),
                         esc(&one_line(&c.verdict.actual, 300)),
                         esc(&quirk)
@@ -254,7 +291,7 @@ impl MatrixReport {
                 continue;
             };
             let case = self
-                .runs
+                .columns
                 .iter()
                 .filter_map(|r| r.result.as_ref().ok())
                 .flat_map(|r| r.results.iter())
@@ -277,7 +314,7 @@ impl MatrixReport {
     }
 
     fn expected_of(&self, id: &str) -> String {
-        self.runs
+        self.columns
             .iter()
             .filter_map(|r| r.result.as_ref().ok())
             .flat_map(|r| r.results.iter())

@@ -3,13 +3,18 @@
 mod check;
 mod console;
 mod coverage;
+mod export;
 mod matrix;
 mod quirks;
+pub mod style;
 mod validate;
 
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
-pub use matrix::{describe_stack, MatrixReport, StackRun};
+pub use export::{
+    write_stdout, Console, Destination, Document, ExportError, Exporter, Exports, Json, Markdown,
+};
+pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
 pub use quirks::render_quirks;
 pub use validate::render_validate;

@@ -1,7 +1,7 @@
 //! The terminal section listing every declared server quirk that met a case
 //! that did not pass: nothing a quirk touches goes unmentioned.
 
-use super::console::table;
+use super::style::table;
 use crate::conformance::quirks::AppliedQuirk;
 
 /// `Quirks applied` with each quirk's case, what it did and why.

@@ -1,7 +1,7 @@
 //! The terminal section for `check --validate`: what wsgiref.validate found,
 //! apart from the case verdicts.
 
-use super::console::table;
+use super::style::table;
 use crate::conformance::validate::{Classification, Finding};
 use crate::conformance::ValidateReport;
 

@@ -1,0 +1,206 @@
+//! Exporters: one trait, one implementation per format, and the one loop
+//! that writes every format a command asked for.
+//!
+//! A command builds an [`Exports`] from its flags before any work starts
+//! (so a bad combination is refused up front), then hands each finished
+//! [`Document`] to [`Exports::write`]. The formats know nothing of files or
+//! of standard output; the loop knows nothing of formats.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::check::CheckReport;
+use super::matrix::{MatrixReport, MatrixView};
+
+/// Everything a command can export.
+#[derive(Debug, Clone, Copy)]
+pub enum Document<'a> {
+    /// One stack checked; `label` names it where a heading needs one.
+    Check {
+        report: &'a CheckReport,
+        label: &'a str,
+    },
+    /// Several stacks checked with the same cases.
+    Matrix(&'a MatrixReport),
+}
+
+/// A format a document can be written in.
+pub trait Exporter {
+    /// The format's name, for messages (`JSON report`).
+    fn name(&self) -> &'static str;
+    /// The whole text of the document in this format.
+    fn export(&self, doc: &Document) -> Result<String, ExportError>;
+}
+
+/// Why a document could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the {format} format cannot show a {document} report")]
+    Unsupported {
+        format: &'static str,
+        document: &'static str,
+    },
+    #[error("could not encode the {0}")]
+    Encode(&'static str, #[source] serde_json::Error),
+    #[error("could not write the {what} to {path}")]
+    Write {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not write the {what} to standard output")]
+    Stdout {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Document<'_> {
+    /// What the document is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Document::Check { .. } => "check",
+            Document::Matrix(_) => "matrix",
+        }
+    }
+}
+
+/// The terminal tables.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Console {
+    pub color: bool,
+}
+
+impl Exporter for Console {
+    fn name(&self) -> &'static str {
+        "table"
+    }
+
+    fn export(&self, doc: &Document) -> Result<String, ExportError> {
+        Ok(match doc {
+            Document::Check { report, .. } => super::console::render_check(report, self.color),
+            Document::Matrix(m) => m.view().render(self.color),
+        })
+    }
+}
+
+/// The JSON document of DESIGN's contracts, pretty-printed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+impl Exporter for Json {
+    fn name(&self) -> &'static str {
+        "JSON report"
+    }
+
+    fn export(&self, doc: &Document) -> Result<String, ExportError> {
+        let value = match doc {
+            Document::Check { report, .. } => report.to_json(),
+            Document::Matrix(m) => m.to_json(),
+        };
+        serde_json::to_string_pretty(&value)
+            .map(|s| s + "\n")
+            .map_err(|e| ExportError::Encode(self.name(), e))
+    }
+}
+
+/// Markdown for a pull request or a published report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn name(&self) -> &'static str {
+        "Markdown report"
+    }
+
+    fn export(&self, doc: &Document) -> Result<String, ExportError> {
+        match doc {
+            Document::Check { report, label } => Ok(MatrixView::single(report, label).markdown()),
+            Document::Matrix(m) => Ok(m.view().markdown()),
+        }
+    }
+}
+
+/// Where one export goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Destination {
+    /// `-` is standard output, anything else a file.
+    pub fn from_arg(path: &Path) -> Destination {
+        if path.as_os_str() == "-" {
+            Destination::Stdout
+        } else {
+            Destination::File(path.to_path_buf())
+        }
+    }
+}
+
+/// Every format a command writes, each to its destination.
+pub struct Exports {
+    list: Vec<(Box<dyn Exporter>, Destination)>,
+}
+
+impl Exports {
+    /// The usual set: the terminal table on standard output unless a
+    /// machine format claimed it (`--json -`), then `--json` and
+    /// `--markdown` files.
+    pub fn standard(console: Console, json: Option<&Path>, markdown: Option<&Path>) -> Exports {
+        let mut list: Vec<(Box<dyn Exporter>, Destination)> = Vec::new();
+        let json = json.map(Destination::from_arg);
+        let markdown = markdown.map(Destination::from_arg);
+        let stdout_taken =
+            json == Some(Destination::Stdout) || markdown == Some(Destination::Stdout);
+        if !stdout_taken {
+            list.push((Box::new(console), Destination::Stdout));
+        }
+        if let Some(dest) = json {
+            list.push((Box::new(Json), dest));
+        }
+        if let Some(dest) = markdown {
+            list.push((Box::new(Markdown), dest));
+        }
+        Exports { list }
+    }
+
+    /// Writes the document in every format. Files are written even when
+    /// another destination fails (a closed pipe must not lose the JSON), and
+    /// the first failure is returned after all were tried. A reader that
+    /// closed standard output early (`| head`) is not a failure.
+    pub fn write(&self, doc: &Document) -> Result<(), ExportError> {
+        let mut first_error = None;
+        for (exporter, dest) in &self.list {
+            let result = exporter.export(doc).and_then(|text| match dest {
+                Destination::Stdout => write_stdout(&text).map_err(|source| ExportError::Stdout {
+                    what: exporter.name(),
+                    source,
+                }),
+                Destination::File(path) => {
+                    std::fs::write(path, text).map_err(|source| ExportError::Write {
+                        what: exporter.name(),
+                        path: path.clone(),
+                        source,
+                    })
+                }
+            });
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Writes to standard output; a closed pipe ends the output quietly.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
