@@ -2,6 +2,8 @@
 //! limit, reading its JSON report, and finding processes left behind.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

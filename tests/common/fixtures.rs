@@ -1,0 +1,154 @@
+//! Fixed reports for the renderer snapshots: real cases from the built-in
+//! specs with made-up verdicts, a fixed stack and fixed times, so every
+//! renderer's exact output can be pinned.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wsgiprobe::conformance::{quirks, CaseResult, Outcome, Verdict};
+use wsgiprobe::gateway::Stack;
+use wsgiprobe::report::{CheckReport, MatrixReport, StackRun, ToolInfo};
+use wsgiprobe::spec;
+
+/// 2026-11-29T04:33:38Z.
+pub fn when() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_926_818)
+}
+
+/// The tool as the snapshots show it, whatever the crate's version.
+pub fn tool() -> ToolInfo {
+    ToolInfo {
+        name: "wsgiprobe",
+        version: "0.0.0-test",
+    }
+}
+
+pub fn stack(gateway: &str, proxy: Option<&str>) -> Stack {
+    let mut options = BTreeMap::new();
+    options.insert("workers".to_string(), "1".to_string());
+    let mut proxy_options = BTreeMap::new();
+    if proxy.is_some() {
+        proxy_options.insert("upstream_http".to_string(), "1.0".to_string());
+    }
+    Stack {
+        gateway: gateway.into(),
+        version: Some("27.0.1".into()),
+        server_software: Some(format!("{gateway}/27.0.1")),
+        python: Some("3.11.7".into()),
+        command: Some(format!(
+            "python -m {gateway} --bind 127.0.0.1:40001 wsgiprobe_app:app"
+        )),
+        options,
+        proxy: proxy.unwrap_or("none").into(),
+        proxy_version: proxy.map(|_| "1.22.1".into()),
+        proxy_options,
+        transport: "tcp".into(),
+        target: "127.0.0.1:40001".into(),
+    }
+}
+
+/// A result for the built-in case `id`.
+pub fn result(id: &str, outcome: Outcome, expected: &str, actual: &str) -> CaseResult {
+    let set = spec::load_builtin().expect("built-in specs load");
+    let case = set
+        .cases
+        .into_iter()
+        .find(|c| c.case.id == id)
+        .unwrap_or_else(|| panic!("no built-in case {id}"));
+    CaseResult {
+        case,
+        verdict: Verdict {
+            outcome,
+            expected: expected.into(),
+            actual: actual.into(),
+        },
+        elapsed: Duration::from_millis(12),
+        request: "GET / HTTP/1.1\r\nHost: 127.0.0.1:40001\r\n\r\n".into(),
+        response_head: Some("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n".into()),
+        timed_out: false,
+    }
+}
+
+/// One of every outcome, and a declared quirk that met a warn.
+pub fn check_report(gateway: &str, proxy: Option<&str>) -> CheckReport {
+    let mut results = vec![
+        result(
+            "environ.request-method.extension",
+            Outcome::Pass,
+            "environ.REQUEST_METHOD equals \"PROPFIND\"",
+            "environ.REQUEST_METHOD = \"PROPFIND\" (str)",
+        ),
+        result(
+            "input.chunked.decoded",
+            Outcome::Fail,
+            "observation.data equals \"hello world\"",
+            "observation.data = \"5\\r\\nhello\\r\\n6\\r\\n world\\r\\n0\\r\\n\\r\\n\"",
+        ),
+        result(
+            "environ.content-type.absent-without-header",
+            Outcome::Warn,
+            "environ.CONTENT_TYPE empty or absent",
+            "environ.CONTENT_TYPE = \"text/plain\" (str)",
+        ),
+        result(
+            "response.headers.hop-by-hop-refused",
+            Outcome::Warn,
+            "status equals 500",
+            "status = 200",
+        ),
+        result(
+            "input.readlines.hint",
+            Outcome::Skip,
+            "precondition: observation.hint_supported equals true",
+            "not applicable: observation.hint_supported = false",
+        ),
+        result(
+            "environ.server-port.str",
+            Outcome::Error,
+            "environ.SERVER_PORT equals \"40001\"",
+            "could not connect: connection refused",
+        ),
+    ];
+    let mut stack = stack(gateway, proxy);
+    stack.gateway = gateway.into();
+    let set = spec::load_builtin().expect("built-in specs load");
+    let known = set.cases.iter().map(|c| c.case.id.as_str()).collect();
+    let quirks = quirks::builtin(&known).expect("built-in quirks load");
+    let quirks_applied = quirks::apply(&mut results, &quirks, &stack);
+    CheckReport {
+        tool: tool(),
+        stack,
+        started: when(),
+        duration: Duration::from_millis(1234),
+        strict: false,
+        results,
+        server_exited: None,
+        validate: None,
+        quirks_applied,
+    }
+}
+
+/// Two stacks that ran and one that did not start.
+pub fn matrix_report() -> MatrixReport {
+    MatrixReport {
+        tool: tool(),
+        started: when(),
+        strict: false,
+        runs: vec![
+            StackRun {
+                label: "gunicorn".into(),
+                result: Ok(check_report("gunicorn", None)),
+            },
+            StackRun {
+                label: "waitress + nginx".into(),
+                result: Ok(check_report("waitress", Some("nginx"))),
+            },
+            StackRun {
+                label: "granian".into(),
+                result: Err(
+                    "granian is not importable from python3: No module named 'granian'".into(),
+                ),
+            },
+        ],
+    }
+}
