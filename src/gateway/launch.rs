@@ -1,17 +1,14 @@
 //! Starting a gateway, waiting until it serves the probe, and stopping it.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::cleanup;
+use super::error::GatewayError;
+use super::process::{describe_status, free_port, python_version, tail, ServerProcess};
 use super::proxy::{self, ProxyKind, ProxySpec, Upstream};
 use super::recipe::{self, Listen, RecipeBook, Tuning};
 use super::venv;
@@ -148,83 +145,6 @@ impl Stack {
     }
 }
 
-/// Why a gateway could not be brought up. Each message says what to do next.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    #[error(
-        "python interpreter {python:?} could not be run; install Python 3 or pass --python PATH"
-    )]
-    Python {
-        python: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{server} is not importable from {python}: {detail}\ninstall it (`{python} -m pip install {package}`) or pass --python PATH to an interpreter that has it")]
-    NotImportable {
-        server: String,
-        package: String,
-        python: String,
-        detail: String,
-    },
-    #[error("could not write the probe app into a private folder")]
-    Probe(#[source] std::io::Error),
-    #[error("could not start `{command}`")]
-    Spawn {
-        command: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the server exited ({status}) before it served the probe\ncommand: {command}\nlast lines of its log:\n{log_tail}")]
-    ExitedAtStart {
-        command: String,
-        status: String,
-        log_tail: String,
-    },
-    #[error("the server did not serve the probe within {seconds:.0} s (last attempt: {last})\ncommand: {command}\nlast lines of its log:\n{log_tail}\nraise --start-timeout if it is only slow")]
-    NotReady {
-        command: String,
-        seconds: f64,
-        last: String,
-        log_tail: String,
-    },
-    #[error("{url} does not answer as the probe app ({detail}); host the app that `wsgiprobe probe --out DIR` writes, then point --url at it")]
-    NotProbe { url: String, detail: String },
-    #[error("bad --url {url:?}: {detail}")]
-    BadUrl { url: String, detail: String },
-    #[error(
-        "unknown server {name:?}; known: {known} (a recipe file given with --recipes can add one)"
-    )]
-    UnknownServer { name: String, known: String },
-    #[error("{server} does not support {what}")]
-    Unsupported { server: String, what: String },
-    #[error("{server} has no worker class {class:?}; it takes: {known}")]
-    UnknownWorkerClass {
-        server: String,
-        class: String,
-        known: String,
-    },
-    #[error("--cmd must contain {placeholder} for {why}")]
-    CmdPlaceholder {
-        placeholder: &'static str,
-        why: &'static str,
-    },
-    #[error("nginx could not be run ({nginx}): {detail}\ninstall it (Debian, Ubuntu: `apt-get install nginx`) or pass --nginx PATH")]
-    NginxMissing { nginx: String, detail: String },
-    #[error("managed environment {dir}: {detail}")]
-    ManagedEnv { dir: String, detail: String },
-    #[error("pip found no {requirement}; the newest releases are: {available}")]
-    NoSuchVersion {
-        requirement: String,
-        available: String,
-    },
-    #[error("no free port on {host}")]
-    Port {
-        host: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
 /// A gateway that serves the probe. Dropping it stops the server.
 pub struct Gateway {
     pub target: Target,
@@ -236,15 +156,6 @@ pub struct Gateway {
     proxy: Option<ServerProcess>,
     process: Option<ServerProcess>,
     workdir: Option<tempfile::TempDir>,
-}
-
-struct ServerProcess {
-    child: Mutex<Child>,
-    pgid: i32,
-    log: PathBuf,
-    command: String,
-    /// `server` or `nginx`, for messages.
-    role: &'static str,
 }
 
 /// A recipe resolved for one launch.
@@ -603,67 +514,21 @@ impl Drop for Gateway {
     }
 }
 
-impl ServerProcess {
-    fn exit_status(&self) -> Option<ExitStatus> {
-        let mut child = self.child.lock().ok()?;
-        child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(mut child) = self.child.lock() {
-            cleanup::stop_groups(&[self.pgid], Duration::from_secs(3), || {
-                let _ = child.try_wait();
-            });
-            let _ = child.wait();
-        }
-        cleanup::unregister_group(self.pgid);
-    }
-}
-
+/// Starts a server or nginx in the probe's folder, where the probe finds
+/// its events folder.
 fn spawn(
     command: &str,
     files: &ProbeFiles,
     log: &Path,
     role: &'static str,
 ) -> Result<ServerProcess, GatewayError> {
-    let spawn_err = |source| GatewayError::Spawn {
-        command: command.to_string(),
-        source,
-    };
-    let out = File::create(log).map_err(spawn_err)?;
-    let err = out.try_clone().map_err(spawn_err)?;
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(&files.dir)
-        .env("WSGIPROBE_EVENTS_DIR", &files.events_dir)
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0);
-    // SAFETY: prctl is async-signal-safe and runs in the forked child before
-    // exec. If wsgiprobe is killed outright (SIGKILL), the server gets SIGKILL
-    // too instead of living on as an orphan.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().map_err(spawn_err)?;
-    let pgid = child.id() as i32;
-    cleanup::register_group(pgid);
-    Ok(ServerProcess {
-        child: Mutex::new(child),
-        pgid,
-        log: log.to_path_buf(),
-        command: command.to_string(),
+    ServerProcess::spawn(
+        command,
+        &files.dir,
+        &[("WSGIPROBE_EVENTS_DIR", files.events_dir.as_path())],
+        log,
         role,
-    })
+    )
 }
 
 /// Time for one readiness request.
@@ -703,20 +568,6 @@ fn ping(target: &Target, base_path: &str) -> Result<Ping, String> {
     Ok(Ping::Probe(software))
 }
 
-fn free_port(host: &str) -> Result<u16, GatewayError> {
-    let listener = std::net::TcpListener::bind((host, 0)).map_err(|source| GatewayError::Port {
-        host: host.to_string(),
-        source,
-    })?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|source| GatewayError::Port {
-            host: host.to_string(),
-            source,
-        })
-}
-
 /// Fills the placeholders of a command template, quoting for `sh`.
 pub fn expand(
     template: &str,
@@ -744,84 +595,5 @@ fn shell_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-fn describe_status(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit code {code}"),
-        (None, Some(sig)) => format!("killed by signal {sig}"),
-        _ => "unknown status".to_string(),
-    }
-}
-
-/// The last `n` lines of a log file (reads at most its last 64 KiB).
-pub fn tail(path: &Path, n: usize) -> String {
-    let Ok(mut f) = File::open(path) else {
-        return String::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf);
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(n);
-    let out = lines[start..].join("\n");
-    if out.trim().is_empty() {
-        "(the log is empty)".to_string()
-    } else {
-        out
-    }
-}
-
-/// Runs a short command with a time limit; `Ok(None)` when it timed out.
-pub fn run_briefly(
-    program: &str,
-    args: &[&str],
-    limit: Duration,
-) -> std::io::Result<Option<std::process::Output>> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait()?.is_some() {
-            return child.wait_with_output().map(Some);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The interpreter's version (`3.11.7`).
-pub fn python_version(python: &str) -> Result<String, GatewayError> {
-    let out = run_briefly(
-        python,
-        &["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-        Duration::from_secs(20),
-    )
-    .map_err(|source| GatewayError::Python {
-        python: python.to_string(),
-        source,
-    })?;
-    match out {
-        Some(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
-        Some(o) => Err(GatewayError::Python {
-            python: python.to_string(),
-            source: std::io::Error::other(String::from_utf8_lossy(&o.stderr).trim().to_string()),
-        }),
-        None => Err(GatewayError::Python {
-            python: python.to_string(),
-            source: std::io::Error::other("it did not answer within 20 s"),
-        }),
     }
 }

@@ -3,15 +3,17 @@
 //! on every exit path.
 
 mod cleanup;
+mod error;
 mod launch;
+mod process;
 mod proxy;
 mod recipe;
 mod venv;
 
 pub use cleanup::{exit_if_interrupted, install_signal_handler, interrupted};
-pub use launch::{
-    expand, python_version, tail, Gateway, GatewayError, GatewayKind, GatewaySpec, Stack,
-};
+pub use error::GatewayError;
+pub use launch::{expand, Gateway, GatewayKind, GatewaySpec, Stack};
+pub use process::{python_version, tail};
 pub use proxy::{nginx_version, ProxyKind, ProxySpec};
 pub use recipe::{version, Listen, Recipe, RecipeBook, RecipeFileError, Tuning};
 pub use venv::cache_dir;

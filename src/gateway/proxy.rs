@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::launch::{run_briefly, GatewayError};
+use super::error::GatewayError;
+use super::process::run_briefly;
 
 /// How nginx reaches the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

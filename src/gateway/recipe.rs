@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::launch::{run_briefly, GatewayError};
+use super::error::GatewayError;
+use super::process::run_briefly;
 
 /// The recipes built into the binary.
 pub const BUILTIN_RECIPES: &str = include_str!("../../recipes/servers.toml");

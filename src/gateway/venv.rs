@@ -8,13 +8,13 @@
 //! file keeps two runs from installing into the same one at once.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::launch::GatewayError;
+use super::error::GatewayError;
+use super::process::run_streaming;
 
 /// How long pip may take for one environment.
 const PIP_LIMIT: Duration = Duration::from_secs(900);
@@ -127,12 +127,18 @@ fn create(req: &EnvRequest, dir: &Path, python: &Path) -> Result<(), GatewayErro
         dir: dir.display().to_string(),
         detail,
     };
+    // Each line as `  tag: line`: the progress a user sees.
+    let progress = |tag: &'static str| {
+        move |line: &str| {
+            let _ = writeln!(std::io::stderr().lock(), "  {tag}: {line}");
+        }
+    };
     let dir_arg = dir.display().to_string();
     let (ok, lines) = run_streaming(
         req.base_python,
         &["-m", "venv", &dir_arg],
-        "venv",
         Duration::from_secs(120),
+        &mut progress("venv"),
     )
     .map_err(|e| env_err(format!("cannot run {}: {e}", req.base_python)))?;
     if !ok {
@@ -163,7 +169,7 @@ fn create(req: &EnvRequest, dir: &Path, python: &Path) -> Result<(), GatewayErro
     args.extend(req.requirements());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let py = python.display().to_string();
-    let (ok, lines) = run_streaming(&py, &args, "pip", PIP_LIMIT)
+    let (ok, lines) = run_streaming(&py, &args, PIP_LIMIT, &mut progress("pip"))
         .map_err(|e| env_err(format!("cannot run pip: {e}")))?;
     if ok {
         return Ok(());
@@ -211,75 +217,6 @@ fn shorten_versions(list: &str) -> String {
 
 fn last_lines(lines: &[String], n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Runs a command, copying each output line to stderr as `  tag: line`
-/// (the progress a user sees) and keeping them for error messages. Gives up
-/// after `limit`, killing the command.
-fn run_streaming(
-    program: &str,
-    args: &[&str],
-    tag: &str,
-    limit: Duration,
-) -> std::io::Result<(bool, Vec<String>)> {
-    use std::os::unix::process::CommandExt;
-    let mut child = Command::new(program)
-        .args(args)
-        .env("PIP_NO_INPUT", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()?;
-    let pgid = child.id() as i32;
-    super::cleanup::register_group(pgid);
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let readers: Vec<_> = [
-        Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().expect("piped")),
-    ]
-    .into_iter()
-    .map(|pipe| {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        })
-    })
-    .collect();
-    drop(tx);
-    let deadline = Instant::now() + limit;
-    let mut lines = Vec::new();
-    let mut timed_out = false;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "  {tag}: {line}");
-                lines.push(line);
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-            super::cleanup::stop_groups(&[pgid], Duration::from_secs(2), || {
-                let _ = child.try_wait();
-            });
-            break;
-        }
-    }
-    let status = child.wait()?;
-    super::cleanup::unregister_group(pgid);
-    for r in readers {
-        let _ = r.join();
-    }
-    if timed_out {
-        lines.push(format!("(stopped after {} s)", limit.as_secs()));
-        return Ok((false, lines));
-    }
-    Ok((status.success(), lines))
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! Why a gateway could not be brought up. Each message says what to do next.
+
+/// Why a gateway could not be brought up. Each message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(
+        "python interpreter {python:?} could not be run; install Python 3 or pass --python PATH"
+    )]
+    Python {
+        python: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{server} is not importable from {python}: {detail}\ninstall it (`{python} -m pip install {package}`) or pass --python PATH to an interpreter that has it")]
+    NotImportable {
+        server: String,
+        package: String,
+        python: String,
+        detail: String,
+    },
+    #[error("could not write the probe app into a private folder")]
+    Probe(#[source] std::io::Error),
+    #[error("could not start `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the server exited ({status}) before it served the probe\ncommand: {command}\nlast lines of its log:\n{log_tail}")]
+    ExitedAtStart {
+        command: String,
+        status: String,
+        log_tail: String,
+    },
+    #[error("the server did not serve the probe within {seconds:.0} s (last attempt: {last})\ncommand: {command}\nlast lines of its log:\n{log_tail}\nraise --start-timeout if it is only slow")]
+    NotReady {
+        command: String,
+        seconds: f64,
+        last: String,
+        log_tail: String,
+    },
+    #[error("{url} does not answer as the probe app ({detail}); host the app that `wsgiprobe probe --out DIR` writes, then point --url at it")]
+    NotProbe { url: String, detail: String },
+    #[error("bad --url {url:?}: {detail}")]
+    BadUrl { url: String, detail: String },
+    #[error(
+        "unknown server {name:?}; known: {known} (a recipe file given with --recipes can add one)"
+    )]
+    UnknownServer { name: String, known: String },
+    #[error("{server} does not support {what}")]
+    Unsupported { server: String, what: String },
+    #[error("{server} has no worker class {class:?}; it takes: {known}")]
+    UnknownWorkerClass {
+        server: String,
+        class: String,
+        known: String,
+    },
+    #[error("--cmd must contain {placeholder} for {why}")]
+    CmdPlaceholder {
+        placeholder: &'static str,
+        why: &'static str,
+    },
+    #[error("nginx could not be run ({nginx}): {detail}\ninstall it (Debian, Ubuntu: `apt-get install nginx`) or pass --nginx PATH")]
+    NginxMissing { nginx: String, detail: String },
+    #[error("managed environment {dir}: {detail}")]
+    ManagedEnv { dir: String, detail: String },
+    #[error("pip found no {requirement}; the newest releases are: {available}")]
+    NoSuchVersion {
+        requirement: String,
+        available: String,
+    },
+    #[error("no free port on {host}")]
+    Port {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
