@@ -24,6 +24,9 @@ use cli::{Cli, Command};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<Exit> {
+    // The signal handler ends the process itself; it calls this to tell
+    // the user, so the words stay in the command layer.
+    gateway::on_interrupt(commands::events::interrupted);
     match cli.command {
         Command::Check(args) => commands::check::run(args),
         Command::Specs(args) => commands::specs::run(args),

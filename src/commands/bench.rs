@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 
+use super::events;
 use crate::bench::engine::process_cpu;
 use crate::bench::plan::{Expect, Model, Plan, Stop, Workload, WorkloadName, MAX_SIZE};
 use crate::bench::report::{ms, BenchReport};
@@ -113,9 +114,8 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         }
         _ => {
             let what = gateway_spec.label();
-            eprintln!("wsgiprobe: starting {what}...");
-            let g =
-                Gateway::start(&gateway_spec).with_context(|| format!("could not start {what}"))?;
+            let g = Gateway::start(&gateway_spec, &events::to_stderr)
+                .with_context(|| format!("could not start {what}"))?;
             let (t, b, s) = (g.target.clone(), g.base_path.clone(), g.stack.clone());
             (Some(g), t, b, s)
         }
@@ -179,12 +179,9 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         eprint!("\r\x1b[2K");
     }
     let process_cpu_used = process_cpu().saturating_sub(cpu_before);
-    if let Some(g) = &gateway {
-        if let Some(why) = g.exited() {
-            eprintln!("wsgiprobe: {why}");
-        }
+    if let Some(g) = gateway {
+        g.stop(&events::to_stderr);
     }
-    drop(gateway);
 
     let report = BenchReport::new(
         stack,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
+use super::events;
 use super::spec_set::load_set;
 use crate::cli::{self, CheckArgs};
 use crate::conformance::{self, run_cases, Outcome, Progress, RunTarget, RunnerConfig};
@@ -123,8 +124,8 @@ fn check_stack(spec: &gateway::GatewaySpec, plan: &CheckPlan) -> Result<CheckRep
     let cases = &plan.cases;
     let interactive = std::io::stderr().is_terminal();
     let what = spec.label();
-    eprintln!("wsgiprobe: starting {what}...");
-    let gateway = Gateway::start(spec).with_context(|| format!("could not start {what}"))?;
+    let gateway = Gateway::start(spec, &events::to_stderr)
+        .with_context(|| format!("could not start {what}"))?;
     eprintln!(
         "wsgiprobe: running {} cases against {}",
         cases.len(),

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod events;
 pub mod probe;
 pub mod servers;
 mod spec_set;

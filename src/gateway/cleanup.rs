@@ -8,13 +8,23 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static FOLDERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static NOTICE: OnceLock<fn()> = OnceLock::new();
+
+/// Registers what the signal handler calls once every server is stopped
+/// and before it exits. The handler ends the process, so nobody could tell
+/// the user afterwards; and this module does not print, so the words belong
+/// to whoever registers them (the command layer, at start-up). The first
+/// registration stands.
+pub fn on_interrupt(notice: fn()) {
+    let _ = NOTICE.set(notice);
+}
 
 /// Installs the signal handler once. Called before the first child starts.
 pub fn install_signal_handler() {
@@ -27,7 +37,9 @@ pub fn install_signal_handler() {
             for dir in FOLDERS.lock().map(|v| v.clone()).unwrap_or_default() {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            eprintln!("wsgiprobe: interrupted; stopped every server it started");
+            if let Some(notice) = NOTICE.get() {
+                notice();
+            }
             std::process::exit(crate::exit::SIGINT_EXIT);
         });
     });

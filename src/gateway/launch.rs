@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::cleanup;
 use super::error::GatewayError;
+use super::event::Event;
 use super::process::{describe_status, free_port, python_version, tail, ServerProcess};
 use super::proxy::{self, ProxyKind, ProxySpec, Upstream};
 use super::recipe::{self, Listen, RecipeBook, Tuning};
@@ -168,8 +169,20 @@ struct Launch {
 }
 
 impl Gateway {
-    /// Starts the gateway (or reaches the URL) and waits until the probe answers.
-    pub fn start(spec: &GatewaySpec) -> Result<Gateway, GatewayError> {
+    /// Starts the gateway (or reaches the URL) and waits until the probe
+    /// answers, telling `events` how it goes.
+    pub fn start(spec: &GatewaySpec, events: &dyn Fn(Event)) -> Result<Gateway, GatewayError> {
+        events(Event::StackStarting {
+            label: spec.label(),
+        });
+        let gateway = Self::start_kind(spec, events)?;
+        events(Event::StackReady {
+            target: gateway.stack.target.clone(),
+        });
+        Ok(gateway)
+    }
+
+    fn start_kind(spec: &GatewaySpec, events: &dyn Fn(Event)) -> Result<Gateway, GatewayError> {
         match &spec.kind {
             GatewayKind::Url(url) => {
                 let extra = if spec.proxy.is_some() {
@@ -190,6 +203,9 @@ impl Gateway {
                 Self::reach(url, spec.start_timeout)
             }
             GatewayKind::Server { name, version } => {
+                // Before the first child, pip's included: a signal must find
+                // every process group registered and a handler that stops them.
+                cleanup::install_signal_handler();
                 let recipe = spec.recipes.get(name)?;
                 let prepared = recipe.prepare(name, spec.listen(), &spec.tuning)?;
                 let (python, version) = resolve_python(
@@ -198,6 +214,7 @@ impl Gateway {
                     recipe,
                     version.as_deref(),
                     &prepared.extra_packages,
+                    events,
                 )?;
                 Self::launch(
                     spec,
@@ -375,6 +392,14 @@ impl Gateway {
         Ok(gateway)
     }
 
+    /// Stops the stack, telling `events` when a server (or its proxy) had
+    /// exited on its own meanwhile. Dropping it stops it silently.
+    pub fn stop(self, events: &dyn Fn(Event)) {
+        if let Some(why) = self.exited() {
+            events(Event::ServerExited { why });
+        }
+    }
+
     /// The launched processes, server first.
     fn processes(&self) -> impl Iterator<Item = &ServerProcess> {
         self.process.iter().chain(self.proxy.iter())
@@ -469,6 +494,7 @@ fn resolve_python(
     recipe: &recipe::Recipe,
     pinned: Option<&str>,
     extra: &[String],
+    events: &dyn Fn(Event),
 ) -> Result<(String, Option<String>), GatewayError> {
     let Some(package) = recipe.package.as_deref() else {
         if pinned.is_some() {
@@ -484,21 +510,24 @@ fn resolve_python(
         match recipe::version(name, recipe, &spec.python, extra) {
             Ok(v) => return Ok((spec.python.clone(), v)),
             Err(e @ GatewayError::NotImportable { .. }) if !spec.install => return Err(e),
-            Err(GatewayError::NotImportable { .. }) => eprintln!(
-                "wsgiprobe: {name} is not importable from {}; using a managed environment (--no-install refuses)",
-                spec.python
-            ),
+            Err(GatewayError::NotImportable { .. }) => events(Event::ServerNotImportable {
+                server: name.to_string(),
+                python: spec.python.clone(),
+            }),
             Err(e) => return Err(e),
         }
     }
     let base_version = python_version(&spec.python)?;
-    let python = venv::ensure(&venv::EnvRequest {
-        base_python: &spec.python,
-        python_version: &base_version,
-        package,
-        version: pinned,
-        extra,
-    })?
+    let python = venv::ensure(
+        &venv::EnvRequest {
+            base_python: &spec.python,
+            python_version: &base_version,
+            package,
+            version: pinned,
+            extra,
+        },
+        events,
+    )?
     .display()
     .to_string();
     let version = recipe::version(name, recipe, &python, extra)?;

@@ -8,12 +8,12 @@
 //! file keeps two runs from installing into the same one at once.
 
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::GatewayError;
+use super::event::Event;
 use super::process::run_streaming;
 
 /// How long pip may take for one environment.
@@ -80,8 +80,8 @@ impl EnvRequest<'_> {
 }
 
 /// The interpreter of a ready environment for `req`, creating it (with
-/// progress on stderr) when it does not exist yet.
-pub fn ensure(req: &EnvRequest) -> Result<PathBuf, GatewayError> {
+/// venv's and pip's output as progress `events`) when it does not exist yet.
+pub fn ensure(req: &EnvRequest, events: &dyn Fn(Event)) -> Result<PathBuf, GatewayError> {
     let envs = cache_dir().join("envs");
     let dir = envs.join(req.folder_name());
     let python = dir.join("bin/python");
@@ -106,11 +106,11 @@ pub fn ensure(req: &EnvRequest) -> Result<PathBuf, GatewayError> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let wanted = req.requirements().join(" ");
-    eprintln!(
-        "wsgiprobe: creating a managed environment for {wanted} in {}",
-        dir.display()
-    );
-    let result = create(req, &dir, &python);
+    events(Event::InstallingEnvironment {
+        requirement: wanted.clone(),
+        dir: dir.clone(),
+    });
+    let result = create(req, &dir, &python, events);
     if let Err(e) = result {
         // A half-made environment would be taken for a ready one next time.
         let _ = std::fs::remove_dir_all(&dir);
@@ -118,19 +118,26 @@ pub fn ensure(req: &EnvRequest) -> Result<PathBuf, GatewayError> {
     }
     std::fs::write(dir.join(READY_MARK), wanted + "\n")
         .map_err(|e| env_err(format!("cannot mark it ready: {e}")))?;
-    eprintln!("wsgiprobe: environment ready");
+    events(Event::EnvironmentReady);
     Ok(python)
 }
 
-fn create(req: &EnvRequest, dir: &Path, python: &Path) -> Result<(), GatewayError> {
+fn create(
+    req: &EnvRequest,
+    dir: &Path,
+    python: &Path,
+    events: &dyn Fn(Event),
+) -> Result<(), GatewayError> {
     let env_err = |detail: String| GatewayError::ManagedEnv {
         dir: dir.display().to_string(),
         detail,
     };
-    // Each line as `  tag: line`: the progress a user sees.
-    let progress = |tag: &'static str| {
+    let progress = |tool: &'static str| {
         move |line: &str| {
-            let _ = writeln!(std::io::stderr().lock(), "  {tag}: {line}");
+            events(Event::InstallOutput {
+                tool,
+                line: line.to_string(),
+            })
         }
     };
     let dir_arg = dir.display().to_string();
