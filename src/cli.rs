@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use crate::bench::{parse_duration, WorkloadName};
 use crate::gateway::{
-    GatewayKind, GatewaySpec, ProxyKind, ProxySpec, RecipeBook, RecipeFileError, Tuning,
+    self, GatewayKind, GatewaySpec, PlanError, ProxyKind, ProxySpec, RecipeBook, RecipeFileError,
+    StackPlan, Tuning,
 };
 use crate::spec::Selection;
 
@@ -264,6 +265,23 @@ pub enum UsageError {
     OneStack(usize),
     #[error("invalid recipe file {0}")]
     Recipes(#[from] RecipeFileError),
+    #[error("cannot run {label} as given")]
+    Plan {
+        label: String,
+        #[source]
+        source: PlanError,
+    },
+}
+
+/// One stack of the command line, planned before any starts.
+#[derive(Debug, Clone)]
+pub struct PlannedStack {
+    /// The stack's short name (`GatewaySpec::label`).
+    pub label: String,
+    /// Its plan. An error only for a server with no recipe here: that stack
+    /// cannot start, like a server that is not installed, and a matrix
+    /// reports it as such; every other plan error is a `UsageError`.
+    pub plan: Result<StackPlan, PlanError>,
 }
 
 impl TargetArgs {
@@ -274,6 +292,18 @@ impl TargetArgs {
             return Err(UsageError::OneStack(specs.len()));
         }
         Ok(specs.remove(0))
+    }
+
+    /// The one stack to start, planned (a matrix is refused).
+    pub fn stack_plan(&self) -> Result<PlannedStack, UsageError> {
+        planned(&self.gateway_spec()?)
+    }
+
+    /// Every stack the command line names, in order, each planned before
+    /// the first starts: a flag the third stack's server lacks stops the
+    /// run before the first stack has run.
+    pub fn stack_plans(&self) -> Result<Vec<PlannedStack>, UsageError> {
+        self.gateway_specs()?.iter().map(planned).collect()
     }
 
     /// Every stack the command line names, in order, validated.
@@ -354,6 +384,14 @@ impl TargetArgs {
             )?);
         }
         Ok(specs)
+    }
+}
+
+fn planned(spec: &GatewaySpec) -> Result<PlannedStack, UsageError> {
+    let label = spec.label();
+    match gateway::plan(spec) {
+        Err(source) if !source.is_unknown_server() => Err(UsageError::Plan { label, source }),
+        plan => Ok(PlannedStack { label, plan }),
     }
 }
 
@@ -522,5 +560,42 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, UsageError::ServerName(_)), "{e}");
         assert!(target(&["--stack", "'gunicorn"]).gateway_specs().is_err());
+    }
+
+    #[test]
+    fn every_stack_is_planned_before_any_starts() {
+        let e = target(&[
+            "--stack",
+            "gunicorn",
+            "--stack",
+            "uwsgi --proxy nginx-uwsgi",
+            "--stack",
+            "waitress --workers 2",
+        ])
+        .stack_plans()
+        .unwrap_err();
+        let UsageError::Plan { label, source } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(label, "waitress w2");
+        assert!(source.to_string().contains("--workers"), "{source}");
+
+        // A server without a recipe is a stack that cannot start, not a
+        // contradiction: the matrix still runs the others.
+        let stacks = target(&["--server", "gunicorn", "--server", "nosuch"])
+            .stack_plans()
+            .unwrap();
+        assert!(stacks[0].plan.is_ok());
+        assert!(matches!(&stacks[1].plan, Err(e) if e.is_unknown_server()));
+        assert_eq!(stacks[1].label, "nosuch");
+
+        let one = target(&["--url", "http://127.0.0.1:9/x/"])
+            .stack_plan()
+            .unwrap();
+        assert_eq!(one.plan.unwrap().url().unwrap().base_path, "/x/");
+        assert!(matches!(
+            target(&["--cmd", "serve {socket}"]).stack_plan(),
+            Err(UsageError::Plan { .. })
+        ));
     }
 }

@@ -328,6 +328,55 @@ fn a_matrix_keeps_going_past_a_stack_that_does_not_start() {
     sandbox.assert_empty();
 }
 
+#[test]
+fn a_bad_flag_on_any_stack_of_a_matrix_stops_it_before_the_first_starts() {
+    let sandbox = Sandbox::new();
+    // wsgiref under a recipe that leaves a mark when it is launched.
+    let marker = sandbox.path().join("marker-started");
+    let recipes = sandbox.path().join("marker.toml");
+    std::fs::write(
+        &recipes,
+        format!(
+            "[marker]\ndescription = \"wsgiref that leaves a mark\"\n\
+             tcp = \"touch {} && exec {{python}} wsgiprobe_wsgiref.py {{host}} {{port}} {{app}}\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let recipes = recipes.to_str().unwrap();
+    let check = |stacks: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--no-color",
+            "--only",
+            "environ.request-method",
+            "--recipes",
+            recipes,
+        ];
+        for s in stacks {
+            args.extend(["--stack", s]);
+        }
+        wsgiprobe_env(&args, &sandbox.env())
+    };
+
+    // The mark shows when the stack does start.
+    let out = check(&["marker"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(marker.exists(), "{}", text(&out.stderr));
+    std::fs::remove_file(&marker).unwrap();
+
+    let out = check(&["marker", "gunicorn", "waitress --workers 2"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("waitress w2") && stderr.contains("waitress does not support --workers"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("starting"), "{stderr}");
+    assert!(!marker.exists(), "the first stack started: {stderr}");
+    sandbox.assert_empty();
+}
+
 fn managed_cache() -> PathBuf {
     // Inside the project (git-ignored), so later runs reuse it.
     root().join(".cache/test-envs")

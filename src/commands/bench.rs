@@ -13,8 +13,8 @@ use crate::bench::report::{ms, BenchReport};
 use crate::bench::run::run_plan;
 use crate::cli::BenchArgs;
 use crate::exit::Exit;
-use crate::gateway::{Gateway, GatewayKind, Stack};
-use crate::http::{parse_url, round_trip, Target};
+use crate::gateway::{Gateway, Stack};
+use crate::http::{round_trip, Target};
 
 /// Bad bench options; each says what to use instead.
 #[derive(Debug, thiserror::Error)]
@@ -101,20 +101,21 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     if args.size > MAX_SIZE {
         return Err(BenchUsage::Size.into());
     }
-    let gateway_spec = args.target.gateway_spec()?;
+    let planned = args.target.stack_plan()?;
+    let what = &planned.label;
+    let plan = planned
+        .plan
+        .with_context(|| format!("could not start {what}"))?;
 
     // A plain GET needs no probe, so any server will do; everything else
     // goes through the gateway, which checks that the probe answers.
-    let (gateway, target, base_path, stack) = match (&gateway_spec.kind, &workload) {
-        (GatewayKind::Url(url), Workload::Get) => {
-            let (target, base) =
-                parse_url(url).map_err(|e| anyhow::anyhow!("bad --url {url:?}: {e}"))?;
-            let stack = Stack::for_url(url, &target, None);
-            (None, target, base, stack)
+    let (gateway, target, base_path, stack) = match (plan.url(), &workload) {
+        (Some(url), Workload::Get) => {
+            let stack = Stack::for_url(&url.url, &url.target, None);
+            (None, url.target.clone(), url.base_path.clone(), stack)
         }
         _ => {
-            let what = gateway_spec.label();
-            let g = Gateway::start(&gateway_spec, &events::to_stderr)
+            let g = Gateway::start(&plan, &events::to_stderr)
                 .with_context(|| format!("could not start {what}"))?;
             let (t, b, s) = (g.target.clone(), g.base_path.clone(), g.stack.clone());
             (Some(g), t, b, s)

@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 
 use super::events;
 use super::spec_set::load_set;
-use crate::cli::{self, CheckArgs};
+use crate::cli::{self, CheckArgs, PlannedStack};
 use crate::conformance::{self, run_cases, Outcome, Progress, RunTarget, RunnerConfig};
 use crate::exit::Exit;
-use crate::gateway::{self, Gateway};
+use crate::gateway::Gateway;
 use crate::probe;
 use crate::report::{CheckReport, Console, Document, Exports, MatrixReport, StackRun, ToolInfo};
 use crate::spec;
@@ -18,7 +18,7 @@ use crate::spec;
 /// A check, validated before any server starts: the stacks in order, the
 /// selected cases, the quirks, how the runner behaves and what to write.
 struct CheckPlan {
-    stacks: Vec<gateway::GatewaySpec>,
+    stacks: Vec<PlannedStack>,
     cases: Vec<spec::LoadedCase>,
     quirks: Vec<conformance::quirks::Quirk>,
     jobs: usize,
@@ -29,7 +29,7 @@ struct CheckPlan {
 
 impl CheckPlan {
     fn from_args(args: &CheckArgs) -> Result<CheckPlan> {
-        let stacks = args.target.gateway_specs()?;
+        let stacks = args.target.stack_plans()?;
         if args.timeout == 0 {
             return Err(cli::UsageError::CaseTimeout.into());
         }
@@ -57,10 +57,9 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     if let [stack] = plan.stacks.as_slice() {
         let mut report = check_stack(stack, &plan)?;
         report.apply_quirks(&plan.quirks);
-        let label = stack.label();
         plan.exports.write(&Document::Check {
             report: &report,
-            label: &label,
+            label: &stack.label,
         })?;
         return Ok(exit_for(&report));
     }
@@ -70,7 +69,7 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     let started = SystemTime::now();
     let mut runs = Vec::new();
     for (i, stack) in plan.stacks.iter().enumerate() {
-        let label = stack.label();
+        let label = stack.label.clone();
         eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, plan.stacks.len());
         let result = check_stack(stack, &plan)
             .map(|mut r| {
@@ -120,11 +119,16 @@ fn load_quirks(set: &spec::SpecSet, args: &CheckArgs) -> Result<Vec<conformance:
 }
 
 /// Starts one stack, runs the cases against it, stops it.
-fn check_stack(spec: &gateway::GatewaySpec, plan: &CheckPlan) -> Result<CheckReport> {
+fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
     let cases = &plan.cases;
     let interactive = std::io::stderr().is_terminal();
-    let what = spec.label();
-    let gateway = Gateway::start(spec, &events::to_stderr)
+    let what = &stack.label;
+    let stack_plan = stack
+        .plan
+        .clone()
+        .with_context(|| format!("could not start {what}"))?;
+    let spec = stack_plan.spec();
+    let gateway = Gateway::start(&stack_plan, &events::to_stderr)
         .with_context(|| format!("could not start {what}"))?;
     eprintln!(
         "wsgiprobe: running {} cases against {}",

@@ -1,6 +1,42 @@
-//! Why a gateway could not be brought up. Each message says what to do next.
+//! Why a stack cannot run: refused while planning (nothing started), or
+//! failed while starting. Each message says what to do next.
 
-/// Why a gateway could not be brought up. Each message says what to do next.
+/// A stack the command line asks for that cannot work as given, found
+/// before anything starts or any Python runs.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "unknown server {name:?}; known: {known} (a recipe file given with --recipes can add one)"
+    )]
+    UnknownServer { name: String, known: String },
+    #[error("{server} does not support {what}")]
+    Unsupported { server: String, what: String },
+    #[error("{server} has no worker class {class:?}; it takes: {known}")]
+    UnknownWorkerClass {
+        server: String,
+        class: String,
+        known: String,
+    },
+    #[error("--cmd must contain {placeholder} for {why}")]
+    CmdPlaceholder {
+        placeholder: &'static str,
+        why: &'static str,
+    },
+    #[error("bad --url {url:?}: {detail}")]
+    BadUrl { url: String, detail: String },
+}
+
+impl PlanError {
+    /// Whether the stack names a server this machine has no recipe for, as
+    /// opposed to asking its server for something it lacks. The first is a
+    /// stack that cannot start (in a matrix, a column of its own, like a
+    /// server that is not installed); the second contradicts itself.
+    pub fn is_unknown_server(&self) -> bool {
+        matches!(self, PlanError::UnknownServer { .. })
+    }
+}
+
+/// Why a planned gateway could not be brought up.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error(
@@ -41,25 +77,6 @@ pub enum GatewayError {
     },
     #[error("{url} does not answer as the probe app ({detail}); host the app that `wsgiprobe probe --out DIR` writes, then point --url at it")]
     NotProbe { url: String, detail: String },
-    #[error("bad --url {url:?}: {detail}")]
-    BadUrl { url: String, detail: String },
-    #[error(
-        "unknown server {name:?}; known: {known} (a recipe file given with --recipes can add one)"
-    )]
-    UnknownServer { name: String, known: String },
-    #[error("{server} does not support {what}")]
-    Unsupported { server: String, what: String },
-    #[error("{server} has no worker class {class:?}; it takes: {known}")]
-    UnknownWorkerClass {
-        server: String,
-        class: String,
-        known: String,
-    },
-    #[error("--cmd must contain {placeholder} for {why}")]
-    CmdPlaceholder {
-        placeholder: &'static str,
-        why: &'static str,
-    },
     #[error("nginx could not be run ({nginx}): {detail}\ninstall it (Debian, Ubuntu: `apt-get install nginx`) or pass --nginx PATH")]
     NginxMissing { nginx: String, detail: String },
     #[error("managed environment {dir}: {detail}")]

@@ -1,4 +1,5 @@
-//! Starting a gateway, waiting until it serves the probe, and stopping it.
+//! Starting a planned stack, waiting until it serves the probe, and
+//! stopping it. Nothing here checks flags: `plan` did, before any start.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,93 +10,13 @@ use serde::Serialize;
 use super::cleanup;
 use super::error::GatewayError;
 use super::event::Event;
+use super::plan::{GatewaySpec, How, LaunchPlan, ServerPlan, StackPlan, UrlPlan};
 use super::process::{describe_status, free_port, python_version, tail, ServerProcess};
-use super::proxy::{self, ProxyKind, ProxySpec, Upstream};
-use super::recipe::{self, Listen, RecipeBook, Tuning};
+use super::proxy::{self, Upstream};
+use super::recipe::{self, Listen};
 use super::venv;
-use crate::http::{parse_url, round_trip, Target};
+use crate::http::{round_trip, Target};
 use crate::probe::{self, ProbeFiles, PROBE_HEADER, SCENARIO_HEADER};
-
-/// What to check: a known server, a command template, or a URL.
-#[derive(Debug, Clone)]
-pub enum GatewayKind {
-    /// A recipe by name; `version` asks for that release in a managed environment.
-    Server {
-        name: String,
-        version: Option<String>,
-    },
-    Command(String),
-    Url(String),
-}
-
-/// Everything needed to bring a gateway up.
-#[derive(Debug, Clone)]
-pub struct GatewaySpec {
-    pub kind: GatewayKind,
-    /// The Python interpreter (`{python}`).
-    pub python: String,
-    /// Loopback address servers bind to.
-    pub host: String,
-    /// How long a server has to start serving the probe.
-    pub start_timeout: Duration,
-    /// `--workers`, `--threads`, `--worker-class`.
-    pub tuning: Tuning,
-    /// nginx in front, if any.
-    pub proxy: Option<ProxySpec>,
-    /// Serve on a unix socket rather than TCP (without a proxy).
-    pub unix: bool,
-    /// May a missing server be installed into a managed environment?
-    pub install: bool,
-    pub recipes: std::sync::Arc<RecipeBook>,
-    /// Load the probe behind `wsgiref.validate` (`{app}` is
-    /// `wsgiprobe_app:validated_app`).
-    pub validate: bool,
-}
-
-impl GatewaySpec {
-    /// How the server itself listens.
-    pub fn listen(&self) -> Listen {
-        match self.proxy.as_ref().map(|p| p.kind) {
-            Some(ProxyKind::Nginx) => Listen::Tcp,
-            Some(ProxyKind::NginxUnix) => Listen::Unix,
-            Some(ProxyKind::NginxUwsgi) => Listen::Uwsgi,
-            None if self.unix => Listen::Unix,
-            None => Listen::Tcp,
-        }
-    }
-
-    /// A short name for the stack: `gunicorn gthread x4 + nginx`.
-    pub fn label(&self) -> String {
-        let mut s = match &self.kind {
-            GatewayKind::Server { name, version } => match version {
-                Some(v) => format!("{name}=={v}"),
-                None => name.clone(),
-            },
-            GatewayKind::Command(cmd) => format!("`{cmd}`"),
-            GatewayKind::Url(url) => url.clone(),
-        };
-        let t = &self.tuning;
-        if let Some(c) = &t.worker_class {
-            s.push_str(&format!(" {c}"));
-        }
-        if let Some(w) = t.workers {
-            s.push_str(&format!(" w{w}"));
-        }
-        if let Some(n) = t.threads {
-            s.push_str(&format!(" t{n}"));
-        }
-        if self.unix && self.proxy.is_none() {
-            s.push_str(" unix");
-        }
-        if let Some(p) = &self.proxy {
-            s.push_str(&format!(" + {}", p.kind.as_str()));
-            if p.keepalive {
-                s.push_str(" keepalive");
-            }
-        }
-        s
-    }
-}
 
 /// The stack under test, as every report records it.
 #[derive(Debug, Clone, Serialize)]
@@ -159,126 +80,52 @@ pub struct Gateway {
     workdir: Option<tempfile::TempDir>,
 }
 
-/// A recipe resolved for one launch.
-struct Launch {
-    server: Option<String>,
-    template: String,
-    options: BTreeMap<String, String>,
-    python: String,
-    version: Option<String>,
-}
-
 impl Gateway {
-    /// Starts the gateway (or reaches the URL) and waits until the probe
+    /// Starts a planned stack (or reaches its URL) and waits until the probe
     /// answers, telling `events` how it goes.
-    pub fn start(spec: &GatewaySpec, events: &dyn Fn(Event)) -> Result<Gateway, GatewayError> {
+    pub fn start(plan: &StackPlan, events: &dyn Fn(Event)) -> Result<Gateway, GatewayError> {
         events(Event::StackStarting {
-            label: spec.label(),
+            label: plan.label(),
         });
-        let gateway = Self::start_kind(spec, events)?;
+        let spec = plan.spec();
+        let gateway = match &plan.how {
+            How::Reach(url) => Self::reach(url, spec.start_timeout)?,
+            How::Launch(launch) => {
+                // Before the first child, pip's included: a signal must find
+                // every process group registered and a handler that stops them.
+                cleanup::install_signal_handler();
+                let (python, version) = match &launch.server {
+                    Some(server) => resolve_python(spec, server, events)?,
+                    None => (spec.python.clone(), None),
+                };
+                Self::launch(spec, launch, python, version)?
+            }
+        };
         events(Event::StackReady {
             target: gateway.stack.target.clone(),
         });
         Ok(gateway)
     }
 
-    fn start_kind(spec: &GatewaySpec, events: &dyn Fn(Event)) -> Result<Gateway, GatewayError> {
-        match &spec.kind {
-            GatewayKind::Url(url) => {
-                let extra = if spec.proxy.is_some() {
-                    Some("--proxy")
-                } else if !spec.tuning.is_default() {
-                    Some("--workers, --threads and --worker-class")
-                } else if spec.unix {
-                    Some("--unix")
-                } else {
-                    None
-                };
-                if let Some(what) = extra {
-                    return Err(GatewayError::Unsupported {
-                        server: "--url".into(),
-                        what: format!("{what}: wsgiprobe only starts what it checks"),
-                    });
-                }
-                Self::reach(url, spec.start_timeout)
-            }
-            GatewayKind::Server { name, version } => {
-                // Before the first child, pip's included: a signal must find
-                // every process group registered and a handler that stops them.
-                cleanup::install_signal_handler();
-                let recipe = spec.recipes.get(name)?;
-                let prepared = recipe.prepare(name, spec.listen(), &spec.tuning)?;
-                let (python, version) = resolve_python(
-                    spec,
-                    name,
-                    recipe,
-                    version.as_deref(),
-                    &prepared.extra_packages,
-                    events,
-                )?;
-                Self::launch(
-                    spec,
-                    Launch {
-                        server: Some(name.clone()),
-                        template: prepared.template,
-                        options: prepared.options,
-                        python,
-                        version,
-                    },
-                )
-            }
-            GatewayKind::Command(template) => {
-                if !spec.tuning.is_default() {
-                    return Err(GatewayError::Unsupported {
-                        server: "--cmd".into(),
-                        what: "--workers, --threads or --worker-class: put the server's own flags in the command".into(),
-                    });
-                }
-                let (placeholder, why) = match spec.listen() {
-                    Listen::Tcp => (
-                        "{port}",
-                        "TCP: wsgiprobe picks a free port and the server must bind it",
-                    ),
-                    _ => (
-                        "{socket}",
-                        "a unix socket: wsgiprobe picks its path and the server must bind it",
-                    ),
-                };
-                if !template.contains(placeholder) {
-                    return Err(GatewayError::CmdPlaceholder { placeholder, why });
-                }
-                Self::launch(
-                    spec,
-                    Launch {
-                        server: None,
-                        template: template.clone(),
-                        options: BTreeMap::new(),
-                        python: spec.python.clone(),
-                        version: None,
-                    },
-                )
-            }
-        }
-    }
-
-    fn reach(url: &str, timeout: Duration) -> Result<Gateway, GatewayError> {
-        let (target, base_path) = parse_url(url).map_err(|e| GatewayError::BadUrl {
-            url: url.to_string(),
-            detail: e.to_string(),
-        })?;
+    fn reach(plan: &UrlPlan, timeout: Duration) -> Result<Gateway, GatewayError> {
+        let UrlPlan {
+            url,
+            target,
+            base_path,
+        } = plan;
         let deadline = Instant::now() + timeout;
         let software = loop {
-            match ping(&target, &base_path) {
+            match ping(target, base_path) {
                 Ok(Ping::Probe(software)) => break software,
                 Ok(Ping::NotProbe(detail)) => {
                     return Err(GatewayError::NotProbe {
-                        url: url.to_string(),
+                        url: url.clone(),
                         detail,
                     })
                 }
                 Err(last) if Instant::now() >= deadline => {
                     return Err(GatewayError::NotProbe {
-                        url: url.to_string(),
+                        url: url.clone(),
                         detail: last,
                     })
                 }
@@ -286,18 +133,23 @@ impl Gateway {
             }
         };
         Ok(Gateway {
-            stack: Stack::for_url(url, &target, software),
-            target,
-            base_path,
+            stack: Stack::for_url(url, target, software),
+            target: target.clone(),
+            base_path: base_path.clone(),
             proxy: None,
             process: None,
             workdir: None,
         })
     }
 
-    fn launch(spec: &GatewaySpec, how: Launch) -> Result<Gateway, GatewayError> {
-        cleanup::install_signal_handler();
-        let python_version = python_version(&how.python)?;
+    /// Runs the plan's command with `python` (the server is at `version`).
+    fn launch(
+        spec: &GatewaySpec,
+        how: &LaunchPlan,
+        python: String,
+        version: Option<String>,
+    ) -> Result<Gateway, GatewayError> {
+        let python_version = python_version(&python)?;
         // Before anything starts: a missing nginx is the user's to fix.
         let nginx_version = match &spec.proxy {
             Some(p) => Some(proxy::nginx_version(&p.nginx)?),
@@ -318,7 +170,7 @@ impl Gateway {
         };
         let command = expand(
             &how.template,
-            &how.python,
+            &python,
             &spec.host,
             port,
             &socket,
@@ -336,12 +188,15 @@ impl Gateway {
             _ => Target::Unix(socket.clone()),
         };
         let mut stack = Stack {
-            gateway: how.server.clone().unwrap_or_else(|| "command".into()),
-            version: how.version,
+            gateway: match &how.server {
+                Some(s) => s.name.clone(),
+                None => "command".into(),
+            },
+            version,
             server_software: None,
             python: Some(python_version),
             command: Some(command.clone()),
-            options: how.options,
+            options: how.options.clone(),
             proxy: "none".into(),
             proxy_version: None,
             proxy_options: BTreeMap::new(),
@@ -485,25 +340,22 @@ fn describe_target(target: &Target) -> String {
     }
 }
 
-/// The interpreter that runs `name`, and the server's version: `--python`
-/// when it has the server, else a managed environment (always for a pinned
-/// version).
+/// The interpreter that runs the server, and the server's version:
+/// `--python` when it has the server, else a managed environment (always
+/// for a pinned version).
 fn resolve_python(
     spec: &GatewaySpec,
-    name: &str,
-    recipe: &recipe::Recipe,
-    pinned: Option<&str>,
-    extra: &[String],
+    server: &ServerPlan,
     events: &dyn Fn(Event),
 ) -> Result<(String, Option<String>), GatewayError> {
+    let ServerPlan {
+        name,
+        version: pinned,
+        recipe,
+        extra_packages: extra,
+    } = server;
+    // The standard library's servers: `plan` refused a pinned version.
     let Some(package) = recipe.package.as_deref() else {
-        if pinned.is_some() {
-            return Err(GatewayError::Unsupported {
-                server: name.to_string(),
-                what: "a pinned version: it is part of Python (pick the interpreter with --python)"
-                    .into(),
-            });
-        }
         return Ok((spec.python.clone(), None));
     };
     if pinned.is_none() {
@@ -511,7 +363,7 @@ fn resolve_python(
             Ok(v) => return Ok((spec.python.clone(), v)),
             Err(e @ GatewayError::NotImportable { .. }) if !spec.install => return Err(e),
             Err(GatewayError::NotImportable { .. }) => events(Event::ServerNotImportable {
-                server: name.to_string(),
+                server: name.clone(),
                 python: spec.python.clone(),
             }),
             Err(e) => return Err(e),
@@ -523,7 +375,7 @@ fn resolve_python(
             base_python: &spec.python,
             python_version: &base_version,
             package,
-            version: pinned,
+            version: pinned.as_deref(),
             extra,
         },
         events,

@@ -1,20 +1,29 @@
 //! Launching gateways: recipes as data, managed environments, nginx in
 //! front, free ports, readiness, logs, and teardown of every process group
 //! on every exit path.
+//!
+//! A stack is planned first (`plan`: flags checked against the recipe,
+//! nothing started), then started (`Gateway::start`), which reports what
+//! happens as `Event`s and never prints. Inside, the modules depend one
+//! way only: launch on plan and venv, plan on recipe and proxy; recipe,
+//! proxy and venv on process, process on cleanup; error and event on
+//! nothing.
 
 mod cleanup;
 mod error;
 mod event;
 mod launch;
+mod plan;
 mod process;
 mod proxy;
 mod recipe;
 mod venv;
 
 pub use cleanup::{exit_if_interrupted, install_signal_handler, interrupted, on_interrupt};
-pub use error::GatewayError;
+pub use error::{GatewayError, PlanError};
 pub use event::Event;
-pub use launch::{expand, Gateway, GatewayKind, GatewaySpec, Stack};
+pub use launch::{expand, Gateway, Stack};
+pub use plan::{plan, GatewayKind, GatewaySpec, StackPlan, UrlPlan};
 pub use process::{python_version, tail};
 pub use proxy::{nginx_version, ProxyKind, ProxySpec};
 pub use recipe::{version, Listen, Recipe, RecipeBook, RecipeFileError, Tuning};

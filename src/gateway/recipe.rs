@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::error::GatewayError;
+use super::error::{GatewayError, PlanError};
 use super::process::run_briefly;
 
 /// The recipes built into the binary.
@@ -125,10 +125,10 @@ impl RecipeBook {
         self.recipes.keys().map(String::as_str)
     }
 
-    pub fn get(&self, name: &str) -> Result<&Recipe, GatewayError> {
+    pub fn get(&self, name: &str) -> Result<&Recipe, PlanError> {
         self.recipes
             .get(name)
-            .ok_or_else(|| GatewayError::UnknownServer {
+            .ok_or_else(|| PlanError::UnknownServer {
                 name: name.to_string(),
                 known: self.names().collect::<Vec<_>>().join(", "),
             })
@@ -182,8 +182,8 @@ impl Recipe {
         name: &str,
         listen: Listen,
         tuning: &Tuning,
-    ) -> Result<Prepared, GatewayError> {
-        let unsupported = |what: &str| GatewayError::Unsupported {
+    ) -> Result<Prepared, PlanError> {
+        let unsupported = |what: &str| PlanError::Unsupported {
             server: name.to_string(),
             what: what.to_string(),
         };
@@ -226,7 +226,7 @@ impl Recipe {
                 .as_ref()
                 .ok_or_else(|| unsupported("--worker-class"))?;
             if !self.worker_classes.contains(&class) {
-                return Err(GatewayError::UnknownWorkerClass {
+                return Err(PlanError::UnknownWorkerClass {
                     server: name.to_string(),
                     class,
                     known: self.worker_classes.join(", "),

@@ -1,0 +1,336 @@
+//! From what the command line asks for to a stack that can start: the
+//! recipe found, the flags mapped onto the server's own, the `--cmd`
+//! placeholders and the `--url` checked. Planning starts nothing and runs
+//! no Python, so every stack of a matrix is planned before the first starts.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::PlanError;
+use super::proxy::{ProxyKind, ProxySpec};
+use super::recipe::{Listen, Recipe, RecipeBook, Tuning};
+use crate::http::{parse_url, Target};
+
+/// What to check: a known server, a command template, or a URL.
+#[derive(Debug, Clone)]
+pub enum GatewayKind {
+    /// A recipe by name; `version` asks for that release in a managed environment.
+    Server {
+        name: String,
+        version: Option<String>,
+    },
+    Command(String),
+    Url(String),
+}
+
+/// Everything needed to bring a gateway up, as the command line gives it.
+#[derive(Debug, Clone)]
+pub struct GatewaySpec {
+    pub kind: GatewayKind,
+    /// The Python interpreter (`{python}`).
+    pub python: String,
+    /// Loopback address servers bind to.
+    pub host: String,
+    /// How long a server has to start serving the probe.
+    pub start_timeout: Duration,
+    /// `--workers`, `--threads`, `--worker-class`.
+    pub tuning: Tuning,
+    /// nginx in front, if any.
+    pub proxy: Option<ProxySpec>,
+    /// Serve on a unix socket rather than TCP (without a proxy).
+    pub unix: bool,
+    /// May a missing server be installed into a managed environment?
+    pub install: bool,
+    pub recipes: Arc<RecipeBook>,
+    /// Load the probe behind `wsgiref.validate` (`{app}` is
+    /// `wsgiprobe_app:validated_app`).
+    pub validate: bool,
+}
+
+impl GatewaySpec {
+    /// How the server itself listens.
+    pub fn listen(&self) -> Listen {
+        match self.proxy.as_ref().map(|p| p.kind) {
+            Some(ProxyKind::Nginx) => Listen::Tcp,
+            Some(ProxyKind::NginxUnix) => Listen::Unix,
+            Some(ProxyKind::NginxUwsgi) => Listen::Uwsgi,
+            None if self.unix => Listen::Unix,
+            None => Listen::Tcp,
+        }
+    }
+
+    /// A short name for the stack: `gunicorn gthread x4 + nginx`.
+    pub fn label(&self) -> String {
+        let mut s = match &self.kind {
+            GatewayKind::Server { name, version } => match version {
+                Some(v) => format!("{name}=={v}"),
+                None => name.clone(),
+            },
+            GatewayKind::Command(cmd) => format!("`{cmd}`"),
+            GatewayKind::Url(url) => url.clone(),
+        };
+        let t = &self.tuning;
+        if let Some(c) = &t.worker_class {
+            s.push_str(&format!(" {c}"));
+        }
+        if let Some(w) = t.workers {
+            s.push_str(&format!(" w{w}"));
+        }
+        if let Some(n) = t.threads {
+            s.push_str(&format!(" t{n}"));
+        }
+        if self.unix && self.proxy.is_none() {
+            s.push_str(" unix");
+        }
+        if let Some(p) = &self.proxy {
+            s.push_str(&format!(" + {}", p.kind.as_str()));
+            if p.keepalive {
+                s.push_str(" keepalive");
+            }
+        }
+        s
+    }
+}
+
+/// A stack checked against its recipe, ready for `Gateway::start`.
+#[derive(Debug, Clone)]
+pub struct StackPlan {
+    spec: GatewaySpec,
+    pub(super) how: How,
+}
+
+/// What `Gateway::start` does with a plan.
+#[derive(Debug, Clone)]
+pub(super) enum How {
+    Reach(UrlPlan),
+    Launch(Box<LaunchPlan>),
+}
+
+/// A server wsgiprobe does not start: where it is.
+#[derive(Debug, Clone)]
+pub struct UrlPlan {
+    pub url: String,
+    pub target: Target,
+    /// Path prefix every request target is joined to.
+    pub base_path: String,
+}
+
+/// A command to launch: its template with the server's flags filled in.
+#[derive(Debug, Clone)]
+pub(super) struct LaunchPlan {
+    /// `None` for `--cmd`.
+    pub server: Option<ServerPlan>,
+    pub template: String,
+    /// Launch options to record with the stack.
+    pub options: BTreeMap<String, String>,
+}
+
+/// A known server: which interpreter runs it is found at start.
+#[derive(Debug, Clone)]
+pub(super) struct ServerPlan {
+    pub name: String,
+    /// A pinned release, run from a managed environment.
+    pub version: Option<String>,
+    pub recipe: Recipe,
+    /// Python modules the launch needs besides the server's own.
+    pub extra_packages: Vec<String>,
+}
+
+impl StackPlan {
+    /// What the command line asked for.
+    pub fn spec(&self) -> &GatewaySpec {
+        &self.spec
+    }
+
+    /// A short name for the stack, as `GatewaySpec::label`.
+    pub fn label(&self) -> String {
+        self.spec.label()
+    }
+
+    /// For `--url`: where the server is.
+    pub fn url(&self) -> Option<&UrlPlan> {
+        match &self.how {
+            How::Reach(u) => Some(u),
+            How::Launch(_) => None,
+        }
+    }
+}
+
+/// Checks a stack against its recipe and the command line's rules, and
+/// resolves what can be resolved without starting anything.
+pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
+    let how = match &spec.kind {
+        GatewayKind::Url(url) => How::Reach(plan_url(spec, url)?),
+        GatewayKind::Server { name, version } => {
+            let recipe = spec.recipes.get(name)?;
+            let prepared = recipe.prepare(name, spec.listen(), &spec.tuning)?;
+            if version.is_some() && recipe.package.is_none() {
+                return Err(PlanError::Unsupported {
+                    server: name.clone(),
+                    what:
+                        "a pinned version: it is part of Python (pick the interpreter with --python)"
+                            .into(),
+                });
+            }
+            How::Launch(Box::new(LaunchPlan {
+                server: Some(ServerPlan {
+                    name: name.clone(),
+                    version: version.clone(),
+                    recipe: recipe.clone(),
+                    extra_packages: prepared.extra_packages,
+                }),
+                template: prepared.template,
+                options: prepared.options,
+            }))
+        }
+        GatewayKind::Command(template) => {
+            if !spec.tuning.is_default() {
+                return Err(PlanError::Unsupported {
+                    server: "--cmd".into(),
+                    what: "--workers, --threads or --worker-class: put the server's own flags in the command".into(),
+                });
+            }
+            let (placeholder, why) = match spec.listen() {
+                Listen::Tcp => (
+                    "{port}",
+                    "TCP: wsgiprobe picks a free port and the server must bind it",
+                ),
+                _ => (
+                    "{socket}",
+                    "a unix socket: wsgiprobe picks its path and the server must bind it",
+                ),
+            };
+            if !template.contains(placeholder) {
+                return Err(PlanError::CmdPlaceholder { placeholder, why });
+            }
+            How::Launch(Box::new(LaunchPlan {
+                server: None,
+                template: template.clone(),
+                options: BTreeMap::new(),
+            }))
+        }
+    };
+    Ok(StackPlan {
+        spec: spec.clone(),
+        how,
+    })
+}
+
+fn plan_url(spec: &GatewaySpec, url: &str) -> Result<UrlPlan, PlanError> {
+    let extra = if spec.proxy.is_some() {
+        Some("--proxy")
+    } else if !spec.tuning.is_default() {
+        Some("--workers, --threads and --worker-class")
+    } else if spec.unix {
+        Some("--unix")
+    } else {
+        None
+    };
+    if let Some(what) = extra {
+        return Err(PlanError::Unsupported {
+            server: "--url".into(),
+            what: format!("{what}: wsgiprobe only starts what it checks"),
+        });
+    }
+    let (target, base_path) = parse_url(url).map_err(|e| PlanError::BadUrl {
+        url: url.to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(UrlPlan {
+        url: url.to_string(),
+        target,
+        base_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: GatewayKind) -> GatewaySpec {
+        GatewaySpec {
+            kind,
+            python: "/nonexistent/python".into(),
+            host: "127.0.0.1".into(),
+            start_timeout: Duration::from_secs(1),
+            tuning: Tuning::default(),
+            proxy: None,
+            unix: false,
+            install: false,
+            recipes: Arc::new(RecipeBook::builtin()),
+            validate: false,
+        }
+    }
+
+    fn server(name: &str, version: Option<&str>) -> GatewayKind {
+        GatewayKind::Server {
+            name: name.into(),
+            version: version.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_server_plan_carries_its_flags_without_running_python() {
+        // The interpreter does not exist: planning must not need it.
+        let mut s = spec(server("gunicorn", Some("22.0.0")));
+        s.tuning.workers = Some(3);
+        let p = plan(&s).unwrap();
+        let How::Launch(launch) = &p.how else {
+            panic!("gunicorn is launched")
+        };
+        assert!(
+            launch.template.contains("--workers 3"),
+            "{}",
+            launch.template
+        );
+        assert_eq!(launch.options["workers"], "3");
+        let server = launch.server.as_ref().unwrap();
+        assert_eq!(server.version.as_deref(), Some("22.0.0"));
+        assert!(p.url().is_none());
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        let refused = |s: GatewaySpec| plan(&s).unwrap_err().to_string();
+
+        let mut s = spec(server("waitress", None));
+        s.tuning.workers = Some(2);
+        assert!(refused(s).contains("waitress does not support --workers"));
+
+        let mut s = spec(server("gunicorn", None));
+        s.tuning.worker_class = Some("tornado9".into());
+        assert!(refused(s).contains("no worker class \"tornado9\""));
+
+        let e = plan(&spec(server("nosuch", None))).unwrap_err();
+        assert!(
+            e.is_unknown_server() && e.to_string().contains("gunicorn"),
+            "{e}"
+        );
+
+        assert!(refused(spec(server("wsgiref", Some("1.0")))).contains("pinned version"));
+
+        let mut s = spec(GatewayKind::Command("{python} serve.py {port}".into()));
+        s.unix = true;
+        assert!(refused(s).contains("--cmd must contain {socket}"));
+
+        let mut s = spec(GatewayKind::Command("{python} serve.py {port}".into()));
+        s.tuning.threads = Some(2);
+        assert!(refused(s).contains("--cmd does not support --workers"));
+
+        let mut s = spec(GatewayKind::Url("http://127.0.0.1:9/".into()));
+        s.unix = true;
+        assert!(refused(s).contains("--url does not support --unix"));
+
+        let e = refused(spec(GatewayKind::Url("ftp://x/".into())));
+        assert!(e.starts_with("bad --url \"ftp://x/\""), "{e}");
+    }
+
+    #[test]
+    fn a_url_plan_is_parsed() {
+        let p = plan(&spec(GatewayKind::Url("http://127.0.0.1:9/app/".into()))).unwrap();
+        let u = p.url().unwrap();
+        assert_eq!(u.base_path, "/app/");
+        assert!(matches!(&u.target, Target::Tcp { port: 9, .. }));
+    }
+}
