@@ -273,7 +273,38 @@ impl ValidateReport {
 /// Reads back the findings of the run `run_id` through the probe itself, so
 /// it works with any number of workers and with `--url`. Also says whether
 /// the server really hosts `validated_app`.
+///
+/// Some findings are recorded after the response is complete (the
+/// validator notices an iterable that was never closed only when it is
+/// garbage collected, which a busy server does a moment later), so the
+/// findings are read again until two reads agree, for at most
+/// [`SETTLE_MAX`].
 pub fn gather(
+    target: &Target,
+    base_path: &str,
+    run_id: &str,
+    timeout: Duration,
+) -> Result<(bool, Vec<RawFinding>), String> {
+    let deadline = std::time::Instant::now() + SETTLE_MAX;
+    let mut last = read_findings(target, base_path, run_id, timeout)?;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(SETTLE_STEP);
+        let next = read_findings(target, base_path, run_id, timeout)?;
+        let settled = next.1.len() == last.1.len();
+        last = next;
+        if settled {
+            break;
+        }
+    }
+    Ok(last)
+}
+
+/// The longest wait for late findings.
+const SETTLE_MAX: Duration = Duration::from_secs(2);
+/// The pause between two reads of the findings.
+const SETTLE_STEP: Duration = Duration::from_millis(250);
+
+fn read_findings(
     target: &Target,
     base_path: &str,
     run_id: &str,
