@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::response::{
-    body_framing, parse_chunk_size, parse_field_line, parse_status_line, Framing, Interim,
-    Response, StatusLine, HEAD_LIMIT,
+    body_framing, is_interim, parse_chunk_size, parse_field_line, scan_head, Framing, HeadScan,
+    Interim, ParsedHead, Response, HEAD_LIMIT,
 };
 
 /// How many bytes one read asks for.
@@ -367,14 +367,6 @@ impl Write for Stream {
     }
 }
 
-/// A parsed response head and where it ended in the buffer.
-struct Head {
-    line: StatusLine,
-    headers: Vec<(String, String)>,
-    end: usize,
-    bare_lf: bool,
-}
-
 /// A line found in the buffer.
 struct Line {
     /// End of the line's content (before CRLF or bare LF).
@@ -493,29 +485,28 @@ impl Connection {
             let h = self.read_head(start, deadline)?;
             bare_lf |= h.bare_lf;
             let status = h.line.status;
-            // RFC 9110 15.2: a 1xx other than 101 precedes the final
-            // response; 101 is final for this protocol.
-            if status / 100 == 1 && status != 101 {
+            let end = start + h.len;
+            if is_interim(status) {
                 interim.push(Interim {
                     status,
                     reason: h.line.reason,
                     headers: h.headers,
                 });
-                start = h.end;
+                start = end;
                 continue;
             }
             let framing = body_framing(status, &h.headers, head).map_err(malformed)?;
-            let raw_head = self.buf[start..h.end].to_vec();
+            let raw_head = self.buf[start..end].to_vec();
             let mut trailers = Vec::new();
-            let (body, end) = match framing {
-                Framing::NoBody => (Vec::new(), h.end),
-                Framing::ContentLength(n) => self.read_sized(h.end, n, deadline)?,
-                Framing::UntilClose => self.read_until_close(h.end, deadline)?,
+            let (body, message_end) = match framing {
+                Framing::NoBody => (Vec::new(), end),
+                Framing::ContentLength(n) => self.read_sized(end, n, deadline)?,
+                Framing::UntilClose => self.read_until_close(end, deadline)?,
                 Framing::Chunked => {
-                    self.read_chunked(h.end, deadline, &mut trailers, &mut bare_lf)?
+                    self.read_chunked(end, deadline, &mut trailers, &mut bare_lf)?
                 }
             };
-            self.buf.drain(..end);
+            self.buf.drain(..message_end);
             return Ok(Response {
                 version: h.line.version,
                 status,
@@ -663,28 +654,21 @@ impl Connection {
         }
     }
 
-    /// Reads and parses a status line and header section starting at `start`.
-    fn read_head(&mut self, start: usize, deadline: Instant) -> Result<Head, HttpError> {
-        let too_long = || format!("response head exceeds {HEAD_LIMIT} bytes");
-        let first = self.read_line(start, Phase::StatusLine, deadline, HEAD_LIMIT, &too_long)?;
-        let line = parse_status_line(&self.buf[start..first.end]).map_err(malformed)?;
-        let mut bare_lf = first.bare_lf;
-        let mut headers = Vec::new();
-        let mut pos = first.next;
+    /// Reads until the head starting at `start` is complete, and parses it
+    /// (see [`scan_head`]).
+    fn read_head(&mut self, start: usize, deadline: Instant) -> Result<ParsedHead, HttpError> {
         loop {
-            let max = HEAD_LIMIT - (pos - start);
-            let l = self.read_line(pos, Phase::Headers, deadline, max, &too_long)?;
-            bare_lf |= l.bare_lf;
-            if l.end == pos {
-                return Ok(Head {
-                    line,
-                    headers,
-                    end: l.next,
-                    bare_lf,
-                });
+            match scan_head(&self.buf[start..]).map_err(malformed)? {
+                HeadScan::Complete(head) => return Ok(head),
+                HeadScan::Incomplete { in_status_line } => {
+                    let phase = if in_status_line {
+                        Phase::StatusLine
+                    } else {
+                        Phase::Headers
+                    };
+                    self.more(phase, deadline)?;
+                }
             }
-            headers.push(parse_field_line(&self.buf[pos..l.end]).map_err(malformed)?);
-            pos = l.next;
         }
     }
 

@@ -9,4 +9,4 @@ pub use client::{
     parse_url, round_trip, Connection, HttpError, Phase, Target, TargetError, Timeouts,
 };
 pub use request::{latin1_bytes, latin1_string, NotLatin1, RequestBody, RequestParts};
-pub use response::{Framing, Interim, Response};
+pub use response::{head_arrived, parse_final_head, FinalHead, Framing, Interim, Response};

@@ -280,6 +280,139 @@ pub(super) fn parse_field_line(line: &[u8]) -> Result<(String, String), String> 
     Ok((latin1_string(name), latin1_string(value)))
 }
 
+/// Whether a response with this status comes before the final one: every
+/// 1xx except 101, which is final for this protocol (RFC 9110 15.2).
+pub(super) fn is_interim(status: u16) -> bool {
+    status / 100 == 1 && status != 101
+}
+
+/// One response head (status line and field lines) parsed from the start of
+/// a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ParsedHead {
+    pub line: StatusLine,
+    pub headers: Vec<(String, String)>,
+    /// The length of the head, its empty line included.
+    pub len: usize,
+    /// Whether any of its lines ended in a bare LF.
+    pub bare_lf: bool,
+}
+
+/// How far the start of a buffer goes towards one response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum HeadScan {
+    Complete(ParsedHead),
+    /// More bytes are needed; `in_status_line` while the status line itself
+    /// has not ended.
+    Incomplete {
+        in_status_line: bool,
+    },
+}
+
+/// The one response-head parser: parses the head at the start of `buf`,
+/// which may stop anywhere. Each line is judged as soon as it has ended, so
+/// a malformed status line is reported before the rest of the head arrives;
+/// a head longer than [`HEAD_LIMIT`] is malformed whether or not it has ended.
+pub(super) fn scan_head(buf: &[u8]) -> Result<HeadScan, String> {
+    let too_long = || format!("response head exceeds {HEAD_LIMIT} bytes");
+    let mut status_line = None;
+    let mut headers = Vec::new();
+    let mut bare_lf = false;
+    let mut pos = 0;
+    loop {
+        let Some(lf) = buf[pos..].iter().position(|&b| b == b'\n').map(|i| pos + i) else {
+            if buf.len() >= HEAD_LIMIT {
+                return Err(too_long());
+            }
+            return Ok(HeadScan::Incomplete {
+                in_status_line: status_line.is_none(),
+            });
+        };
+        if lf + 1 > HEAD_LIMIT {
+            return Err(too_long());
+        }
+        // RFC 9112 2.2: lines end in CRLF, though a recipient may accept a
+        // bare LF; those are accepted and flagged.
+        let lf_only = lf == pos || buf[lf - 1] != b'\r';
+        bare_lf |= lf_only;
+        let content = &buf[pos..if lf_only { lf } else { lf - 1 }];
+        pos = lf + 1;
+        match status_line.take() {
+            None => status_line = Some(parse_status_line(content)?),
+            Some(line) if content.is_empty() => {
+                return Ok(HeadScan::Complete(ParsedHead {
+                    line,
+                    headers,
+                    len: pos,
+                    bare_lf,
+                }))
+            }
+            Some(line) => {
+                headers.push(parse_field_line(content)?);
+                status_line = Some(line);
+            }
+        }
+    }
+}
+
+/// The final response head at the start of `bytes`, which may stop anywhere
+/// (a response cut short, or one still arriving): the same strict parsing
+/// as a response read whole, interim 1xx heads collected on the way.
+/// `Ok(None)` while the final head is incomplete.
+///
+/// Nothing after the head is read: the response has no body and its framing
+/// is [`Framing::UntilClose`] (it ended where the connection did).
+pub fn parse_final_head(bytes: &[u8]) -> Result<Option<FinalHead>, String> {
+    let mut start = 0;
+    let mut interim = Vec::new();
+    let mut bare_lf = false;
+    loop {
+        let head = match scan_head(&bytes[start..])? {
+            HeadScan::Complete(head) => head,
+            HeadScan::Incomplete { .. } => return Ok(None),
+        };
+        bare_lf |= head.bare_lf;
+        let end = start + head.len;
+        if is_interim(head.line.status) {
+            interim.push(Interim {
+                status: head.line.status,
+                reason: head.line.reason,
+                headers: head.headers,
+            });
+            start = end;
+            continue;
+        }
+        let response = Response {
+            version: head.line.version,
+            status: head.line.status,
+            reason: head.line.reason,
+            headers: head.headers,
+            body: Vec::new(),
+            framing: Framing::UntilClose,
+            trailers: Vec::new(),
+            interim,
+            raw_head: bytes[start..end].to_vec(),
+            bare_lf,
+        };
+        return Ok(Some(FinalHead { response, end }));
+    }
+}
+
+/// A final response head found by [`parse_final_head`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalHead {
+    /// The response as far as its head goes.
+    pub response: Response,
+    /// Where the head ended in the bytes given (interim heads included).
+    pub end: usize,
+}
+
+/// Whether `bytes` start with a whole response head, interim or final, or
+/// with bytes that cannot begin one: either way, waiting for a head is over.
+pub fn head_arrived(bytes: &[u8]) -> bool {
+    !matches!(scan_head(bytes), Ok(HeadScan::Incomplete { .. }))
+}
+
 /// Decides how the body of a final response is delimited (RFC 9112 6.3).
 ///
 /// `head_request` is true when the request was HEAD.
@@ -620,6 +753,46 @@ mod tests {
         assert!(!r.reason_missing());
         r.raw_head = b"HTTP/1.1 204\n\n".to_vec();
         assert!(r.reason_missing());
+    }
+
+    #[test]
+    fn final_head_of_bytes_that_stop_anywhere() {
+        let bytes = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX: y\r\n\r\nbody";
+        let head = parse_final_head(bytes).unwrap().unwrap();
+        assert_eq!(head.response.status, 200);
+        assert_eq!(head.response.header("x"), Some("y"));
+        assert_eq!(head.response.interim[0].status, 100);
+        assert_eq!(head.response.raw_head, b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n");
+        assert_eq!(&bytes[head.end..], b"body");
+        for cut in [0, 5, 25, 40, head.end - 1] {
+            assert_eq!(parse_final_head(&bytes[..cut]), Ok(None), "cut at {cut}");
+        }
+        assert!(head_arrived(&bytes[..25]));
+        assert!(!head_arrived(&bytes[..20]));
+        let switching = parse_final_head(b"HTTP/1.1 101 Switching\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(switching.response.status, 101);
+        let bare = parse_final_head(b"HTTP/1.0 204\nA: b\n\n")
+            .unwrap()
+            .unwrap();
+        assert!(bare.response.bare_lf && bare.response.reason_missing());
+    }
+
+    #[test]
+    fn a_head_is_judged_line_by_line() {
+        // The status line is rejected before the head has ended.
+        assert!(parse_final_head(b"ICY 200 OK\r\nX: y").is_err());
+        assert!(head_arrived(b"ICY 200 OK\r\n"));
+        assert!(parse_final_head(b"HTTP/1.1 200 OK\r\nBad Name: v\r\n").is_err());
+        assert_eq!(
+            scan_head(b"HTTP/1.1 200 OK\r\nX"),
+            Ok(HeadScan::Incomplete {
+                in_status_line: false
+            })
+        );
+        let long = vec![b'a'; HEAD_LIMIT];
+        assert!(scan_head(&long).unwrap_err().contains("exceeds"));
     }
 
     #[test]
