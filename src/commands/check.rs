@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use super::events;
 use super::spec_set::load_set;
 use crate::cli::{self, CheckArgs, PlannedStack};
-use crate::conformance::{self, run_cases, Outcome, Progress, RunTarget, RunnerConfig};
+use crate::conformance::{
+    self, run_cases, Outcome, Progress, ProxyInFront, RunTarget, RunnerConfig, VerdictRules,
+};
 use crate::exit::Exit;
 use crate::gateway::Gateway;
 use crate::probe;
@@ -55,8 +57,7 @@ impl CheckPlan {
 pub fn run(args: CheckArgs) -> Result<Exit> {
     let plan = CheckPlan::from_args(&args)?;
     if let [stack] = plan.stacks.as_slice() {
-        let mut report = check_stack(stack, &plan)?;
-        report.apply_quirks(&plan.quirks);
+        let report = check_stack(stack, &plan)?;
         plan.exports.write(&Document::Check {
             report: &report,
             label: &stack.label,
@@ -71,12 +72,7 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     for (i, stack) in plan.stacks.iter().enumerate() {
         let label = stack.label.clone();
         eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, plan.stacks.len());
-        let result = check_stack(stack, &plan)
-            .map(|mut r| {
-                r.apply_quirks(&plan.quirks);
-                r
-            })
-            .map_err(|e| format!("{e:#}"));
+        let result = check_stack(stack, &plan).map_err(|e| format!("{e:#}"));
         if let Err(e) = &result {
             eprintln!("wsgiprobe: {label} could not be checked: {e}");
         }
@@ -166,6 +162,10 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         }
     });
     let server_gone = || gateway.exited();
+    let proxy = spec.proxy.as_ref().map(|p| ProxyInFront {
+        kind: p.kind.as_str(),
+        keepalive: p.keepalive,
+    });
     let results = run_cases(
         cases,
         &RunTarget {
@@ -174,6 +174,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
             server_gone: &server_gone,
         },
         &config,
+        &VerdictRules::for_stack(&gateway.stack, proxy, &plan.quirks),
         Some(tx),
     );
     let _ = printer.join();
@@ -181,16 +182,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         .validate
         .then(|| validate_findings(&gateway, &run_id, cases, config.case_timeout));
 
-    let mut results = results;
-    if let Some(p) = &spec.proxy {
-        conformance::apply_proxy_effects(
-            &mut results,
-            conformance::ProxyInFront {
-                kind: p.kind.as_str(),
-                keepalive: p.keepalive,
-            },
-        );
-    }
+    let quirks_applied = results.iter().filter_map(|r| r.quirk.clone()).collect();
     let report = CheckReport {
         tool: ToolInfo::default(),
         stack: gateway.stack.clone(),
@@ -200,7 +192,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         server_exited: gateway.exited(),
         results,
         validate,
-        quirks_applied: Vec::new(),
+        quirks_applied,
     };
     drop(gateway);
     Ok(report)

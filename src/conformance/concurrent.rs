@@ -7,33 +7,25 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::runner::{build_request, RunTarget};
-use crate::http::{Connection, HttpError, Response, Timeouts};
-use crate::spec::Case;
+use super::evidence::{parse_observation, Received, WireFacts};
+use crate::http::{Connection, HttpError, Response, Target, Timeouts};
+use crate::spec::WireFact;
 
-/// Sends the case's request `n` times at once (tokens `TOKEN-cI`) and
-/// returns the first response, its observation, and the wire facts with
-/// `concurrency` (see [`summarize`]).
-pub(super) fn talk(
-    case: &Case,
-    to: &RunTarget,
-    token: &str,
+/// Sends each of `requests` (the case's request with tokens `TOKEN-cI`) on
+/// a connection of its own, all at once, and returns the first response
+/// with the wire fact `concurrency` (see [`summarize`]).
+pub(super) fn play(
+    target: &Target,
+    requests: &[Vec<u8>],
     timeout: Duration,
-    n: u32,
-) -> Result<(Response, Option<Value>, Value), HttpError> {
+) -> Result<Received, HttpError> {
     let deadline = Instant::now() + timeout;
-    let requests: Vec<Vec<u8>> = (0..n)
-        .map(|i| {
-            build_request(case, to.target, to.base_path, &format!("{token}-c{i}"))
-                .map_err(|what| HttpError::Malformed { what })
-        })
-        .collect::<Result<_, _>>()?;
     // Every connection is open and every request sent before any response
     // is read, so a gateway that can serve them together does.
     let mut conns = Vec::new();
-    for bytes in &requests {
+    for bytes in requests {
         let mut conn = Connection::open(
-            to.target,
+            target,
             Timeouts {
                 connect: timeout.min(Duration::from_secs(5)),
                 io: timeout,
@@ -54,13 +46,13 @@ pub(super) fn talk(
     });
     let observations: Vec<Option<Value>> = results
         .iter()
-        .map(|r| {
-            r.as_ref()
-                .ok()
-                .and_then(|r| super::runner::parse_observation(&r.body))
-        })
+        .map(|r| r.as_ref().ok().and_then(|r| parse_observation(&r.body)))
         .collect();
-    let wire = json!({ "concurrency": summarize(&observations, n) });
+    let mut wire = WireFacts::default();
+    wire.set(
+        WireFact::Concurrency,
+        summarize(&observations, requests.len() as u32),
+    );
     let mut first = None;
     let mut first_err = None;
     for r in results {
@@ -71,10 +63,11 @@ pub(super) fn talk(
         }
     }
     match (first, first_err) {
-        (Some(resp), _) => {
-            let obs = super::runner::parse_observation(&resp.body);
-            Ok((resp, obs, wire))
-        }
+        (Some(response), _) => Ok(Received {
+            response,
+            wire,
+            second: None,
+        }),
         (None, Some(e)) => Err(e),
         (None, None) => Err(HttpError::Malformed {
             what: "no request was sent".into(),
@@ -82,8 +75,9 @@ pub(super) fn talk(
     }
 }
 
-/// One answered request: where and when the application held it.
-struct Held {
+/// One request the application answered: which process and thread served
+/// it, when it was in the application, and the flags it was told.
+struct ServedRequest {
     pid: i64,
     thread: i64,
     from: f64,
@@ -111,12 +105,12 @@ fn flag(obs: &Value, key: &str) -> Option<bool> {
 /// - `run_once_contradicted`: a request was told `wsgi.run_once` is true and
 ///   its process ran the application for another request too.
 pub fn summarize(observations: &[Option<Value>], n: u32) -> Value {
-    let held: Vec<Held> = observations
+    let served: Vec<ServedRequest> = observations
         .iter()
         .flatten()
         .filter_map(|o| {
             let h = o.get("held")?;
-            Some(Held {
+            Some(ServedRequest {
                 pid: o.get("pid")?.as_i64()?,
                 thread: o.get("thread")?.as_i64()?,
                 from: h.get("from")?.as_f64()?,
@@ -127,11 +121,11 @@ pub fn summarize(observations: &[Option<Value>], n: u32) -> Value {
             })
         })
         .collect();
-    let overlap = |a: &Held, b: &Held| a.from < b.until && b.from < a.until;
+    let overlap = |a: &ServedRequest, b: &ServedRequest| a.from < b.until && b.from < a.until;
     let mut same = false;
     let mut cross = false;
-    for (i, a) in held.iter().enumerate() {
-        for b in &held[i + 1..] {
+    for (i, a) in served.iter().enumerate() {
+        for b in &served[i + 1..] {
             if overlap(a, b) {
                 if a.pid == b.pid {
                     same = true;
@@ -141,25 +135,26 @@ pub fn summarize(observations: &[Option<Value>], n: u32) -> Value {
             }
         }
     }
-    let mut pids: Vec<i64> = held.iter().map(|h| h.pid).collect();
+    let mut pids: Vec<i64> = served.iter().map(|h| h.pid).collect();
     pids.sort_unstable();
     pids.dedup();
-    let mut threads: Vec<(i64, i64)> = held.iter().map(|h| (h.pid, h.thread)).collect();
+    let mut threads: Vec<(i64, i64)> = served.iter().map(|h| (h.pid, h.thread)).collect();
     threads.sort_unstable();
     threads.dedup();
-    let distinct = |pick: fn(&Held) -> Option<bool>| {
-        let mut v: Vec<bool> = held.iter().filter_map(pick).collect();
+    let distinct = |pick: fn(&ServedRequest) -> Option<bool>| {
+        let mut v: Vec<bool> = served.iter().filter_map(pick).collect();
         v.sort_unstable();
         v.dedup();
         Value::from(v)
     };
-    let any_false = |pick: fn(&Held) -> Option<bool>| held.iter().any(|h| pick(h) == Some(false));
-    let run_once_contradicted = held
+    let any_false =
+        |pick: fn(&ServedRequest) -> Option<bool>| served.iter().any(|h| pick(h) == Some(false));
+    let run_once_contradicted = served
         .iter()
-        .any(|h| h.run_once == Some(true) && held.iter().filter(|o| o.pid == h.pid).count() > 1);
+        .any(|h| h.run_once == Some(true) && served.iter().filter(|o| o.pid == h.pid).count() > 1);
     json!({
         "requests": n,
-        "answered": held.len(),
+        "answered": served.len(),
         "processes": pids.len(),
         "threads": threads.len(),
         "same_process_overlap": same,

@@ -7,51 +7,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::evidence::{Exchange, WireFacts};
 use crate::http::{latin1_string, Response};
-use crate::spec::{Case, Expect, Level};
-
-/// What a case's exchange with the server produced.
-#[derive(Debug, Clone)]
-// One exchange per case, built once and judged once: the size difference
-// between variants costs nothing worth an indirection.
-#[allow(clippy::large_enum_variant)]
-pub enum Exchange {
-    /// The server answered.
-    Answered {
-        response: Response,
-        /// The probe's observation, when the body was one.
-        observation: Option<Value>,
-        /// Side-channel events for the case's token, when they were read back.
-        events: Option<Vec<Value>>,
-        /// What the runner saw on the connection (an object; `wire.*` subjects).
-        wire: Value,
-        /// The response to the case's second request and its observation.
-        second: Option<Box<(Response, Option<Value>)>>,
-    },
-    /// The server misbehaved at the HTTP level: it hung (`timed_out`),
-    /// closed the connection early or sent a malformed response. That is a
-    /// verdict.
-    ServerFault { what: String, timed_out: bool },
-    /// The harness could not decide (could not connect, the server is gone).
-    HarnessFault { what: String },
-}
-
-impl Exchange {
-    /// An answer with no wire facts and no second response.
-    pub fn answered(
-        response: Response,
-        observation: Option<Value>,
-        events: Option<Vec<Value>>,
-    ) -> Exchange {
-        Exchange::Answered {
-            response,
-            observation,
-            events,
-            wire: Value::Object(Default::default()),
-            second: None,
-        }
-    }
-}
+use crate::spec::{Case, Expect, Level, Subject};
 
 /// The result of one case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -229,7 +187,7 @@ struct Facts<'a> {
     response: &'a Response,
     observation: Option<&'a Value>,
     events: Option<&'a [Value]>,
-    wire: &'a Value,
+    wire: &'a WireFacts,
     second: Option<&'a (Response, Option<Value>)>,
 }
 
@@ -252,16 +210,16 @@ enum Check {
 
 /// A resolved subject: its value (None = absent) and what the probe said
 /// about its Python type.
-struct Seen {
+struct SubjectValue {
     value: Option<Value>,
     py_type: Option<String>,
     latin1: Option<bool>,
     methods: Option<Vec<String>>,
 }
 
-impl Seen {
-    fn plain(value: Option<Value>) -> Seen {
-        Seen {
+impl SubjectValue {
+    fn plain(value: Option<Value>) -> SubjectValue {
+        SubjectValue {
             value,
             py_type: None,
             latin1: None,
@@ -269,7 +227,7 @@ impl Seen {
         }
     }
 
-    fn render(&self, subject: &str) -> String {
+    fn render(&self, subject: &Subject) -> String {
         match &self.value {
             None => format!("{subject} absent"),
             Some(v) => match &self.py_type {
@@ -307,33 +265,37 @@ fn no_observation(response: &Response) -> String {
     )
 }
 
-fn resolve(subject: &str, facts: &Facts) -> Result<Seen, Check> {
-    if let Some(rest) = subject.strip_prefix("second.") {
-        return match facts.second {
-            None => Ok(Seen::plain(None)),
+fn resolve(subject: &Subject, facts: &Facts) -> Result<SubjectValue, Check> {
+    let observation = || {
+        facts
+            .observation
+            .ok_or_else(|| Check::Broken(no_observation(facts.response)))
+    };
+    Ok(match subject {
+        Subject::Second(inner) => match facts.second {
+            None => SubjectValue::plain(None),
             Some((response, observation)) => resolve(
-                rest,
+                inner,
                 &Facts {
                     response,
                     observation: observation.as_ref(),
                     events: facts.events,
-                    wire: &Value::Null,
+                    wire: &WireFacts::default(),
                     second: None,
                 },
-            ),
-        };
-    }
-    if let Some(path) = subject.strip_prefix("wire.") {
-        return Ok(Seen::plain(path_in(facts.wire, path).cloned()));
-    }
-    if let Some(key) = subject.strip_prefix("environ.") {
-        let obs = facts
-            .observation
-            .ok_or_else(|| Check::Broken(no_observation(facts.response)))?;
-        let entry = obs.get("environ").and_then(|e| e.get(key));
-        return Ok(match entry {
-            None => Seen::plain(None),
-            Some(entry) => Seen {
+            )?,
+        },
+        Subject::Wire { fact, path } => {
+            let value = facts.wire.get(*fact);
+            let value = match path {
+                None => value,
+                Some(path) => value.and_then(|v| path_in(v, path)),
+            };
+            SubjectValue::plain(value.cloned())
+        }
+        Subject::Environ(key) => match observation()?.get("environ").and_then(|e| e.get(key)) {
+            None => SubjectValue::plain(None),
+            Some(entry) => SubjectValue {
                 value: Some(entry.get("value").cloned().unwrap_or(Value::Null)),
                 py_type: entry
                     .get("type")
@@ -347,39 +309,29 @@ fn resolve(subject: &str, facts: &Facts) -> Result<Seen, Check> {
                         .collect()
                 }),
             },
-        });
-    }
-    if let Some(path) = subject.strip_prefix("observation.") {
-        let obs = facts
-            .observation
-            .ok_or_else(|| Check::Broken(no_observation(facts.response)))?;
-        return Ok(Seen::plain(path_in(obs, path).cloned()));
-    }
-    if let Some(name) = subject.strip_prefix("header.") {
-        return Ok(Seen::plain(
+        },
+        Subject::Observation(path) => SubjectValue::plain(path_in(observation()?, path).cloned()),
+        Subject::Header(name) => SubjectValue::plain(
             facts
                 .response
                 .header(name)
                 .map(|v| Value::String(v.to_string())),
-        ));
-    }
-    if let Some(name) = subject.strip_prefix("event.") {
-        let events = facts.events.ok_or_else(|| {
-            Check::Undecidable("side-channel events were not read back".to_string())
-        })?;
-        let n = events
-            .iter()
-            .filter(|e| e.get("name").and_then(Value::as_str) == Some(name))
-            .count();
-        return Ok(Seen::plain(Some(Value::from(n))));
-    }
-    match subject {
-        "status" => Ok(Seen::plain(Some(Value::from(facts.response.status)))),
-        "body" => Ok(Seen::plain(Some(Value::String(latin1_string(
-            &facts.response.body,
-        ))))),
-        other => Err(Check::Undecidable(format!("unknown subject {other}"))),
-    }
+        ),
+        Subject::Event(name) => {
+            let events = facts.events.ok_or_else(|| {
+                Check::Undecidable("side-channel events were not read back".to_string())
+            })?;
+            let n = events
+                .iter()
+                .filter(|e| e.get("name").and_then(Value::as_str) == Some(name.as_str()))
+                .count();
+            SubjectValue::plain(Some(Value::from(n)))
+        }
+        Subject::Status => SubjectValue::plain(Some(Value::from(facts.response.status))),
+        Subject::Body => {
+            SubjectValue::plain(Some(Value::String(latin1_string(&facts.response.body))))
+        }
+    })
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -858,19 +810,20 @@ mod tests {
             "should",
             r#"{ subject = "wire.second", equals = "answered" }, { subject = "second.environ.PATH_INFO", equals = "/next" }, { subject = "second.status", equals = 200 }"#,
         );
-        let with = |wire: Value, second: Option<Value>| Exchange::Answered {
-            response: response(200, "{}"),
-            observation: None,
-            events: None,
-            wire,
-            second: second.map(|obs| Box::new((response(200, "{}"), Some(obs)))),
+        let with = |state: &str, second: Option<Value>| {
+            let mut wire = WireFacts::default();
+            wire.set(crate::spec::WireFact::Second, state);
+            Exchange::Answered {
+                response: response(200, "{}"),
+                observation: None,
+                events: None,
+                wire,
+                second: second.map(|obs| Box::new((response(200, "{}"), Some(obs)))),
+            }
         };
-        let ok = with(
-            json!({"second": "answered"}),
-            Some(env("PATH_INFO", "str", json!("/next"))),
-        );
+        let ok = with("answered", Some(env("PATH_INFO", "str", json!("/next"))));
         assert_eq!(judge(&c, &ok).outcome, Outcome::Pass);
-        let desync = with(json!({"second": "malformed"}), None);
+        let desync = with("malformed", None);
         let v = judge(&c, &desync);
         assert_eq!(v.outcome, Outcome::Warn);
         assert!(v.actual.contains("wire.second = \"malformed\""), "{v:?}");

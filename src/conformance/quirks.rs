@@ -11,6 +11,9 @@
 //!
 //! Every quirk that matched a non-pass outcome is listed in the report
 //! (`quirks_applied`), downgraded or not, so nothing is hidden silently.
+//!
+//! This file reads and checks quirk files; applying a quirk is the last
+//! stage of the verdict pipeline (`verdict.rs`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -19,7 +22,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::judge::Outcome;
-use super::runner::CaseResult;
 use crate::gateway::Stack;
 use crate::spec::Level;
 
@@ -182,7 +184,7 @@ pub fn builtin(known: &HashSet<&str>) -> Result<Vec<Quirk>, QuirkError> {
 }
 
 /// A quirk that met a case that did not pass.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AppliedQuirk {
     pub case: String,
     pub level: Level,
@@ -195,46 +197,6 @@ pub struct AppliedQuirk {
     pub note: Option<String>,
     #[serde(flatten)]
     pub quirk: Quirk,
-}
-
-/// Applies the quirks matching `stack` to `results`; returns every quirk
-/// that met a non-pass outcome, in case order.
-pub fn apply(results: &mut [CaseResult], quirks: &[Quirk], stack: &Stack) -> Vec<AppliedQuirk> {
-    let mut applied = Vec::new();
-    for r in results.iter_mut() {
-        let was = r.verdict.outcome;
-        if was == Outcome::Pass {
-            continue;
-        }
-        let Some(q) = quirks
-            .iter()
-            .find(|q| q.case == r.case.case.id && q.matches(stack))
-        else {
-            continue;
-        };
-        let (outcome, note) = match was {
-            Outcome::Warn | Outcome::Skip => (Outcome::Quirk, None),
-            Outcome::Fail => (
-                Outcome::Fail,
-                Some("a quirk never excuses a broken MUST: the failure stands".to_string()),
-            ),
-            _ => (
-                was,
-                Some("the case could not be decided: the quirk does not apply to an error".into()),
-            ),
-        };
-        r.verdict.outcome = outcome;
-        applied.push(AppliedQuirk {
-            case: r.case.case.id.clone(),
-            level: r.case.case.level,
-            was,
-            outcome,
-            downgraded: outcome == Outcome::Quirk,
-            note,
-            quirk: q.clone(),
-        });
-    }
-    applied
 }
 
 #[cfg(test)]

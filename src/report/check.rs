@@ -88,19 +88,14 @@ pub struct CheckReport {
     pub server_exited: Option<String>,
     /// What `--validate` found; `None` without it.
     pub validate: Option<ValidateReport>,
-    /// Every declared quirk that met a case that did not pass.
+    /// Every declared quirk that met a case that did not pass, in case
+    /// order (each result's own `quirk`, gathered).
     pub quirks_applied: Vec<AppliedQuirk>,
 }
 
 impl CheckReport {
     pub fn summary(&self) -> Summary {
         Summary::of(&self.results)
-    }
-
-    /// Applies the declared quirks that match this report's stack.
-    pub fn apply_quirks(&mut self, quirks: &[crate::conformance::quirks::Quirk]) {
-        self.quirks_applied =
-            crate::conformance::quirks::apply(&mut self.results, quirks, &self.stack);
     }
 
     /// The JSON document.

@@ -11,16 +11,20 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::model::{Case, Expect, Request, Requirement, RequirementsFile, SpecFile, PROXY_KINDS};
+use super::stimulus::Stimulus;
 use crate::probe::SCENARIOS;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/specs.rs"));
 }
 
-/// A case together with the area it belongs to.
+/// A case together with the area it belongs to and what it does on the wire.
 #[derive(Debug, Clone)]
 pub struct LoadedCase {
     pub case: Case,
+    /// What the case sends, built from its fields when it was loaded; the
+    /// runner plays this, never the fields.
+    pub stimulus: Stimulus,
     /// The file it came from, for messages.
     pub file: String,
     pub area: String,
@@ -167,12 +171,13 @@ pub fn load_sources(
                 case: Some(case.id.clone()),
                 message,
             };
-            validate_case(&parsed.area, &case).map_err(fail)?;
+            let stimulus = validate_case(&parsed.area, &case).map_err(fail)?;
             if let Some(other) = seen.insert(case.id.clone(), file.clone()) {
                 return Err(fail(format!("duplicate id (also in {other})")));
             }
             set.cases.push(LoadedCase {
                 case,
+                stimulus,
                 file: file.clone(),
                 area: parsed.area.clone(),
                 area_title: parsed.title.clone(),
@@ -286,7 +291,8 @@ fn is_id(s: &str) -> bool {
         })
 }
 
-fn validate_case(area: &str, case: &Case) -> Result<(), String> {
+/// Checks a case and builds its stimulus.
+fn validate_case(area: &str, case: &Case) -> Result<Stimulus, String> {
     if !is_id(&case.id) {
         return Err("id must be dot-separated lowercase words (letters, digits, dashes)".into());
     }
@@ -308,29 +314,23 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
         validate_scenario(&second.scenario, &second.args).map_err(|m| format!("second: {m}"))?;
         validate_request(&second.request).map_err(|m| format!("second: {m}"))?;
     }
-    if let Some(n) = case.concurrent {
-        if !(2..=16).contains(&n) {
-            return Err("concurrent must be between 2 and 16".into());
-        }
-        if case.second.is_some()
-            || case.expect_continue_ms.is_some()
-            || case.disconnect_after_head
-            || case.watch_first_body
-            || case.linger_ms.is_some()
-        {
-            return Err("concurrent cannot be combined with second, expect_continue_ms, disconnect_after_head, watch_first_body or linger_ms".into());
-        }
-    }
-    if case.expect_continue_ms.is_some() && case.request.body.is_none() {
-        return Err("expect_continue_ms needs a request `body` to hold back".into());
-    }
+    let stimulus = Stimulus::of(case)?;
     if case.expect.is_empty() {
         return Err("`expect` is empty: a case must check something".into());
     }
     for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
         for (i, e) in list.iter().enumerate() {
             validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
+            if e.subject.needs_second() && stimulus.second().is_none() {
+                return Err(format!(
+                    "{what}[{i}] ({}): the case sends no second request; add a `second` table",
+                    e.subject
+                ));
+            }
         }
+    }
+    if case.events_wait_ms.is_some() && !case.reads_events() {
+        return Err("events_wait_ms waits for side-channel events, but no expectation looks at an event.* subject".into());
     }
     for (i, p) in case.proxy.iter().enumerate() {
         if let Some(k) = p.kinds.iter().find(|k| !PROXY_KINDS.contains(&k.as_str())) {
@@ -353,7 +353,7 @@ fn validate_case(area: &str, case: &Case) -> Result<(), String> {
             return Err(format!("{what} must be positive"));
         }
     }
-    Ok(())
+    Ok(stimulus)
 }
 
 fn validate_scenario(
@@ -434,20 +434,7 @@ fn validate_request(r: &Request) -> Result<(), String> {
     Ok(())
 }
 
-const SUBJECT_PREFIXES: &[&str] = &["environ.", "observation.", "header.", "event.", "wire."];
-const SUBJECTS: &[&str] = &["status", "body"];
-
 fn validate_expect(e: &Expect) -> Result<(), String> {
-    let subject = e.subject.strip_prefix("second.").unwrap_or(&e.subject);
-    let prefixed = SUBJECT_PREFIXES
-        .iter()
-        .any(|p| subject.len() > p.len() && subject.starts_with(p));
-    if !prefixed && !SUBJECTS.contains(&subject) {
-        return Err(format!(
-            "unknown subject; use status, body, or a name after {} (any of them after second.)",
-            SUBJECT_PREFIXES.join(", ")
-        ));
-    }
     let predicates = [
         e.present.is_some(),
         e.type_name.is_some(),
@@ -591,6 +578,40 @@ expect = [{ subject = "environ.REQUEST_METHOD", equals = "GET" }]
             "stimulus = \"GET /\"\nrequest = { target = \"/\\u20ac\" }",
         );
         assert!(load_one(&wide).unwrap_err().message.contains("not a byte"));
+    }
+
+    #[test]
+    fn stimulus_combinations_that_make_no_sense_name_file_and_case() {
+        let both = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\ndisconnect_after_head = true\nlinger_ms = 100",
+        );
+        let err = load_one(&both).unwrap_err();
+        assert_eq!(err.file, "environ.toml");
+        assert_eq!(err.case.as_deref(), Some("environ.request-method.get"));
+        assert!(err.message.contains("disconnect_after_head"), "{err}");
+        let good = load_one(GOOD).unwrap();
+        assert!(matches!(
+            good.cases[0].stimulus,
+            crate::spec::Stimulus::Single { .. }
+        ));
+    }
+
+    #[test]
+    fn subjects_must_have_something_to_look_at() {
+        let no_second = GOOD.replace("environ.REQUEST_METHOD", "second.environ.REQUEST_METHOD");
+        let err = load_one(&no_second).unwrap_err();
+        assert!(err.message.contains("no second request"), "{err}");
+        let no_wire_fact = GOOD.replace("environ.REQUEST_METHOD", "wire.secnd");
+        let err = load_one(&no_wire_fact).unwrap_err();
+        assert_eq!(err.case.as_deref(), Some("environ.request-method.get"));
+        assert!(err.message.contains("no wire fact \"secnd\""), "{err}");
+        let no_events = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\nevents_wait_ms = 100",
+        );
+        let err = load_one(&no_events).unwrap_err();
+        assert!(err.message.contains("event.*"), "{err}");
     }
 
     #[test]

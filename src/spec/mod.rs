@@ -4,6 +4,8 @@
 mod load;
 mod model;
 mod select;
+mod stimulus;
+mod subject;
 
 pub use load::{
     coverage, load_builtin, load_dir, load_sources, Coverage, LoadedCase, SpecError, SpecSet,
@@ -14,3 +16,5 @@ pub use model::{
     PROXY_KINDS,
 };
 pub use select::{select, Selection, SelectionError};
+pub use stimulus::{ReadOptions, Stimulus, HEAD_LINGER};
+pub use subject::{Subject, WireFact};

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::subject::Subject;
+
 /// One spec file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +91,9 @@ pub struct Case {
     /// Ids of the requirements (specs/requirements.toml) this case checks.
     #[serde(default)]
     pub covers: Vec<String>,
+    // The fields from `second` to `concurrent` (but `events_wait_ms`) say
+    // what the case does on the wire; loading turns them into the case's
+    // `Stimulus`, which is what the runner plays.
     /// A second request on the same connection, after the first response
     /// (or sent together with the first when `pipelined`). Its response is
     /// judged through `second.*` subjects; `wire.second` says what became of it.
@@ -118,6 +123,16 @@ pub struct Case {
     /// What a proxy in front of the server does to this case.
     #[serde(default)]
     pub proxy: Vec<ProxyEffect>,
+}
+
+impl Case {
+    /// Whether judging it needs the side-channel events of its request.
+    pub fn reads_events(&self) -> bool {
+        self.expect
+            .iter()
+            .chain(&self.requires)
+            .any(|e| e.subject.needs_events())
+    }
 }
 
 /// How a proxy changes what a case sees. Applied only to stacks behind a
@@ -151,7 +166,7 @@ pub enum ProxyEffectKind {
 pub const PROXY_KINDS: &[&str] = &["nginx", "nginx-unix", "nginx-uwsgi"];
 
 /// The second request of a case that checks what happens on a reused connection.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Followup {
     #[serde(default = "default_scenario")]
@@ -171,7 +186,7 @@ fn default_scenario() -> String {
 
 /// The request a case sends. Strings map to bytes as ISO-8859-1: each code
 /// point U+0000..U+00FF is one byte, so `"\u00e9"` sends the byte 0xE9.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     pub method: Option<String>,
@@ -196,21 +211,24 @@ pub struct Request {
     pub raw: Option<String>,
 }
 
+impl Request {
+    /// Whether it is a HEAD request, whose response has no body (RFC 9110 9.3.2).
+    pub fn is_head(&self) -> bool {
+        self.method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("HEAD"))
+            || self.raw.as_deref().is_some_and(|r| r.starts_with("HEAD "))
+    }
+}
+
 /// One expectation (or precondition): a subject and predicates that must all hold.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// What to look at:
-    /// - `environ.KEY`: the probe's report of one environ key (KEY may contain dots);
-    /// - `observation.a.b`: a field of the probe's observation JSON;
-    /// - `status`: the response status code;
-    /// - `header.NAME`: a response header (case-insensitive; the first value);
-    /// - `body`: the response body, ISO-8859-1 decoded;
-    /// - `event.NAME`: how many side-channel events of that name were recorded;
-    /// - `wire.NAME`: what the runner saw on the connection (`second`,
-    ///   `continue`, `interim`, `first_body_ms`, `after_body`, `closed`);
-    /// - `second.SUBJECT`: any of the above for the second request's response.
-    pub subject: String,
+    /// What to look at, parsed when the spec is read (see [`Subject`] for
+    /// every form: `environ.KEY`, `observation.a.b`, `status`, `header.NAME`,
+    /// `body`, `event.NAME`, `wire.NAME`, `second.SUBJECT`).
+    pub subject: Subject,
     /// Whether the subject exists at all.
     pub present: Option<bool>,
     /// The Python type name (`str`, `dict`, `tuple`) for `environ.*`; the JSON

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wsgiprobe::conformance::{quirks, CaseResult, Outcome, Verdict};
+use wsgiprobe::conformance::{quirk_stage, quirks, CaseResult, Outcome, Verdict, VerdictRules};
 use wsgiprobe::gateway::Stack;
 use wsgiprobe::report::{CheckReport, MatrixReport, StackRun, ToolInfo};
 use wsgiprobe::spec;
@@ -62,6 +62,7 @@ pub fn result(id: &str, outcome: Outcome, expected: &str, actual: &str) -> CaseR
             expected: expected.into(),
             actual: actual.into(),
         },
+        quirk: None,
         elapsed: Duration::from_millis(12),
         request: "GET / HTTP/1.1\r\nHost: 127.0.0.1:40001\r\n\r\n".into(),
         response_head: Some("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n".into()),
@@ -114,7 +115,14 @@ pub fn check_report(gateway: &str, proxy: Option<&str>) -> CheckReport {
     let set = spec::load_builtin().expect("built-in specs load");
     let known = set.cases.iter().map(|c| c.case.id.as_str()).collect();
     let quirks = quirks::builtin(&known).expect("built-in quirks load");
-    let quirks_applied = quirks::apply(&mut results, &quirks, &stack);
+    let rules = VerdictRules::for_stack(&stack, None, &quirks);
+    let mut quirks_applied = Vec::new();
+    for r in &mut results {
+        let (verdict, quirk) = quirk_stage(r.verdict.clone(), &r.case.case, &rules);
+        r.verdict = verdict;
+        r.quirk = quirk.clone();
+        quirks_applied.extend(quirk);
+    }
     CheckReport {
         tool: tool(),
         stack,

@@ -1,0 +1,39 @@
+//! How a run is set up: where the cases go, how to tell whether the server
+//! is still there, and the runner's limits.
+
+use std::time::Duration;
+
+use crate::http::Target;
+
+/// How the runner behaves.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Cases in flight at once.
+    pub jobs: usize,
+    /// Time for one exchange when the case does not set its own.
+    pub case_timeout: Duration,
+    /// How long to keep polling the side channel for expected events.
+    pub events_wait: Duration,
+    /// The prefix of every token the run sends (`RUNID-INDEX`); a fresh one
+    /// when absent.
+    pub run_id: Option<String>,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            jobs: 4,
+            case_timeout: Duration::from_secs(5),
+            events_wait: Duration::from_secs(2),
+            run_id: None,
+        }
+    }
+}
+
+/// Where the cases go and how to tell whether the server is still there.
+pub struct RunTarget<'a> {
+    pub target: &'a Target,
+    pub base_path: &'a str,
+    /// `Some(why)` once the server has exited.
+    pub server_gone: &'a (dyn Fn() -> Option<String> + Sync),
+}
