@@ -24,7 +24,7 @@ use mio::net::{TcpStream, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::parse::{Progress, ResponseReader};
+use super::parse::{ReadProgress, ResponseReader};
 use super::plan::{Model, Plan, Stop};
 use super::stats::{
     latency_histogram, micros, timeline_histogram, Connections, ErrorKind, Errors, SecondSnapshot,
@@ -98,33 +98,33 @@ pub struct Clock {
     pub end: Option<Instant>,
 }
 
-enum Stream {
+enum Socket {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
 
-impl Stream {
-    fn connect(addr: &Addr) -> io::Result<Stream> {
+impl Socket {
+    fn connect(addr: &Addr) -> io::Result<Socket> {
         Ok(match addr {
             Addr::Tcp(a) => {
                 let s = TcpStream::connect(*a)?;
                 s.set_nodelay(true)?;
-                Stream::Tcp(s)
+                Socket::Tcp(s)
             }
-            Addr::Unix(p) => Stream::Unix(UnixStream::connect(p)?),
+            Addr::Unix(p) => Socket::Unix(UnixStream::connect(p)?),
         })
     }
     fn source(&mut self) -> &mut dyn Source {
         match self {
-            Stream::Tcp(s) => s,
-            Stream::Unix(s) => s,
+            Socket::Tcp(s) => s,
+            Socket::Unix(s) => s,
         }
     }
     /// `Ok(true)` once connected, `Ok(false)` while still connecting.
     fn connected(&self) -> io::Result<bool> {
         let (err, peer) = match self {
-            Stream::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
-            Stream::Unix(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+            Socket::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+            Socket::Unix(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
         };
         if let Some(e) = err {
             return Err(e);
@@ -141,20 +141,20 @@ impl Stream {
     }
 }
 
-impl Read for Stream {
+impl Read for Socket {
     fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(b),
-            Stream::Unix(s) => s.read(b),
+            Socket::Tcp(s) => s.read(b),
+            Socket::Unix(s) => s.read(b),
         }
     }
 }
 
-impl Write for Stream {
+impl Write for Socket {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write(b),
-            Stream::Unix(s) => s.write(b),
+            Socket::Tcp(s) => s.write(b),
+            Socket::Unix(s) => s.write(b),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -163,7 +163,7 @@ impl Write for Stream {
 }
 
 struct Conn {
-    stream: Option<Stream>,
+    stream: Option<Socket>,
     connected: bool,
     /// A request is assigned to this connection.
     busy: bool,
@@ -534,9 +534,9 @@ impl Worker<'_> {
         if measured {
             self.issued_measured += 1;
         }
-        let check = self.plan.expect.body.is_some() && {
+        let check = self.plan.check.body.is_some() && {
             self.sampled = self.sampled.wrapping_add(1);
-            self.sampled % self.plan.expect.sample_every.max(1) == 0
+            self.sampled % self.plan.check.sample_every.max(1) == 0
         };
         self.report.sent_total += 1;
         let c = &mut self.conns[i];
@@ -559,7 +559,7 @@ impl Worker<'_> {
         c.body_pos = 0;
         c.body_ok = true;
         if c.stream.is_none() {
-            match Stream::connect(self.addr) {
+            match Socket::connect(self.addr) {
                 Ok(mut s) => {
                     let r = self.poll.registry().register(
                         s.source(),
@@ -603,7 +603,7 @@ impl Worker<'_> {
         }
         if !c.connected {
             let now = Instant::now();
-            let state = c.stream.as_ref().map(Stream::connected);
+            let state = c.stream.as_ref().map(Socket::connected);
             match state {
                 Some(Ok(true)) => {
                     c.connected = true;
@@ -696,7 +696,7 @@ impl Worker<'_> {
     /// Feeds the read buffer to the response reader; `Some` once complete.
     fn parse(&mut self, i: usize) -> Result<Option<Done>, String> {
         let plan = self.plan;
-        let expected = plan.expect.body.as_deref();
+        let expected = plan.check.body.as_deref();
         let c = &mut self.conns[i];
         let Conn {
             buf,
@@ -722,7 +722,7 @@ impl Worker<'_> {
             .feed(&buf[..*filled], &mut sink)
             .map_err(|e| format!("malformed response: {e:?}"))?;
         match progress {
-            Progress::NeedMore => {
+            ReadProgress::NeedMore => {
                 buf.copy_within(used..*filled, 0);
                 *filled -= used;
                 if *filled == buf.len() {
@@ -730,7 +730,7 @@ impl Worker<'_> {
                 }
                 Ok(None)
             }
-            Progress::Complete { used } => {
+            ReadProgress::Complete { used } => {
                 if used < *filled {
                     return Err(format!(
                         "{} bytes after the end of a response",
@@ -749,7 +749,7 @@ impl Worker<'_> {
         if !(200..300).contains(&r.status) {
             return Done::Failed(ErrorKind::Status, format!("status {}", r.status));
         }
-        if let Some(e) = &self.plan.expect.body {
+        if let Some(e) = &self.plan.check.body {
             if r.body_len != e.len() as u64 {
                 return Done::Failed(
                     ErrorKind::Body,

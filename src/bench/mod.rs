@@ -12,6 +12,6 @@ pub mod report;
 pub mod run;
 pub mod stats;
 
-pub use plan::{parse_duration, Expect, Model, Plan, Stop, Workload, WorkloadName};
+pub use plan::{parse_duration, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName};
 pub use report::{BenchReport, Generator};
 pub use run::{run_plan, RunResult};

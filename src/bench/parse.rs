@@ -49,7 +49,7 @@ enum State {
 
 /// Outcome of feeding bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
+pub enum ReadProgress {
     /// More bytes are needed; the caller keeps what was not consumed.
     NeedMore,
     /// The response ended after `used` bytes of the input.
@@ -104,7 +104,7 @@ impl ResponseReader {
         &mut self,
         input: &[u8],
         sink: &mut impl FnMut(&[u8]),
-    ) -> Result<(Progress, usize), ParseError> {
+    ) -> Result<(ReadProgress, usize), ParseError> {
         let mut pos = 0;
         if !input.is_empty() {
             self.started = true;
@@ -112,10 +112,10 @@ impl ResponseReader {
         loop {
             let rest = &input[pos..];
             match self.state {
-                State::Done => return Ok((Progress::Complete { used: pos }, pos)),
+                State::Done => return Ok((ReadProgress::Complete { used: pos }, pos)),
                 State::Head => match self.head(rest)? {
                     Some(n) => pos += n,
-                    None => return Ok((Progress::NeedMore, pos)),
+                    None => return Ok((ReadProgress::NeedMore, pos)),
                 },
                 State::Length(left) => {
                     if left == 0 {
@@ -123,7 +123,7 @@ impl ResponseReader {
                         continue;
                     }
                     if rest.is_empty() {
-                        return Ok((Progress::NeedMore, pos));
+                        return Ok((ReadProgress::NeedMore, pos));
                     }
                     let n = (left.min(rest.len() as u64)) as usize;
                     sink(&rest[..n]);
@@ -134,11 +134,11 @@ impl ResponseReader {
                 State::UntilClose => {
                     sink(rest);
                     self.body_len += rest.len() as u64;
-                    return Ok((Progress::NeedMore, input.len()));
+                    return Ok((ReadProgress::NeedMore, input.len()));
                 }
                 State::ChunkData(left) => {
                     if rest.is_empty() {
-                        return Ok((Progress::NeedMore, pos));
+                        return Ok((ReadProgress::NeedMore, pos));
                     }
                     let n = (left.min(rest.len() as u64)) as usize;
                     sink(&rest[..n]);
@@ -152,7 +152,7 @@ impl ResponseReader {
                 }
                 _ => {
                     let Some(&b) = rest.first() else {
-                        return Ok((Progress::NeedMore, pos));
+                        return Ok((ReadProgress::NeedMore, pos));
                     };
                     pos += 1;
                     self.framing_byte(b)?;
@@ -327,7 +327,7 @@ mod tests {
         for piece in bytes.chunks(step) {
             buf.extend_from_slice(piece);
             let (p, used) = r.feed(&buf, &mut |b| body.extend_from_slice(b)).unwrap();
-            if let Progress::Complete { used } = p {
+            if let ReadProgress::Complete { used } = p {
                 return (r.status, body, buf.len() - used);
             }
             buf.drain(..used);
@@ -360,7 +360,7 @@ mod tests {
         let resp = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
         let mut r = ResponseReader::default();
         let (p, _) = r.feed(resp, &mut |_| {}).unwrap();
-        assert!(matches!(p, Progress::Complete { .. }));
+        assert!(matches!(p, ReadProgress::Complete { .. }));
         assert_eq!(r.status, 500);
         assert!(r.close);
     }
@@ -372,7 +372,7 @@ mod tests {
         let (p, _) = r
             .feed(b"HTTP/1.0 200 OK\r\n\r\nabc", &mut |b| n += b.len())
             .unwrap();
-        assert_eq!(p, Progress::NeedMore);
+        assert_eq!(p, ReadProgress::NeedMore);
         assert!(r.eof_completes() && r.close);
         assert_eq!(n, 3);
     }

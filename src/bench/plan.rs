@@ -153,7 +153,7 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 /// What the response to each request must be.
 #[derive(Debug, Clone)]
-pub struct Expect {
+pub struct ResponseCheck {
     /// The exact body, when known; otherwise only framing is checked.
     pub body: Option<Arc<[u8]>>,
     /// Compare the body bytes of one response in this many (1 = all); the
@@ -171,7 +171,7 @@ pub struct Plan {
     pub warmup: Duration,
     pub timeout: Duration,
     pub request: Arc<[u8]>,
-    pub expect: Expect,
+    pub check: ResponseCheck,
 }
 
 /// Parses `15s`, `500ms`, `2m`, `1h`, `1.5s` or a bare number of seconds.

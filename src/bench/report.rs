@@ -164,7 +164,7 @@ impl BenchReport {
                 "warmup_s": plan.warmup.as_secs_f64(),
                 "timeout_s": plan.timeout.as_secs_f64(),
                 "workload": self.workload,
-                "body_sample_every": plan.expect.sample_every,
+                "body_sample_every": plan.check.sample_every,
             },
             "valid": self.valid(),
             "requests": r.requests,

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::events;
 use crate::bench::engine::process_cpu;
-use crate::bench::plan::{Expect, Model, Plan, Stop, Workload, WorkloadName, MAX_SIZE};
+use crate::bench::plan::{Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE};
 use crate::bench::report::{ms, BenchReport};
 use crate::bench::run::run_plan;
 use crate::cli::BenchArgs;
@@ -123,11 +123,11 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     };
 
     let request: Arc<[u8]> = workload.request(&base_path, &target.authority()).into();
-    let expect = Expect {
+    let check = ResponseCheck {
         body: workload.expected_body().map(Arc::from),
         sample_every: args.sample_bodies.max(1),
     };
-    validate(&target, &request, &expect, args.timeout).with_context(|| {
+    validate(&target, &request, &check, args.timeout).with_context(|| {
         format!(
             "the {} workload does not answer as it should at {}",
             workload.name(),
@@ -143,7 +143,7 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         warmup: args.warmup,
         timeout: args.timeout,
         request,
-        expect,
+        check,
     };
     let interactive = std::io::stderr().is_terminal();
     eprintln!(
@@ -213,7 +213,12 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
 
 /// One request before any load: the workload must answer 2xx with the
 /// right body, or measuring it means nothing.
-fn validate(target: &Target, request: &[u8], expect: &Expect, timeout: Duration) -> Result<()> {
+fn validate(
+    target: &Target,
+    request: &[u8],
+    check: &ResponseCheck,
+    timeout: Duration,
+) -> Result<()> {
     let response = round_trip(target, request, false, timeout)?;
     if !(200..300).contains(&response.status) {
         let body = String::from_utf8_lossy(&response.body);
@@ -223,7 +228,7 @@ fn validate(target: &Target, request: &[u8], expect: &Expect, timeout: Duration)
             body.chars().take(200).collect::<String>()
         );
     }
-    if let Some(want) = &expect.body {
+    if let Some(want) = &check.body {
         if response.body != **want {
             bail!(
                 "body of {} bytes differs from the expected {} bytes (starts {:?})",
