@@ -410,3 +410,100 @@ fn timeouts_are_recorded_at_the_timeout_and_end_the_run() {
         "p50 {p50} µs: timeouts must not vanish from the histogram"
     );
 }
+
+#[test]
+fn every_finished_request_is_counted_once_and_recorded_once() {
+    // Every 10th response is a 500, every 7th is cut short (the server
+    // closes mid-body), and everything arriving between 0.6 s and 3 s is
+    // held past the 250 ms timeout: one run with successes and errors of
+    // three kinds, each of which must reach the histograms exactly once.
+    let s = stall_server(&[
+        "--fail-every",
+        "10",
+        "--cut-every",
+        "7",
+        "--stall-after",
+        "0.6",
+        "--stall-for",
+        "2.4",
+    ]);
+    let (code, r, out) = bench(
+        &[
+            "--url",
+            &s.url,
+            "-d",
+            "1s",
+            "--warmup",
+            "0s",
+            "-c",
+            "4",
+            "--timeout",
+            "250ms",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 1, "{out}");
+    let requests = u(&r, "/requests");
+    let ok = u(&r, "/ok");
+    let errors = u(&r, "/errors/total");
+    for kind in ["status", "closed", "timeout"] {
+        assert!(
+            u(&r, &format!("/errors/by_kind/{kind}")) > 0,
+            "no {kind} error: {:#}",
+            r["errors"]
+        );
+    }
+    assert!(ok > 0, "no success: {r:#}");
+    assert_eq!(ok + errors, requests, "{:#}", r["errors"]);
+    assert_eq!(u(&r, "/latency_us/count"), requests, "corrected histogram");
+    assert_eq!(
+        u(&r, "/latency_uncorrected_us/count"),
+        requests,
+        "service-time histogram"
+    );
+    // The timeline is fed from the same record point.
+    let timeline = r["timeline"].as_array().unwrap();
+    let sum = |key: &str| -> u64 { timeline.iter().map(|p| p[key].as_u64().unwrap()).sum() };
+    assert_eq!(sum("requests"), requests, "{timeline:?}");
+    assert_eq!(sum("errors"), errors, "{timeline:?}");
+}
+
+#[test]
+fn unsent_requests_are_requests_without_service_time_or_throughput() {
+    // 500 req/s on 2 connections; after 0.3 s the server holds everything
+    // past the 300 ms timeout, so due requests pile up in the generator and
+    // those still waiting when the run gives up end as `unsent`.
+    let s = stall_server(&["--stall-after", "0.3", "--stall-for", "5"]);
+    let (code, r, out) = bench(
+        &[
+            "--url",
+            &s.url,
+            "--rate",
+            "500",
+            "-d",
+            "1s",
+            "--warmup",
+            "0s",
+            "-c",
+            "2",
+            "--timeout",
+            "300ms",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 1, "{out}");
+    let requests = u(&r, "/requests");
+    let unsent = u(&r, "/errors/by_kind/unsent");
+    assert!(unsent > 0, "{:#}", r["errors"]);
+    assert!(u(&r, "/errors/by_kind/timeout") > 0, "{:#}", r["errors"]);
+    assert!(u(&r, "/ok") > 0, "{r:#}");
+    assert_eq!(u(&r, "/ok") + u(&r, "/errors/total"), requests);
+    assert_eq!(u(&r, "/latency_us/count"), requests);
+    assert_eq!(u(&r, "/latency_uncorrected_us/count"), requests - unsent);
+    let rate = f(&r, "/requests_per_sec") * f(&r, "/measured_s");
+    assert!(
+        (rate - (requests - unsent) as f64).abs() < 0.5,
+        "the rate counts {rate} requests, not the {} that went out",
+        requests - unsent
+    );
+}

@@ -9,85 +9,33 @@
 //! slowing the generator down (coordinated omission). The time from the
 //! actual send is recorded too, as the service time.
 //!
+//! This file schedules requests and reacts to socket events; each
+//! connection's I/O and parsing is in conn.rs. Every request that ends is
+//! recorded by `Recorder::finish` (record.rs): through `end_request` when it
+//! had a connection, directly when it was given up unsent.
+//!
 //! The loop never prints; per-second snapshots go to a channel.
 
-use std::io::{self, ErrorKind as IoKind, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::io::{self, ErrorKind as IoKind};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-use mio::event::{Event, Source};
-use mio::net::{TcpStream, UnixStream};
+use mio::event::Event;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::parse::{ReadProgress, ResponseReader};
+use super::conn::{Conn, Step};
 use super::plan::{Model, Plan, Stop};
-use super::stats::{
-    latency_histogram, micros, timeline_histogram, Connections, ErrorKind, Errors, SecondSnapshot,
-};
-use crate::http::Target;
+use super::record::{Failure, Recorder, Totals};
+use super::socket::{Addr, Socket};
+use super::stats::{micros, SecondSnapshot};
 
-/// Bytes one connection reads at a time; a response head must fit.
-const READ_BUFFER: usize = 32 * 1024;
 /// How often timeouts and the end of the run are checked.
 const HOUSEKEEPING: Duration = Duration::from_millis(10);
 /// Wait before reopening a connection that could not be opened.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
 const TIMER: Token = Token(usize::MAX);
-
-/// Where to connect, resolved once.
-#[derive(Debug, Clone)]
-pub enum Addr {
-    Tcp(SocketAddr),
-    Unix(PathBuf),
-}
-
-impl Addr {
-    pub fn resolve(target: &Target) -> io::Result<Addr> {
-        match target {
-            Target::Unix(p) => Ok(Addr::Unix(p.clone())),
-            Target::Tcp { host, port } => (host.as_str(), *port)
-                .to_socket_addrs()?
-                .next()
-                .map(Addr::Tcp)
-                .ok_or_else(|| io::Error::other(format!("{host} has no address"))),
-        }
-    }
-}
-
-/// What one worker thread measured.
-#[derive(Debug)]
-pub struct WorkerReport {
-    /// Latency from when each request was due (open model) or sent (closed).
-    pub corrected: Histogram<u64>,
-    /// Latency from when each request was actually sent (service time).
-    pub uncorrected: Histogram<u64>,
-    /// Open model: how late requests went out on connections that were free
-    /// (the generator's own lag).
-    pub sched_lag: Histogram<u64>,
-    /// Measured requests that got a complete response or failed.
-    pub requests: u64,
-    /// Of those, the ones that were right.
-    pub ok: u64,
-    pub errors: Errors,
-    pub connections: Connections,
-    /// Requests sent in all (warm-up and validation included) and responses read.
-    pub sent_total: u64,
-    pub bytes_read: u64,
-    /// Most requests that were due but waiting for a free connection at once.
-    pub max_backlog: u64,
-    /// CPU time this thread used, and how long it ran.
-    pub cpu: Duration,
-    pub wall: Duration,
-    /// When the last measured response came in.
-    pub last_completion: Option<Instant>,
-    /// One example per error kind seen, for the user.
-    pub first_error: Option<String>,
-}
 
 /// The shared timing of a run.
 #[derive(Debug, Clone, Copy)]
@@ -98,125 +46,7 @@ pub struct Clock {
     pub end: Option<Instant>,
 }
 
-enum Socket {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Socket {
-    fn connect(addr: &Addr) -> io::Result<Socket> {
-        Ok(match addr {
-            Addr::Tcp(a) => {
-                let s = TcpStream::connect(*a)?;
-                s.set_nodelay(true)?;
-                Socket::Tcp(s)
-            }
-            Addr::Unix(p) => Socket::Unix(UnixStream::connect(p)?),
-        })
-    }
-    fn source(&mut self) -> &mut dyn Source {
-        match self {
-            Socket::Tcp(s) => s,
-            Socket::Unix(s) => s,
-        }
-    }
-    /// `Ok(true)` once connected, `Ok(false)` while still connecting.
-    fn connected(&self) -> io::Result<bool> {
-        let (err, peer) = match self {
-            Socket::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
-            Socket::Unix(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
-        };
-        if let Some(e) = err {
-            return Err(e);
-        }
-        match peer {
-            Ok(()) => Ok(true),
-            Err(e)
-                if e.kind() == IoKind::NotConnected || e.raw_os_error() == Some(libc::ENOTCONN) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl Read for Socket {
-    fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.read(b),
-            Socket::Unix(s) => s.read(b),
-        }
-    }
-}
-
-impl Write for Socket {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.write(b),
-            Socket::Unix(s) => s.write(b),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-struct Conn {
-    stream: Option<Socket>,
-    connected: bool,
-    /// A request is assigned to this connection.
-    busy: bool,
-    /// Waiting out a failed connect until then.
-    backoff_until: Option<Instant>,
-    written: usize,
-    buf: Box<[u8]>,
-    filled: usize,
-    reader: ResponseReader,
-    intended: Instant,
-    sent: Instant,
-    deadline: Instant,
-    measured: bool,
-    /// Responses completed on the current socket.
-    served: u64,
-    retried: bool,
-    check_body: bool,
-    body_pos: usize,
-    body_ok: bool,
-}
-
-impl Conn {
-    fn new(now: Instant) -> Conn {
-        Conn {
-            stream: None,
-            connected: false,
-            busy: false,
-            backoff_until: None,
-            written: 0,
-            buf: vec![0; READ_BUFFER].into_boxed_slice(),
-            filled: 0,
-            reader: ResponseReader::default(),
-            intended: now,
-            sent: now,
-            deadline: now,
-            measured: false,
-            served: 0,
-            retried: false,
-            check_body: false,
-            body_pos: 0,
-            body_ok: true,
-        }
-    }
-}
-
-/// How a request ended, as far as the loop is concerned.
-enum Done {
-    Ok,
-    Failed(ErrorKind, String),
-}
-
 struct Worker<'a> {
-    id: usize,
     plan: &'a Plan,
     addr: &'a Addr,
     clock: Clock,
@@ -232,17 +62,13 @@ struct Worker<'a> {
     timer: Option<OwnedFd>,
     armed_for: Option<Instant>,
     sampled: u32,
-    report: WorkerReport,
-    tx: Option<Sender<SecondSnapshot>>,
-    second: u64,
-    sec_hist: Histogram<u64>,
-    sec_requests: u64,
-    sec_errors: u64,
+    rec: Recorder,
     last_housekeeping: Instant,
 }
 
-/// Runs one worker to the end of the plan. `share` is this worker's
-/// number of connections and (for counted runs) of requests.
+/// Runs one worker to the end of the plan with `connections` connections
+/// and, for counted runs, a `quota` of measured requests; returns what it
+/// measured.
 pub fn run_worker(
     id: usize,
     plan: &Plan,
@@ -251,7 +77,7 @@ pub fn run_worker(
     connections: usize,
     quota: Option<u64>,
     tx: Option<Sender<SecondSnapshot>>,
-) -> io::Result<WorkerReport> {
+) -> io::Result<Totals> {
     let cpu_start = thread_cpu();
     let poll = Poll::new()?;
     let (interval_ns, offset_ns, timer) = match plan.model {
@@ -269,7 +95,6 @@ pub fn run_worker(
     };
     let now = Instant::now();
     let mut w = Worker {
-        id,
         plan,
         addr,
         clock,
@@ -284,27 +109,7 @@ pub fn run_worker(
         timer,
         armed_for: None,
         sampled: 0,
-        report: WorkerReport {
-            corrected: latency_histogram(),
-            uncorrected: latency_histogram(),
-            sched_lag: latency_histogram(),
-            requests: 0,
-            ok: 0,
-            errors: Errors::default(),
-            connections: Connections::default(),
-            sent_total: 0,
-            bytes_read: 0,
-            max_backlog: 0,
-            cpu: Duration::ZERO,
-            wall: Duration::ZERO,
-            last_completion: None,
-            first_error: None,
-        },
-        tx,
-        second: 0,
-        sec_hist: timeline_histogram(),
-        sec_requests: 0,
-        sec_errors: 0,
+        rec: Recorder::new(id, clock.measure_start, tx),
         last_housekeeping: now,
     };
     // All workers start together so the open model's schedules interleave.
@@ -313,9 +118,13 @@ pub fn run_worker(
     }
     let wall_start = Instant::now();
     w.run()?;
-    w.report.wall = wall_start.elapsed();
-    w.report.cpu = thread_cpu().saturating_sub(cpu_start);
-    Ok(w.report)
+    let wall = wall_start.elapsed();
+    let mut totals = w.rec.totals;
+    totals.cpu = thread_cpu().saturating_sub(cpu_start);
+    if wall > Duration::ZERO {
+        totals.busiest_thread = totals.cpu.as_secs_f64() / wall.as_secs_f64();
+    }
+    Ok(totals)
 }
 
 impl Worker<'_> {
@@ -328,7 +137,7 @@ impl Worker<'_> {
             }
             self.dispatch(now);
             if self.finished(now) {
-                self.flush_seconds(now, true);
+                self.rec.flush_seconds(now, self.clock.end, true);
                 return Ok(());
             }
             let timeout = self.poll_timeout(now)?;
@@ -384,12 +193,12 @@ impl Worker<'_> {
                     self.idle.pop();
                     self.next_index += 1;
                     if due >= self.clock.measure_start {
-                        let _ = self.report.sched_lag.record(micros(now - due));
+                        let _ = self.rec.totals.sched_lag.record(micros(now - due));
                     }
                     self.start_request(i, due, now);
                 }
                 let backlog = self.backlog(now);
-                self.report.max_backlog = self.report.max_backlog.max(backlog);
+                self.rec.totals.max_backlog = self.rec.totals.max_backlog.max(backlog);
             }
         }
     }
@@ -474,10 +283,11 @@ impl Worker<'_> {
 
     fn housekeeping(&mut self, now: Instant) {
         self.last_housekeeping = now;
+        let timeout = self.plan.timeout;
         for i in 0..self.conns.len() {
             let c = &mut self.conns[i];
             if c.busy && now >= c.deadline {
-                self.fail(i, now, ErrorKind::Timeout, String::new());
+                self.end_request(i, now, Err(Failure::Timeout(timeout)));
                 continue;
             }
             if let Some(t) = c.backoff_until {
@@ -489,20 +299,21 @@ impl Worker<'_> {
         }
         // A duration run waits at most one timeout past its end.
         if let (Stop::Duration(_), Some(end)) = (self.plan.stop, self.clock.end) {
-            if now >= end + self.plan.timeout {
+            if now >= end + timeout {
                 for i in 0..self.conns.len() {
                     if self.conns[i].busy {
-                        self.fail(i, now, ErrorKind::Timeout, String::new());
+                        self.end_request(i, now, Err(Failure::Timeout(timeout)));
                     }
                 }
                 self.give_up_backlog(now, end);
             }
         }
-        self.flush_seconds(now, false);
+        self.rec.flush_seconds(now, self.clock.end, false);
     }
 
-    /// Requests still waiting for a connection when the run must end count as
-    /// errors with the latency they had reached: never dropped silently.
+    /// Requests still waiting for a connection when the run must end are
+    /// recorded as `unsent` at the latency they had reached: never dropped
+    /// silently.
     fn give_up_backlog(&mut self, now: Instant, end: Instant) {
         if !matches!(self.plan.model, Model::Open { .. }) {
             return;
@@ -513,10 +324,7 @@ impl Worker<'_> {
                 break;
             }
             self.next_index += 1;
-            if due >= self.clock.measure_start {
-                let _ = self.report.corrected.record(micros(now - due));
-                self.count(ErrorKind::Unsent, "no free connection before the run ended");
-            }
+            self.rec.finish(due, None, now, &Err(Failure::Unsent));
         }
         // Idle connections are left idle: nothing more is due.
         self.idle.clear();
@@ -530,351 +338,133 @@ impl Worker<'_> {
     }
 
     fn start_request(&mut self, i: usize, intended: Instant, now: Instant) {
-        let measured = intended >= self.clock.measure_start;
-        if measured {
+        if intended >= self.clock.measure_start {
             self.issued_measured += 1;
         }
         let check = self.plan.check.body.is_some() && {
             self.sampled = self.sampled.wrapping_add(1);
             self.sampled % self.plan.check.sample_every.max(1) == 0
         };
-        self.report.sent_total += 1;
-        let c = &mut self.conns[i];
-        c.busy = true;
-        c.intended = intended;
-        c.sent = now;
-        c.deadline = now + self.plan.timeout;
-        c.measured = measured;
-        c.retried = false;
-        c.check_body = check;
+        self.rec.totals.sent_total += 1;
+        self.conns[i].begin(intended, now, now + self.plan.timeout, check);
         self.send(i, now);
     }
 
     /// (Re)sends the current request of connection `i`, opening it if needed.
     fn send(&mut self, i: usize, now: Instant) {
         let c = &mut self.conns[i];
-        c.written = 0;
-        c.filled = 0;
-        c.reader.reset();
-        c.body_pos = 0;
-        c.body_ok = true;
-        if c.stream.is_none() {
-            match Socket::connect(self.addr) {
-                Ok(mut s) => {
-                    let r = self.poll.registry().register(
-                        s.source(),
-                        Token(i),
-                        Interest::READABLE | Interest::WRITABLE,
-                    );
-                    if let Err(e) = r {
-                        self.fail(i, now, ErrorKind::Io, e.to_string());
-                        return;
-                    }
-                    c.stream = Some(s);
-                    c.connected = false;
-                    c.served = 0;
-                }
-                Err(e) => {
-                    self.fail(i, now, ErrorKind::Connect, e.to_string());
-                    return;
-                }
-            }
+        c.reset_exchange();
+        if c.socket.is_none() {
             // Connecting: the request goes out once the socket is writable.
+            if let Err(failure) = c.open(self.addr, self.poll.registry(), Token(i)) {
+                self.end_request(i, now, Err(failure));
+            }
             return;
         }
         if c.connected {
-            self.write(i, now);
+            let step = c.write(&self.plan.request);
+            self.step(i, step);
         }
     }
 
     fn on_event(&mut self, i: usize, ev: &Event) {
+        let plan = self.plan;
         let Some(c) = self.conns.get_mut(i) else {
             return;
         };
-        if c.stream.is_none() {
+        if c.socket.is_none() {
             return;
         }
         if !c.busy {
             // An idle kept-alive connection: the server may have closed it.
-            if ev.is_readable() || ev.is_read_closed() {
-                self.check_idle(i);
+            if (ev.is_readable() || ev.is_read_closed()) && c.idle_closed() {
+                self.rec.totals.connections.closed_by_server += 1;
             }
             return;
         }
         if !c.connected {
-            let now = Instant::now();
-            let state = c.stream.as_ref().map(Socket::connected);
-            match state {
+            match c.socket.as_ref().map(Socket::connected) {
                 Some(Ok(true)) => {
                     c.connected = true;
-                    self.report.connections.opened += 1;
-                    self.write(i, now);
+                    self.rec.totals.connections.opened += 1;
+                    let step = c.write(&plan.request);
+                    self.step(i, step);
                 }
                 Some(Ok(false)) | None => {}
                 Some(Err(e)) => {
-                    self.fail(i, now, ErrorKind::Connect, e.to_string());
+                    self.end_request(i, Instant::now(), Err(Failure::Connect(e)));
                 }
             }
             return;
         }
-        if c.written < self.plan.request.len() && ev.is_writable() {
-            self.write(i, Instant::now());
+        if c.written < plan.request.len() && ev.is_writable() {
+            let step = c.write(&plan.request);
+            self.step(i, step);
             return;
         }
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-            self.read(i, ev.is_read_closed() || ev.is_error());
+            let closing = ev.is_read_closed() || ev.is_error();
+            let expected = plan.check.body.as_deref();
+            let step = c.read(closing, expected, &mut self.rec.totals.bytes_read);
+            self.step(i, step);
         }
     }
 
-    fn write(&mut self, i: usize, now: Instant) {
-        let plan = self.plan;
-        let req = &plan.request;
-        let c = &mut self.conns[i];
-        let Some(s) = c.stream.as_mut() else {
-            return;
-        };
-        while c.written < req.len() {
-            match s.write(&req[c.written..]) {
-                Ok(n) => c.written += n,
-                Err(e) if e.kind() == IoKind::WouldBlock => return,
-                Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => {
-                    self.lost(i, now, e);
-                    return;
-                }
-            }
-        }
-        // No read here: the response cannot have arrived before the request
-        // went out, and its arrival is a new edge for epoll. Reading now
-        // would cost an empty syscall per request.
-    }
-
-    /// Reads what has arrived. `closing`: the peer has closed, so read on
-    /// to the end of the stream (no further edge will report it).
-    fn read(&mut self, i: usize, closing: bool) {
-        loop {
-            let c = &mut self.conns[i];
-            let Some(s) = c.stream.as_mut() else {
-                return;
-            };
-            let space = c.buf.len() - c.filled;
-            match s.read(&mut c.buf[c.filled..]) {
-                Ok(0) => {
-                    self.eof(i, Instant::now());
-                    return;
-                }
-                Ok(n) => {
-                    c.filled += n;
-                    self.report.bytes_read += n as u64;
-                    match self.parse(i) {
-                        Ok(None) => {}
-                        Ok(Some(done)) => {
-                            self.complete(i, Instant::now(), done);
-                            return;
-                        }
-                        Err(kind_detail) => {
-                            self.fail(i, Instant::now(), ErrorKind::Parse, kind_detail);
-                            return;
-                        }
-                    }
-                    // A short read drained the socket; epoll reports the next
-                    // bytes as a new edge, so no extra read is needed.
-                    if n < space && !closing {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == IoKind::WouldBlock => return,
-                Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => {
-                    self.lost(i, Instant::now(), e);
-                    return;
-                }
-            }
+    /// Acts on what connection `i`'s I/O came to.
+    fn step(&mut self, i: usize, step: Step) {
+        match step {
+            Step::Wait => {}
+            Step::Done(result) => self.end_request(i, Instant::now(), result),
+            Step::Lost(e) => self.lost(i, Instant::now(), e),
         }
     }
 
-    /// Feeds the read buffer to the response reader; `Some` once complete.
-    fn parse(&mut self, i: usize) -> Result<Option<Done>, String> {
-        let plan = self.plan;
-        let expected = plan.check.body.as_deref();
-        let c = &mut self.conns[i];
-        let Conn {
-            buf,
-            filled,
-            reader,
-            check_body,
-            body_pos,
-            body_ok,
-            ..
-        } = c;
-        let mut sink = |b: &[u8]| {
-            if *check_body {
-                if let Some(e) = expected {
-                    let end = *body_pos + b.len();
-                    if end > e.len() || e[*body_pos..end] != *b {
-                        *body_ok = false;
-                    }
-                }
-                *body_pos += b.len();
-            }
-        };
-        let (progress, used) = reader
-            .feed(&buf[..*filled], &mut sink)
-            .map_err(|e| format!("malformed response: {e:?}"))?;
-        match progress {
-            ReadProgress::NeedMore => {
-                buf.copy_within(used..*filled, 0);
-                *filled -= used;
-                if *filled == buf.len() {
-                    return Err(format!("response head larger than {} bytes", READ_BUFFER));
-                }
-                Ok(None)
-            }
-            ReadProgress::Complete { used } => {
-                if used < *filled {
-                    return Err(format!(
-                        "{} bytes after the end of a response",
-                        *filled - used
-                    ));
-                }
-                *filled = 0;
-                Ok(Some(self.judge(i)))
-            }
-        }
-    }
-
-    fn judge(&self, i: usize) -> Done {
-        let c = &self.conns[i];
-        let r = &c.reader;
-        if !(200..300).contains(&r.status) {
-            return Done::Failed(ErrorKind::Status, format!("status {}", r.status));
-        }
-        if let Some(e) = &self.plan.check.body {
-            if r.body_len != e.len() as u64 {
-                return Done::Failed(
-                    ErrorKind::Body,
-                    format!("body of {} bytes, expected {}", r.body_len, e.len()),
-                );
-            }
-        }
-        if c.check_body && !c.body_ok {
-            return Done::Failed(
-                ErrorKind::Body,
-                "body bytes differ from the workload's".into(),
-            );
-        }
-        Done::Ok
-    }
-
-    fn eof(&mut self, i: usize, now: Instant) {
-        let c = &mut self.conns[i];
-        if c.reader.eof_completes() {
-            let done = self.judge(i);
-            self.complete(i, now, done);
-            return;
-        }
-        self.lost(i, now, io::Error::from(IoKind::UnexpectedEof));
-    }
-
-    /// The connection broke before the response was complete. A kept-alive
-    /// connection the server closed before answering gets the request again
-    /// on a new connection, once: the server never saw it.
+    /// The connection broke before the response was complete: the request
+    /// goes again if the server had closed an idle connection (it never saw
+    /// it), and otherwise ends as `closed` or `io`.
     fn lost(&mut self, i: usize, now: Instant, e: io::Error) {
-        let c = &mut self.conns[i];
-        if !c.reader.started && c.served > 0 && !c.retried {
-            c.retried = true;
-            c.stream = None;
-            c.connected = false;
-            self.report.connections.closed_by_server += 1;
-            self.report.connections.retried_after_close += 1;
+        if self.conns[i].resend_after_idle_close() {
+            let counts = &mut self.rec.totals.connections;
+            counts.closed_by_server += 1;
+            counts.retried_after_close += 1;
             self.send(i, now);
             return;
         }
-        let kind = match e.kind() {
+        let failure = match e.kind() {
             IoKind::UnexpectedEof | IoKind::ConnectionReset | IoKind::BrokenPipe => {
-                ErrorKind::Closed
+                Failure::Closed(e)
             }
-            _ => ErrorKind::Io,
+            _ => Failure::Io(e),
         };
-        self.fail(i, now, kind, e.to_string());
+        self.end_request(i, now, Err(failure));
     }
 
-    fn complete(&mut self, i: usize, now: Instant, done: Done) {
+    /// Ends the current request of connection `i`, however it ended. After a
+    /// complete response (2xx or not) the connection stays open unless the
+    /// server closes it; after anything else it is dropped. The request is
+    /// then recorded, and the connection takes its next request (after a
+    /// pause if it could not connect).
+    fn end_request(&mut self, i: usize, now: Instant, result: Result<(), Failure>) {
         let c = &mut self.conns[i];
+        let counts = &mut self.rec.totals.connections;
         c.busy = false;
-        c.served += 1;
-        let close = c.reader.close;
-        if c.measured {
-            self.record(i, now, now - self.conns[i].sent);
-            match done {
-                Done::Ok => self.report.ok += 1,
-                Done::Failed(kind, detail) => self.count(kind, &detail),
+        let answered = match &result {
+            Ok(()) => true,
+            Err(f) => f.answered(),
+        };
+        if answered {
+            if c.count_response() {
+                c.close();
+                counts.closed_by_server += 1;
             }
+        } else if let Err(Failure::Closed(_)) = result {
+            c.close();
+            counts.closed_by_server += 1;
+        } else if c.close() {
+            counts.closed_by_client += 1;
         }
-        if close {
-            let c = &mut self.conns[i];
-            c.stream = None;
-            c.connected = false;
-            self.report.connections.closed_by_server += 1;
-        }
-        self.free(i, now);
-    }
-
-    fn record(&mut self, i: usize, now: Instant, service: Duration) {
-        let c = &self.conns[i];
-        let corrected = micros(now - c.intended);
-        let _ = self.report.corrected.record(corrected);
-        let _ = self.report.uncorrected.record(micros(service));
-        self.report.requests += 1;
-        self.report.last_completion = Some(now);
-        self.roll_second(now);
-        self.sec_requests += 1;
-        let _ = self.sec_hist.record(corrected);
-    }
-
-    fn count(&mut self, kind: ErrorKind, detail: &str) {
-        self.report.errors.add(kind);
-        self.sec_errors += 1;
-        if self.report.first_error.is_none() {
-            self.report.first_error = Some(format!("{}: {detail}", kind.as_str()));
-        }
-    }
-
-    /// Ends the current request of `i` with an error and closes the connection.
-    fn fail(&mut self, i: usize, now: Instant, kind: ErrorKind, detail: String) {
-        let c = &mut self.conns[i];
-        let was_busy = c.busy;
-        c.busy = false;
-        if c.stream.take().is_some() && kind != ErrorKind::Closed {
-            self.report.connections.closed_by_client += 1;
-        } else if kind == ErrorKind::Closed {
-            self.report.connections.closed_by_server += 1;
-        }
-        c.connected = false;
-        if was_busy && c.measured {
-            if kind == ErrorKind::Timeout {
-                // The tail must not vanish: a timeout is recorded at the timeout.
-                let waited = c.sent - c.intended;
-                let t = self.plan.timeout;
-                self.roll_second(now);
-                let _ = self.report.corrected.record(micros(waited + t));
-                let _ = self.report.uncorrected.record(micros(t));
-                let _ = self.sec_hist.record(micros(waited + t));
-                self.report.requests += 1;
-                self.sec_requests += 1;
-            } else {
-                self.report.requests += 1;
-                self.roll_second(now);
-                self.sec_requests += 1;
-            }
-            let detail = if detail.is_empty() {
-                format!("no response within {:?}", self.plan.timeout)
-            } else {
-                detail
-            };
-            self.count(kind, &detail);
-        }
-        if kind == ErrorKind::Connect {
+        self.rec.finish(c.intended, Some(c.sent), now, &result);
+        if let Err(Failure::Connect(_)) = result {
             self.conns[i].backoff_until = Some(now + CONNECT_BACKOFF);
         } else {
             self.free(i, now);
@@ -897,59 +487,6 @@ impl Worker<'_> {
             }
             Model::Closed => self.idle.push(i),
         }
-    }
-
-    /// An idle connection became readable: the server closed it (or sent
-    /// bytes nobody asked for, which is as good as closing).
-    fn check_idle(&mut self, i: usize) {
-        let c = &mut self.conns[i];
-        let Some(s) = c.stream.as_mut() else {
-            return;
-        };
-        let mut byte = [0u8; 1];
-        match s.read(&mut byte) {
-            Err(e) if e.kind() == IoKind::WouldBlock => {}
-            _ => {
-                c.stream = None;
-                c.connected = false;
-                self.report.connections.closed_by_server += 1;
-            }
-        }
-    }
-
-    /// Moves the per-second window forward to `now`, sending finished seconds.
-    fn roll_second(&mut self, now: Instant) {
-        let Some(elapsed) = now.checked_duration_since(self.clock.measure_start) else {
-            return;
-        };
-        let sec = elapsed.as_secs();
-        while self.second < sec {
-            self.send_second();
-            self.second += 1;
-        }
-    }
-
-    fn flush_seconds(&mut self, now: Instant, last: bool) {
-        let limit = self.clock.end.map(|e| e.min(now)).unwrap_or(now);
-        self.roll_second(limit);
-        if last && limit >= self.clock.measure_start {
-            self.send_second();
-        }
-    }
-
-    fn send_second(&mut self) {
-        let Some(tx) = &self.tx else {
-            self.sec_hist.reset();
-            return;
-        };
-        let latency = std::mem::replace(&mut self.sec_hist, timeline_histogram());
-        let _ = tx.send(SecondSnapshot {
-            worker: self.id,
-            second: self.second,
-            requests: std::mem::take(&mut self.sec_requests),
-            errors: std::mem::take(&mut self.sec_errors),
-            latency,
-        });
     }
 }
 

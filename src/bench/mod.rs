@@ -1,17 +1,27 @@
 //! `wsgiprobe bench`: drives load through a stack and reports latency.
 //!
 //! A [`Plan`] (model, workload, connections, duration) runs on the
-//! [`engine`], one event loop per worker thread with its own histograms;
-//! [`run_plan`] merges them into a [`RunResult`], and the report turns that
-//! into a table and JSON. docs/bench.md describes the method.
+//! [`engine`], one event loop per worker thread; each records every request
+//! that ends in one place, [`record::Recorder::finish`], into its own
+//! [`Totals`]. [`run_plan`] merges them into a [`RunResult`], and the report
+//! turns that into a table and JSON. docs/bench.md describes the method.
+//!
+//! Files: `engine` (the worker loop and scheduling), `conn` (one
+//! connection's I/O and judging of responses), `socket`, `parse` (the
+//! response reader), `record` (the record point and [`Totals`]), `stats`
+//! (histograms, error kinds, timeline), `run`, `report`, `plan`.
 
+mod conn;
 pub mod engine;
 pub mod parse;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod run;
+pub mod socket;
 pub mod stats;
 
 pub use plan::{parse_duration, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName};
+pub use record::Totals;
 pub use report::{BenchReport, Generator};
 pub use run::{run_plan, RunResult};

@@ -64,37 +64,38 @@ impl BenchReport {
         allow_errors: u64,
     ) -> BenchReport {
         let open = matches!(plan.model, Model::Open { .. });
-        let sched = Percentiles::of(&result.sched_lag);
-        let bottleneck = result.busiest_thread > BUSY_LIMIT
-            || (open && sched.count > 0 && sched.p99 > LAG_LIMIT_US);
+        let t = &result.totals;
+        let sched = Percentiles::of(&t.sched_lag);
+        let bottleneck =
+            t.busiest_thread > BUSY_LIMIT || (open && sched.count > 0 && sched.p99 > LAG_LIMIT_US);
         let generator = Generator {
             threads: result.threads,
-            cpu_s: result.cpu.as_secs_f64(),
+            cpu_s: t.cpu.as_secs_f64(),
             process_cpu_s: process_cpu.as_secs_f64(),
-            requests_sent: result.sent_total,
-            cpu_per_request_us: if result.sent_total > 0 {
-                result.cpu.as_secs_f64() * 1e6 / result.sent_total as f64
+            requests_sent: t.sent_total,
+            cpu_per_request_us: if t.sent_total > 0 {
+                t.cpu.as_secs_f64() * 1e6 / t.sent_total as f64
             } else {
                 0.0
             },
-            busiest_thread: result.busiest_thread,
+            busiest_thread: t.busiest_thread,
             sched_lag_us: open.then_some(sched),
-            max_backlog: result.max_backlog,
+            max_backlog: t.max_backlog,
             bottleneck,
         };
         let mut warnings = Vec::new();
-        let c = &result.connections;
-        if result.sent_total >= 20 && c.opened * 10 >= result.sent_total * 9 {
+        let c = &t.connections;
+        if t.sent_total >= 20 && c.opened * 10 >= t.sent_total * 9 {
             warnings.push(format!(
                 "the server closed the connection after almost every request ({} connections for {} requests): the figures include connection set-up; this server (or its mode) does not keep connections alive",
-                c.opened, result.sent_total
+                c.opened, t.sent_total
             ));
         }
         if bottleneck {
-            warnings.push(if result.busiest_thread > BUSY_LIMIT {
+            warnings.push(if t.busiest_thread > BUSY_LIMIT {
                 format!(
                     "the load generator was the bottleneck (a worker thread was {:.0}% busy): add --load-threads or use a faster machine for the generator",
-                    result.busiest_thread * 100.0
+                    t.busiest_thread * 100.0
                 )
             } else {
                 format!(
@@ -103,14 +104,14 @@ impl BenchReport {
                 )
             });
         }
-        if open && result.max_backlog > 0 {
-            let per = result.max_backlog;
+        if open && t.max_backlog > 0 {
+            let per = t.max_backlog;
             warnings.push(format!(
                 "up to {per} due requests waited for a free connection: the stack did not keep up with the rate on {} connections (their wait is part of the latency)",
                 plan.connections
             ));
         }
-        if result.requests == 0 {
+        if t.requests == 0 {
             warnings.push("no request completed in the measured window".into());
         }
         BenchReport {
@@ -128,19 +129,20 @@ impl BenchReport {
 
     /// A run with more errors than allowed (or with nothing measured) does not count.
     pub fn valid(&self) -> bool {
-        self.result.errors.total() <= self.allow_errors && self.result.requests > 0
+        self.result.totals.errors.total() <= self.allow_errors && self.result.totals.requests > 0
     }
 
     pub fn to_json(&self) -> Value {
         let r = &self.result;
-        let corrected = Percentiles::of(&r.corrected);
-        let uncorrected = Percentiles::of(&r.uncorrected);
+        let t = &r.totals;
+        let corrected = Percentiles::of(&t.corrected);
+        let uncorrected = Percentiles::of(&t.uncorrected);
         let plan = &self.plan;
         let (model, rate) = match plan.model {
             Model::Closed => ("closed", None),
             Model::Open { rate } => ("open", Some(rate)),
         };
-        let by_kind: serde_json::Map<String, Value> = r
+        let by_kind: serde_json::Map<String, Value> = t
             .errors
             .nonzero()
             .map(|(k, n)| (k.as_str().to_string(), json!(n)))
@@ -167,38 +169,38 @@ impl BenchReport {
                 "body_sample_every": plan.check.sample_every,
             },
             "valid": self.valid(),
-            "requests": r.requests,
-            "ok": r.ok,
+            "requests": t.requests,
+            "ok": t.ok,
             "measured_s": r.measured.as_secs_f64(),
             "requests_per_sec": r.requests_per_sec(),
-            "bytes_read": r.bytes_read,
+            "bytes_read": t.bytes_read,
             "latency_us": corrected,
             "latency_uncorrected_us": uncorrected,
             "latency_note": match plan.model {
                 Model::Open { .. } => "latency_us counts from each request's intended send time (includes waiting for a free connection); latency_uncorrected_us from the actual send",
                 Model::Closed => "closed model: both count from the send (latency_uncorrected_us equals latency_us)",
             },
-            "spectrum": spectrum(&r.corrected),
+            "spectrum": spectrum(&t.corrected),
             "errors": {
-                "total": r.errors.total(),
+                "total": t.errors.total(),
                 "allowed": self.allow_errors,
                 "by_kind": by_kind,
-                "first": r.first_error,
+                "first": t.first_error,
             },
             "connections": {
-                "opened": r.connections.opened,
-                "closed_by_server": r.connections.closed_by_server,
-                "closed_by_client": r.connections.closed_by_client,
-                "retried_after_close": r.connections.retried_after_close,
-                "requests_per_connection": if r.connections.opened > 0 { r.sent_total as f64 / r.connections.opened as f64 } else { 0.0 },
+                "opened": t.connections.opened,
+                "closed_by_server": t.connections.closed_by_server,
+                "closed_by_client": t.connections.closed_by_client,
+                "retried_after_close": t.connections.retried_after_close,
+                "requests_per_connection": if t.connections.opened > 0 { t.sent_total as f64 / t.connections.opened as f64 } else { 0.0 },
             },
             "generator": self.generator,
             "warnings": self.warnings,
             "timeline": r.timeline,
             "histogram": {
                 "format": "HdrHistogram V2 compressed (deflate), base64; values in microseconds",
-                "corrected": encode(&r.corrected),
-                "uncorrected": encode(&r.uncorrected),
+                "corrected": encode(&t.corrected),
+                "uncorrected": encode(&t.uncorrected),
             },
         })
     }
@@ -206,6 +208,7 @@ impl BenchReport {
     /// The terminal summary.
     pub fn render(&self) -> String {
         let r = &self.result;
+        let totals = &r.totals;
         let s = &self.stack;
         let mut out = String::new();
         let what = match self.plan.model {
@@ -234,8 +237,8 @@ impl BenchReport {
         }
 
         let mut t = table();
-        let corrected = Percentiles::of(&r.corrected);
-        let uncorrected = Percentiles::of(&r.uncorrected);
+        let corrected = Percentiles::of(&totals.corrected);
+        let uncorrected = Percentiles::of(&totals.uncorrected);
         let open = matches!(self.plan.model, Model::Open { .. });
         t.set_header(vec![
             "req/s", "requests", "errors", "p50", "p90", "p99", "p99.9", "max",
@@ -243,8 +246,8 @@ impl BenchReport {
         let row = |label: String, p: &Percentiles| {
             vec![
                 label,
-                r.requests.to_string(),
-                r.errors.total().to_string(),
+                totals.requests.to_string(),
+                totals.errors.total().to_string(),
                 ms(p.p50),
                 ms(p.p90),
                 ms(p.p99),
@@ -270,7 +273,7 @@ impl BenchReport {
             out.push_str("latency counts from each request's intended send time; service time from the actual send\n");
         }
 
-        let spec = spectrum(&r.corrected);
+        let spec = spectrum(&totals.corrected);
         if !spec.is_empty() {
             let mut t = table();
             t.set_header(vec!["percentile", "latency", "requests ≤"]);
@@ -285,22 +288,22 @@ impl BenchReport {
             out.push('\n');
         }
 
-        if r.errors.total() > 0 {
-            let kinds: Vec<String> = r
+        if totals.errors.total() > 0 {
+            let kinds: Vec<String> = totals
                 .errors
                 .nonzero()
                 .map(|(k, n)| format!("{} {n}", k.as_str()))
                 .collect();
             out.push_str(&format!("errors: {}\n", kinds.join(", ")));
-            if let Some(e) = &r.first_error {
+            if let Some(e) = &totals.first_error {
                 out.push_str(&format!("first error: {e}\n"));
             }
         }
-        let c = &r.connections;
+        let c = &totals.connections;
         out.push_str(&format!(
             "connections: {} opened, {:.1} requests each, {} closed by the server, {} closed after errors, {} requests resent after an idle close\n",
             c.opened,
-            if c.opened > 0 { r.sent_total as f64 / c.opened as f64 } else { 0.0 },
+            if c.opened > 0 { totals.sent_total as f64 / c.opened as f64 } else { 0.0 },
             c.closed_by_server,
             c.closed_by_client,
             c.retried_after_close,
@@ -327,7 +330,7 @@ impl BenchReport {
         if !self.valid() {
             out.push_str(&format!(
                 "INVALID RUN: {} errors (allowed: {}; raise with --allow-errors)\n",
-                r.errors.total(),
+                totals.errors.total(),
                 self.allow_errors
             ));
         }

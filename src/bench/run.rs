@@ -4,13 +4,11 @@ use std::io;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-
-use super::engine::{run_worker, Addr, Clock, WorkerReport};
+use super::engine::{run_worker, Clock};
 use super::plan::{Plan, Stop};
-use super::stats::{
-    latency_histogram, merge, Connections, Errors, TimelineCollector, TimelinePoint,
-};
+use super::record::Totals;
+use super::socket::Addr;
+use super::stats::{TimelineCollector, TimelinePoint};
 use crate::http::Target;
 
 /// Time given to worker threads to start before the first request is due.
@@ -19,36 +17,22 @@ const START_DELAY: Duration = Duration::from_millis(50);
 /// Everything the workers measured, merged.
 #[derive(Debug)]
 pub struct RunResult {
-    /// Latency from when each request was due (open) or sent (closed), µs.
-    pub corrected: Histogram<u64>,
-    /// Latency from the actual send (service time), µs.
-    pub uncorrected: Histogram<u64>,
-    /// Open model: lateness of sends on free connections (the generator's lag), µs.
-    pub sched_lag: Histogram<u64>,
-    /// Measured requests that ended (answered or failed).
-    pub requests: u64,
-    pub ok: u64,
-    pub errors: Errors,
-    pub connections: Connections,
-    /// Responses read in all, warm-up included.
-    pub sent_total: u64,
-    pub bytes_read: u64,
-    pub max_backlog: u64,
+    /// The workers' totals, added up.
+    pub totals: Totals,
     /// The measured window: the duration, or first to last response of a counted run.
     pub measured: Duration,
-    /// Threads that ran, their summed CPU time, and the busiest one's share of its wall time.
+    /// Worker threads that ran.
     pub threads: usize,
-    pub cpu: Duration,
-    pub busiest_thread: f64,
     pub timeline: Vec<TimelinePoint>,
-    pub first_error: Option<String>,
 }
 
 impl RunResult {
+    /// What the stack achieved: requests started on a connection over the
+    /// measured window (never the offered rate, so unsent ones are left out).
     pub fn requests_per_sec(&self) -> f64 {
         let secs = self.measured.as_secs_f64();
         if secs > 0.0 {
-            self.requests as f64 / secs
+            self.totals.started() as f64 / secs
         } else {
             0.0
         }
@@ -79,7 +63,7 @@ pub fn run_plan(
     };
     let (tx, rx) = mpsc::channel();
     let mut collector = TimelineCollector::new(threads);
-    let reports: Vec<io::Result<WorkerReport>> = std::thread::scope(|s| {
+    let reports: Vec<io::Result<Totals>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
                 let tx = tx.clone();
@@ -112,54 +96,21 @@ pub fn run_plan(
             .collect()
     });
 
-    let mut r = RunResult {
-        corrected: latency_histogram(),
-        uncorrected: latency_histogram(),
-        sched_lag: latency_histogram(),
-        requests: 0,
-        ok: 0,
-        errors: Errors::default(),
-        connections: Connections::default(),
-        sent_total: 0,
-        bytes_read: 0,
-        max_backlog: 0,
-        measured: Duration::ZERO,
-        threads,
-        cpu: Duration::ZERO,
-        busiest_thread: 0.0,
-        timeline: Vec::new(),
-        first_error: None,
-    };
-    let mut last = None;
+    let mut totals = Totals::default();
     for report in reports {
-        let w = report?;
-        merge(&mut r.corrected, &w.corrected);
-        merge(&mut r.uncorrected, &w.uncorrected);
-        merge(&mut r.sched_lag, &w.sched_lag);
-        r.requests += w.requests;
-        r.ok += w.ok;
-        r.errors.merge(&w.errors);
-        r.connections.merge(&w.connections);
-        r.sent_total += w.sent_total;
-        r.bytes_read += w.bytes_read;
-        r.max_backlog += w.max_backlog;
-        r.cpu += w.cpu;
-        if w.wall > Duration::ZERO {
-            r.busiest_thread = r
-                .busiest_thread
-                .max(w.cpu.as_secs_f64() / w.wall.as_secs_f64());
-        }
-        last = last.max(w.last_completion);
-        if r.first_error.is_none() {
-            r.first_error = w.first_error;
-        }
+        totals.merge(&report?);
     }
-    r.measured = match plan.stop {
+    let measured = match plan.stop {
         Stop::Duration(d) => d,
-        Stop::Count(_) => last
+        Stop::Count(_) => totals
+            .last_response
             .map(|t| t.saturating_duration_since(measure_start))
             .unwrap_or_default(),
     };
-    r.timeline = collector.finish();
-    Ok(r)
+    Ok(RunResult {
+        totals,
+        measured,
+        threads,
+        timeline: collector.finish(),
+    })
 }

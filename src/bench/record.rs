@@ -1,0 +1,438 @@
+//! Where a finished request is recorded: [`Recorder::finish`] is the one
+//! function every request passes through when it ends, however it ends.
+//! It writes into [`Totals`], which each worker fills on its own and
+//! [`Totals::merge`] adds up into the run's result.
+
+use std::fmt;
+use std::io;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::parse::ParseError;
+use super::stats::{
+    self, latency_histogram, micros, timeline_histogram, Connections, ErrorKind, Errors,
+    SecondSnapshot,
+};
+
+/// What one worker thread, or the whole run, measured.
+#[derive(Debug)]
+pub struct Totals {
+    /// Latency from when each request was due (open model) or sent (closed), µs.
+    pub corrected: Histogram<u64>,
+    /// Latency from when each request actually went out (service time), µs.
+    pub uncorrected: Histogram<u64>,
+    /// Open model: how late requests went out on connections that were free
+    /// (the generator's own lag), µs.
+    pub sched_lag: Histogram<u64>,
+    /// Measured requests that ended: answered, failed, timed out or given up.
+    pub requests: u64,
+    /// Of those, the ones answered as they should be.
+    pub ok: u64,
+    pub errors: Errors,
+    pub connections: Connections,
+    /// Requests started on a connection in all, warm-up and validation included.
+    pub sent_total: u64,
+    pub bytes_read: u64,
+    /// Open model: most due requests that waited for a free connection at
+    /// once; summed over workers when merged (each has its own queue).
+    pub max_backlog: u64,
+    /// CPU time of the worker threads (summed when merged).
+    pub cpu: Duration,
+    /// A worker's CPU time over its wall time; the busiest one's when merged.
+    pub busiest_thread: f64,
+    /// When the last measured response came in (ends a counted run's window).
+    pub last_response: Option<Instant>,
+    /// The first error seen, as `kind: detail`, for the user.
+    pub first_error: Option<String>,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Totals {
+            corrected: latency_histogram(),
+            uncorrected: latency_histogram(),
+            sched_lag: latency_histogram(),
+            requests: 0,
+            ok: 0,
+            errors: Errors::default(),
+            connections: Connections::default(),
+            sent_total: 0,
+            bytes_read: 0,
+            max_backlog: 0,
+            cpu: Duration::ZERO,
+            busiest_thread: 0.0,
+            last_response: None,
+            first_error: None,
+        }
+    }
+}
+
+impl Totals {
+    /// Adds `other` in: counts and histograms add up, the busiest thread and
+    /// the last response are the later or larger, the first error is kept.
+    pub fn merge(&mut self, other: &Totals) {
+        stats::merge(&mut self.corrected, &other.corrected);
+        stats::merge(&mut self.uncorrected, &other.uncorrected);
+        stats::merge(&mut self.sched_lag, &other.sched_lag);
+        self.requests += other.requests;
+        self.ok += other.ok;
+        self.errors.merge(&other.errors);
+        self.connections.merge(&other.connections);
+        self.sent_total += other.sent_total;
+        self.bytes_read += other.bytes_read;
+        self.max_backlog += other.max_backlog;
+        self.cpu += other.cpu;
+        self.busiest_thread = self.busiest_thread.max(other.busiest_thread);
+        self.last_response = self.last_response.max(other.last_response);
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
+    }
+
+    /// Requests that were started on a connection: `requests` less those
+    /// given up unsent, which the server never saw and so are no throughput.
+    pub fn started(&self) -> u64 {
+        self.requests - self.errors.get(ErrorKind::Unsent)
+    }
+}
+
+/// Why a request failed. Kept as data, so that failing requests allocate
+/// nothing; only the first one is turned into text.
+#[derive(Debug)]
+pub enum Failure {
+    /// The connection for it could not be opened.
+    Connect(io::Error),
+    /// No complete response within the timeout (carried here).
+    Timeout(Duration),
+    /// A complete response, not 2xx.
+    Status(u16),
+    /// A complete response whose body had the wrong length.
+    BodyLength { got: u64, want: usize },
+    /// A complete response whose sampled body bytes were wrong.
+    BodyBytes,
+    /// The server closed or reset the connection before the response was complete.
+    Closed(io::Error),
+    /// The response was not valid HTTP/1.x.
+    Malformed(ParseError),
+    /// The response head did not fit the read buffer (of this many bytes).
+    HeadTooLarge(usize),
+    /// This many bytes followed a complete response nobody asked for.
+    Trailing(usize),
+    /// Another socket error.
+    Io(io::Error),
+    /// Open model: still waiting for a free connection when the run ended.
+    Unsent,
+}
+
+impl Failure {
+    /// The kind it is counted under.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Failure::Connect(_) => ErrorKind::Connect,
+            Failure::Timeout(_) => ErrorKind::Timeout,
+            Failure::Status(_) => ErrorKind::Status,
+            Failure::BodyLength { .. } | Failure::BodyBytes => ErrorKind::Body,
+            Failure::Closed(_) => ErrorKind::Closed,
+            Failure::Malformed(_) | Failure::HeadTooLarge(_) | Failure::Trailing(_) => {
+                ErrorKind::Parse
+            }
+            Failure::Io(_) => ErrorKind::Io,
+            Failure::Unsent => ErrorKind::Unsent,
+        }
+    }
+
+    /// Whether a complete response came back (so the connection can carry on).
+    pub fn answered(&self) -> bool {
+        matches!(
+            self,
+            Failure::Status(_) | Failure::BodyLength { .. } | Failure::BodyBytes
+        )
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Connect(e) | Failure::Closed(e) | Failure::Io(e) => write!(f, "{e}"),
+            Failure::Timeout(after) => write!(f, "no response within {after:?}"),
+            Failure::Status(s) => write!(f, "status {s}"),
+            Failure::BodyLength { got, want } => {
+                write!(f, "body of {got} bytes, expected {want}")
+            }
+            Failure::BodyBytes => f.write_str("body bytes differ from the workload's"),
+            Failure::Malformed(e) => write!(f, "malformed response: {e:?}"),
+            Failure::HeadTooLarge(n) => write!(f, "response head larger than {n} bytes"),
+            Failure::Trailing(n) => write!(f, "{n} bytes after the end of a response"),
+            Failure::Unsent => f.write_str("no free connection before the run ended"),
+        }
+    }
+}
+
+/// A worker's record: its [`Totals`] and the second of the timeline in
+/// progress, sent to the collector as each second ends.
+pub struct Recorder {
+    pub totals: Totals,
+    measure_start: Instant,
+    worker: usize,
+    tx: Option<Sender<SecondSnapshot>>,
+    /// The timeline's current second (since `measure_start`) and what ended in it.
+    second: u64,
+    sec_latency: Histogram<u64>,
+    sec_requests: u64,
+    sec_errors: u64,
+}
+
+impl Recorder {
+    pub fn new(
+        worker: usize,
+        measure_start: Instant,
+        tx: Option<Sender<SecondSnapshot>>,
+    ) -> Recorder {
+        Recorder {
+            totals: Totals::default(),
+            measure_start,
+            worker,
+            tx,
+            second: 0,
+            sec_latency: timeline_histogram(),
+            sec_requests: 0,
+            sec_errors: 0,
+        }
+    }
+
+    /// Records a request that ended at `now`: the one place every request
+    /// passes through when it ends, answered (2xx or not), failed, timed
+    /// out, or given up. `intended` is when it was due (open model) or
+    /// started (closed); `sent` is when it was started on a connection.
+    /// Requests due before the measured window (warm-up) are ignored here.
+    ///
+    /// A measured request adds one to `requests`, one to `ok` or to its
+    /// error kind, and its latency from `intended` to `corrected` and to the
+    /// timeline's second, so `requests == ok + errors == corrected.len()`
+    /// always holds; every request that was sent also adds its service time
+    /// (from `sent`) to `uncorrected`.
+    ///
+    /// - A timeout is recorded at the timeout (`sent` + timeout), not when
+    ///   the housekeeping tick noticed it: the tail is exact and never vanishes.
+    /// - Errors before any byte went out are requests too, deliberately: they
+    ///   are what the stack did to a request that was due. A connect failure
+    ///   ends a request that was started on a connection whose connect
+    ///   failed; it is recorded when the failure was seen, its service time
+    ///   counting from the connect attempt. An open-model request that never
+    ///   found a free connection before the run ended (`Unsent`, `sent` is
+    ///   `None`) is recorded at the latency it had reached and has no
+    ///   service time, so `uncorrected` holds every request but those; as the
+    ///   server never saw it, it is left out of the rate ([`Totals::started`]).
+    ///
+    /// Nothing else in the engine touches `requests`, `ok`, `errors`, the
+    /// two latency histograms or the timeline's counts.
+    pub fn finish(
+        &mut self,
+        intended: Instant,
+        sent: Option<Instant>,
+        now: Instant,
+        result: &Result<(), Failure>,
+    ) {
+        if intended < self.measure_start {
+            return;
+        }
+        let ended = match (result, sent) {
+            (Err(Failure::Timeout(after)), Some(sent)) => sent + *after,
+            _ => now,
+        };
+        let corrected = micros(ended.saturating_duration_since(intended));
+        self.roll_second(now);
+        self.sec_requests += 1;
+        let _ = self.sec_latency.record(corrected);
+        let t = &mut self.totals;
+        t.requests += 1;
+        let _ = t.corrected.record(corrected);
+        if let Some(sent) = sent {
+            let _ = t
+                .uncorrected
+                .record(micros(ended.saturating_duration_since(sent)));
+        }
+        let answered = match result {
+            Ok(()) => {
+                t.ok += 1;
+                true
+            }
+            Err(failure) => {
+                let kind = failure.kind();
+                t.errors.add(kind);
+                self.sec_errors += 1;
+                if t.first_error.is_none() {
+                    t.first_error = Some(format!("{}: {failure}", kind.as_str()));
+                }
+                failure.answered()
+            }
+        };
+        if answered {
+            t.last_response = Some(now);
+        }
+    }
+
+    /// Sends every second of the timeline finished by `now` (never past
+    /// `end`); `last` also sends the second in progress.
+    pub fn flush_seconds(&mut self, now: Instant, end: Option<Instant>, last: bool) {
+        let limit = end.map(|e| e.min(now)).unwrap_or(now);
+        self.roll_second(limit);
+        if last && limit >= self.measure_start {
+            self.send_second();
+        }
+    }
+
+    /// Moves the timeline's second forward to `now`, sending finished seconds.
+    fn roll_second(&mut self, now: Instant) {
+        let Some(elapsed) = now.checked_duration_since(self.measure_start) else {
+            return;
+        };
+        let sec = elapsed.as_secs();
+        while self.second < sec {
+            self.send_second();
+            self.second += 1;
+        }
+    }
+
+    fn send_second(&mut self) {
+        let Some(tx) = &self.tx else {
+            self.sec_latency.reset();
+            return;
+        };
+        let latency = std::mem::replace(&mut self.sec_latency, timeline_histogram());
+        let _ = tx.send(SecondSnapshot {
+            worker: self.worker,
+            second: self.second,
+            requests: std::mem::take(&mut self.sec_requests),
+            errors: std::mem::take(&mut self.sec_errors),
+            latency,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_millis(300);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// One request of every ending, plus a warm-up one, through `finish`.
+    fn recorded(t0: Instant) -> Recorder {
+        let start = t0 + ms(100);
+        let mut r = Recorder::new(0, start, None);
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let reset = || io::Error::from(io::ErrorKind::ConnectionReset);
+        // Warm-up: due before the window, not recorded.
+        r.finish(t0, Some(t0), start + ms(1), &Ok(()));
+        let at = |n| start + ms(n);
+        r.finish(at(0), Some(at(0)), at(2), &Ok(()));
+        r.finish(at(1), Some(at(1)), at(3), &Err(Failure::Status(500)));
+        r.finish(at(2), Some(at(7)), at(400), &Err(Failure::Timeout(TIMEOUT)));
+        r.finish(at(3), Some(at(3)), at(5), &Err(Failure::Closed(reset())));
+        r.finish(at(4), Some(at(4)), at(4), &Err(Failure::Connect(refused())));
+        r.finish(at(5), None, at(900), &Err(Failure::Unsent));
+        r.finish(at(6), Some(at(6)), at(8), &Ok(()));
+        r
+    }
+
+    #[test]
+    fn every_ending_is_counted_once_and_recorded_once() {
+        let t0 = Instant::now();
+        let t = recorded(t0).totals;
+        assert_eq!(t.requests, 7);
+        assert_eq!(t.ok, 2);
+        assert_eq!(t.ok + t.errors.total(), t.requests);
+        assert_eq!(t.corrected.len(), t.requests);
+        // Only the unsent request has no service time.
+        assert_eq!(t.uncorrected.len(), t.requests - 1);
+        for kind in [
+            ErrorKind::Status,
+            ErrorKind::Timeout,
+            ErrorKind::Closed,
+            ErrorKind::Connect,
+            ErrorKind::Unsent,
+        ] {
+            assert_eq!(t.errors.get(kind), 1, "{kind:?}");
+        }
+        assert_eq!(t.started(), 6);
+        assert_eq!(t.first_error.as_deref(), Some("status: status 500"));
+        // The last answered request (the Ok at +8 ms), not the later failures.
+        assert_eq!(t.last_response, Some(t0 + ms(108)));
+    }
+
+    #[test]
+    fn a_timeout_is_recorded_at_the_timeout_and_unsent_at_its_wait() {
+        let t = recorded(Instant::now()).totals;
+        let same = |h: &Histogram<u64>, us: u64| h.equivalent(h.max(), us);
+        // Due at +2 ms, sent at +7, timed out 300 ms later (seen at +400).
+        assert!(
+            same(&t.uncorrected, micros(TIMEOUT)),
+            "{}",
+            t.uncorrected.max()
+        );
+        // Unsent: due at +5 ms, given up at +900.
+        assert!(same(&t.corrected, 895_000), "{}", t.corrected.max());
+        assert_eq!(t.corrected.count_between(305_000, 305_999), 1);
+    }
+
+    #[test]
+    fn merge_adds_every_field_up() {
+        let t0 = Instant::now();
+        let mut a = recorded(t0);
+        a.totals.sent_total = 10;
+        a.totals.bytes_read = 100;
+        a.totals.max_backlog = 3;
+        a.totals.cpu = ms(5);
+        a.totals.busiest_thread = 0.5;
+        a.totals.connections.opened = 2;
+        let mut b = Recorder::new(1, t0, None);
+        b.finish(
+            t0,
+            Some(t0),
+            t0 + ms(200),
+            &Err(Failure::Io(io::Error::other("x"))),
+        );
+        b.totals.sent_total = 1;
+        b.totals.bytes_read = 7;
+        b.totals.max_backlog = 4;
+        b.totals.cpu = ms(1);
+        b.totals.busiest_thread = 0.75;
+        b.totals.connections.opened = 1;
+        let (a, b) = (a.totals, b.totals);
+
+        let mut m = Totals::default();
+        m.merge(&a);
+        m.merge(&b);
+        assert_eq!(m.requests, a.requests + b.requests);
+        assert_eq!(m.ok, a.ok);
+        assert_eq!(m.errors.total(), a.errors.total() + 1);
+        assert_eq!(m.errors.get(ErrorKind::Io), 1);
+        assert_eq!(m.corrected.len(), m.requests);
+        assert_eq!(m.uncorrected.len(), a.uncorrected.len() + 1);
+        assert_eq!(m.sched_lag.len(), 0);
+        assert_eq!(
+            (
+                m.sent_total,
+                m.bytes_read,
+                m.max_backlog,
+                m.connections.opened
+            ),
+            (11, 107, 7, 3)
+        );
+        assert_eq!(m.cpu, ms(6));
+        assert_eq!(m.busiest_thread, 0.75);
+        assert_eq!(m.last_response, a.last_response);
+        assert_eq!(m.first_error, a.first_error);
+        // The first error of a worker that had one, whichever merged first.
+        let mut m = Totals::default();
+        m.merge(&b);
+        m.merge(&a);
+        assert_eq!(m.first_error.as_deref(), Some("io: x"));
+    }
+}
