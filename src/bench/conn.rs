@@ -1,6 +1,6 @@
 //! One connection of a worker: its socket, the request going out on it and
 //! the response coming back, parsed in place in a fixed buffer and judged.
-//! A connection only reports what its I/O came to (a [`Step`]); the worker
+//! A connection only reports what its I/O came to (a [`ConnStep`]); the worker
 //! decides what follows and records the request (engine.rs, record.rs).
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
@@ -16,7 +16,7 @@ use super::socket::{Addr, Socket};
 pub const READ_BUFFER: usize = 32 * 1024;
 
 /// What a connection's I/O came to.
-pub enum Step {
+pub enum ConnStep {
     /// Nothing more until the socket's next event.
     Wait,
     /// The response is complete and judged, or could not be read as one.
@@ -133,31 +133,36 @@ impl Conn {
     }
 
     /// Writes what is left of `request`.
-    pub fn write(&mut self, request: &[u8]) -> Step {
+    pub fn write(&mut self, request: &[u8]) -> ConnStep {
         let Some(s) = self.socket.as_mut() else {
-            return Step::Wait;
+            return ConnStep::Wait;
         };
         while self.written < request.len() {
             match s.write(&request[self.written..]) {
                 Ok(n) => self.written += n,
-                Err(e) if e.kind() == IoKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == IoKind::WouldBlock => return ConnStep::Wait,
                 Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => return Step::Lost(e),
+                Err(e) => return ConnStep::Lost(e),
             }
         }
         // No read here: the response cannot have arrived before the request
         // went out, and its arrival is a new edge for epoll. Reading now
         // would cost an empty syscall per request.
-        Step::Wait
+        ConnStep::Wait
     }
 
     /// Reads what has arrived. `closing`: the peer has closed, so read on
     /// to the end of the stream (no further edge will report it).
     /// `expected` is the body every response must have, when known.
-    pub fn read(&mut self, closing: bool, expected: Option<&[u8]>, bytes_read: &mut u64) -> Step {
+    pub fn read(
+        &mut self,
+        closing: bool,
+        expected: Option<&[u8]>,
+        bytes_read: &mut u64,
+    ) -> ConnStep {
         loop {
             let Some(s) = self.socket.as_mut() else {
-                return Step::Wait;
+                return ConnStep::Wait;
             };
             let space = self.buf.len() - self.filled;
             match s.read(&mut self.buf[self.filled..]) {
@@ -166,17 +171,17 @@ impl Conn {
                     self.filled += n;
                     *bytes_read += n as u64;
                     if let Some(done) = self.parse(expected) {
-                        return Step::Done(done);
+                        return ConnStep::Done(done);
                     }
                     // A short read drained the socket; epoll reports the next
                     // bytes as a new edge, so no extra read is needed.
                     if n < space && !closing {
-                        return Step::Wait;
+                        return ConnStep::Wait;
                     }
                 }
-                Err(e) if e.kind() == IoKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == IoKind::WouldBlock => return ConnStep::Wait,
                 Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => return Step::Lost(e),
+                Err(e) => return ConnStep::Lost(e),
             }
         }
     }
@@ -263,10 +268,10 @@ impl Conn {
 
     /// The server closed the connection: the end of a body that runs to the
     /// close, or a response cut short.
-    fn eof(&mut self, expected: Option<&[u8]>) -> Step {
+    fn eof(&mut self, expected: Option<&[u8]>) -> ConnStep {
         if self.reader.eof_completes() {
-            return Step::Done(self.judge(expected));
+            return ConnStep::Done(self.judge(expected));
         }
-        Step::Lost(io::Error::from(IoKind::UnexpectedEof))
+        ConnStep::Lost(io::Error::from(IoKind::UnexpectedEof))
     }
 }

@@ -25,7 +25,7 @@ use mio::event::Event;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::conn::{Conn, Step};
+use super::conn::{Conn, ConnStep};
 use super::plan::{Model, Plan, Stop};
 use super::record::{Failure, Recorder, Totals};
 use super::socket::{Addr, Socket};
@@ -411,11 +411,11 @@ impl Worker<'_> {
     }
 
     /// Acts on what connection `i`'s I/O came to.
-    fn step(&mut self, i: usize, step: Step) {
+    fn step(&mut self, i: usize, step: ConnStep) {
         match step {
-            Step::Wait => {}
-            Step::Done(result) => self.end_request(i, Instant::now(), result),
-            Step::Lost(e) => self.lost(i, Instant::now(), e),
+            ConnStep::Wait => {}
+            ConnStep::Done(result) => self.end_request(i, Instant::now(), result),
+            ConnStep::Lost(e) => self.lost(i, Instant::now(), e),
         }
     }
 
