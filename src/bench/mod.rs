@@ -4,24 +4,22 @@
 //! [`engine`], one event loop per worker thread; each records every request
 //! that ends in one place, [`record::Recorder::finish`], into its own
 //! [`Totals`]. [`run_plan`] merges them into a [`RunResult`], and the report
-//! turns that into a table and JSON. docs/bench.md describes the method.
+//! turns that into a table and JSON (src/report/bench.rs). docs/bench.md describes the method.
 //!
 //! Files: `engine` (the worker loop and scheduling), `conn` (one
 //! connection's I/O and judging of responses), `socket`, `parse` (the
 //! response reader), `record` (the record point and [`Totals`]), `stats`
-//! (histograms, error kinds, timeline), `run`, `report`, `plan`.
+//! (histograms, error kinds, timeline), `run`, `plan`.
 
 mod conn;
 pub mod engine;
 pub mod parse;
 pub mod plan;
 pub mod record;
-pub mod report;
 pub mod run;
 pub mod socket;
 pub mod stats;
 
 pub use plan::{parse_duration, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName};
 pub use record::Totals;
-pub use report::{BenchReport, Generator};
 pub use run::{run_plan, RunResult};

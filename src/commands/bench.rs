@@ -9,12 +9,13 @@ use anyhow::{bail, Context, Result};
 use super::events;
 use crate::bench::engine::process_cpu;
 use crate::bench::plan::{Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE};
-use crate::bench::report::{ms, BenchReport};
 use crate::bench::run::run_plan;
 use crate::cli::BenchArgs;
 use crate::exit::Exit;
 use crate::gateway::{Gateway, Stack};
 use crate::http::{round_trip, Target};
+use crate::report::style::ms;
+use crate::report::{BenchReport, Console, Document, Exports};
 
 /// Bad bench options; each says what to use instead.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,7 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     let model = args.model()?;
     let stop = args.stop()?;
     let threads = args.threads()?;
+    let exports = Exports::standard(Console::default(), args.json.as_deref(), None);
     if args.connections == 0 {
         return Err(BenchUsage::Connections.into());
     }
@@ -193,17 +195,7 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         process_cpu_used,
         args.allow_errors,
     );
-    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let json = serde_json::to_string_pretty(&report.to_json())? + "\n";
-    crate::report::write_stdout(&if json_to_stdout {
-        json.clone()
-    } else {
-        report.render()
-    })?;
-    if let Some(path) = args.json.as_deref().filter(|_| !json_to_stdout) {
-        std::fs::write(path, json)
-            .with_context(|| format!("could not write the JSON report to {}", path.display()))?;
-    }
+    exports.write(&Document::Bench(&report))?;
     Ok(if report.valid() {
         Exit::Clean
     } else {

@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::bench::BenchReport;
 use super::check::CheckReport;
 use super::matrix::{MatrixReport, MatrixView};
 
@@ -22,6 +23,8 @@ pub enum Document<'a> {
     },
     /// Several stacks checked with the same cases.
     Matrix(&'a MatrixReport),
+    /// One load run.
+    Bench(&'a BenchReport),
 }
 
 /// A format a document can be written in.
@@ -63,6 +66,7 @@ impl Document<'_> {
         match self {
             Document::Check { .. } => "check",
             Document::Matrix(_) => "matrix",
+            Document::Bench(_) => "bench",
         }
     }
 }
@@ -82,6 +86,7 @@ impl Exporter for Console {
         Ok(match doc {
             Document::Check { report, .. } => super::console::render_check(report, self.color),
             Document::Matrix(m) => m.view().render(self.color),
+            Document::Bench(b) => b.render(),
         })
     }
 }
@@ -99,6 +104,7 @@ impl Exporter for Json {
         let value = match doc {
             Document::Check { report, .. } => report.to_json(),
             Document::Matrix(m) => m.to_json(),
+            Document::Bench(b) => b.to_json(),
         };
         serde_json::to_string_pretty(&value)
             .map(|s| s + "\n")
@@ -119,6 +125,10 @@ impl Exporter for Markdown {
         match doc {
             Document::Check { report, label } => Ok(MatrixView::single(report, label).markdown()),
             Document::Matrix(m) => Ok(m.view().markdown()),
+            Document::Bench(_) => Err(ExportError::Unsupported {
+                format: "Markdown",
+                document: doc.kind(),
+            }),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Reporters: they turn results into text and never touch the network.
 
+mod bench;
 mod check;
 mod console;
 mod coverage;
@@ -9,6 +10,7 @@ mod quirks;
 pub mod style;
 mod validate;
 
+pub use bench::{BenchReport, Generator};
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};

@@ -160,3 +160,81 @@ pub fn matrix_report() -> MatrixReport {
         ],
     }
 }
+
+/// A closed-loop bench run against gunicorn with a known latency
+/// distribution (1 ms to 20 ms), a few status errors and a fixed timeline.
+pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
+    use std::sync::Arc;
+    use wsgiprobe::bench::stats::{ErrorKind, TimelinePoint};
+    use wsgiprobe::bench::{Model, Plan, ResponseCheck, RunResult, Stop, Totals, Workload};
+
+    let mut totals = Totals::default();
+    for i in 0..10_000u64 {
+        // 1 ms .. 20 ms, a long tail at the end.
+        let us = 1_000 + (i * i) / 5_300;
+        totals
+            .corrected
+            .record(us + if open { 2_000 } else { 0 })
+            .unwrap();
+        totals.uncorrected.record(us).unwrap();
+    }
+    totals.requests = 10_000;
+    totals.ok = 9_990;
+    for _ in 0..10 {
+        totals.errors.add(ErrorKind::Status);
+    }
+    totals.first_error = Some("status: 500 Internal Server Error".into());
+    totals.connections.opened = 64;
+    totals.sent_total = 12_000;
+    totals.bytes_read = 1_480_000;
+    totals.cpu = Duration::from_millis(900);
+    totals.busiest_thread = 0.45;
+    if open {
+        for _ in 0..10_000 {
+            totals.sched_lag.record(40).unwrap();
+        }
+    }
+    let timeline = (0..5)
+        .map(|second| TimelinePoint {
+            second,
+            requests: 2_000,
+            errors: 2,
+            p50_us: 4_200,
+            p99_us: 18_000,
+        })
+        .collect();
+    let result = RunResult {
+        totals,
+        measured: Duration::from_secs(5),
+        threads: 1,
+        timeline,
+    };
+    let plan = Plan {
+        model: if open {
+            Model::Open { rate: 2_000.0 }
+        } else {
+            Model::Closed
+        },
+        connections: 64,
+        threads: 1,
+        stop: Stop::Duration(Duration::from_secs(5)),
+        warmup: Duration::from_secs(2),
+        timeout: Duration::from_secs(10),
+        request: Arc::from(&b"GET / HTTP/1.1\r\n\r\n"[..]),
+        check: ResponseCheck {
+            body: None,
+            sample_every: 16,
+        },
+    };
+    let mut report = wsgiprobe::report::BenchReport::new(
+        stack("gunicorn", None),
+        when(),
+        Workload::Hello,
+        plan,
+        result,
+        Duration::from_millis(950),
+        0,
+    );
+    report.tool = tool();
+    report
+}

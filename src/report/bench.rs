@@ -3,14 +3,15 @@
 
 use std::time::{Duration, SystemTime};
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::CellAlignment;
 use serde_json::{json, Value};
 
-use super::plan::{Model, Plan, Stop, Workload};
-use super::run::RunResult;
-use super::stats::{encode, spectrum, Percentiles};
+use super::check::ToolInfo;
+use super::style::{ms, table};
+use crate::bench::plan::{Model, Plan, Stop, Workload};
+use crate::bench::run::RunResult;
+use crate::bench::stats::{encode, spectrum, Percentiles};
 use crate::gateway::Stack;
-use crate::report::ToolInfo;
 
 /// A worker thread busier than this was itself the bottleneck.
 const BUSY_LIMIT: f64 = 0.90;
@@ -236,7 +237,7 @@ impl BenchReport {
             out.push_str(&format!("SERVER_SOFTWARE: {sw}\n"));
         }
 
-        let mut t = table();
+        let mut t = table(None);
         let corrected = Percentiles::of(&totals.corrected);
         let uncorrected = Percentiles::of(&totals.uncorrected);
         let open = matches!(self.plan.model, Model::Open { .. });
@@ -275,7 +276,7 @@ impl BenchReport {
 
         let spec = spectrum(&totals.corrected);
         if !spec.is_empty() {
-            let mut t = table();
+            let mut t = table(None);
             t.set_header(vec!["percentile", "latency", "requests ≤"]);
             for p in &spec {
                 t.add_row(vec![
@@ -347,27 +348,5 @@ fn workload_args(w: &Workload) -> String {
         Workload::Sleep { ms } => format!("{ms} ms sleep"),
         Workload::Cpu { ms } => format!("{ms} ms CPU"),
         Workload::Get => "plain GET, any 2xx".into(),
-    }
-}
-
-fn table() -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if t.width().is_none() {
-        t.set_width(140);
-    }
-    t
-}
-
-/// Microseconds as milliseconds with sensible precision.
-pub fn ms(us: u64) -> String {
-    let v = us as f64 / 1000.0;
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else if v >= 10.0 {
-        format!("{v:.1} ms")
-    } else {
-        format!("{v:.3} ms")
     }
 }

@@ -1,0 +1,41 @@
+//! The exact output of the bench renderers, pinned on fixed runs with a
+//! known latency distribution: the terminal summary and the JSON document
+//! (the contract: requests_per_sec, latency_us percentiles, histograms).
+
+mod common;
+
+use common::fixtures;
+use wsgiprobe::report::{Console, Document, Exporter, Json};
+
+#[test]
+fn bench_table_closed_loop() {
+    let report = fixtures::bench_report(false);
+    let text = Console::default()
+        .export(&Document::Bench(&report))
+        .unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn bench_table_open_loop() {
+    let report = fixtures::bench_report(true);
+    let text = Console::default()
+        .export(&Document::Bench(&report))
+        .unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn bench_json() {
+    let report = fixtures::bench_report(false);
+    let text = Json.export(&Document::Bench(&report)).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // The contract fields, whatever else the document holds.
+    for key in ["requests_per_sec", "latency_us", "requests", "histogram"] {
+        assert!(value.get(key).is_some(), "no {key}");
+    }
+    for p in ["p50", "p90", "p95", "p99", "p99.9", "max"] {
+        assert!(value["latency_us"].get(p).is_some(), "no latency_us.{p}");
+    }
+    insta::assert_json_snapshot!(value);
+}
