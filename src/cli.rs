@@ -154,9 +154,25 @@ pub struct CheckArgs {
     /// Write the results as a Markdown matrix (cases by stacks) to FILE.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-    /// Treat warnings (broken SHOULDs) as failures for the exit code.
+    /// Treat warnings (broken SHOULDs) as failures for the exit code
+    /// (with --expectations, a warn the file expects stays expected).
     #[arg(long)]
     pub strict: bool,
+    /// Compare every outcome with FILE (per stack label): exit 1 only on an
+    /// unexpected fail or warn; fixed, new and stale entries are listed.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// Write every case's outcome (per stack) to FILE, to review and
+    /// commit; entries for cases this run did not decide are kept.
+    #[arg(long, value_name = "FILE")]
+    pub update_expectations: Option<PathBuf>,
+    /// With --expectations: exit 1 as well when anything differs from the
+    /// file (a fixed case, a new one, a stale entry).
+    #[arg(long, requires = "expectations")]
+    pub strict_expectations: bool,
+    /// Write a JUnit XML report to FILE (one testsuite per area, per stack).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Server quirks to add to the built-in ones (TOML, as specs/quirks.toml): a
     /// warn or skip they explain is shown as `quirk`; a fail stands.
     #[arg(long, value_name = "FILE")]

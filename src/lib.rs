@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod conformance;
 pub mod exit;
+pub mod expectations;
 pub mod gateway;
 pub mod http;
 pub mod probe;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 
 use super::events;
+use super::gate::GatePlan;
 use super::spec_set::load_set;
 use crate::cli::{self, CheckArgs, PlannedStack};
 use crate::conformance::{
@@ -27,6 +28,7 @@ struct CheckPlan {
     case_timeout: Duration,
     strict: bool,
     exports: Exports,
+    gate: GatePlan,
 }
 
 impl CheckPlan {
@@ -41,6 +43,9 @@ impl CheckPlan {
         let console = Console {
             color: !args.no_color && std::io::stdout().is_terminal(),
         };
+        let mut exports =
+            Exports::standard(console, args.json.as_deref(), args.markdown.as_deref());
+        let gate = GatePlan::from_args(args, &set, &mut exports)?;
         Ok(CheckPlan {
             stacks,
             cases,
@@ -48,7 +53,8 @@ impl CheckPlan {
             jobs: usize::from(args.jobs),
             case_timeout: Duration::from_millis(args.timeout),
             strict: args.strict,
-            exports: Exports::standard(console, args.json.as_deref(), args.markdown.as_deref()),
+            exports,
+            gate,
         })
     }
 }
@@ -58,11 +64,12 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     let plan = CheckPlan::from_args(&args)?;
     if let [stack] = plan.stacks.as_slice() {
         let report = check_stack(stack, &plan)?;
+        plan.gate.write_update(&[(&stack.label, Some(&report))])?;
         plan.exports.write(&Document::Check {
             report: &report,
             label: &stack.label,
         })?;
-        return Ok(exit_for(&report));
+        return Ok(exit_for(&report, plan.gate.updates()));
     }
 
     // A matrix: the stacks one after another, so none competes with another
@@ -84,9 +91,17 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         strict: plan.strict,
         runs,
     };
+    let ran: Vec<(&str, Option<&CheckReport>)> = matrix
+        .runs
+        .iter()
+        .map(|r| (r.label.as_str(), r.result.as_ref().ok()))
+        .collect();
+    plan.gate.write_update(&ran)?;
     plan.exports.write(&Document::Matrix(&matrix))?;
     Ok(Exit::worst(matrix.runs.iter().map(|r| {
-        r.result.as_ref().map_or(Exit::Harness, exit_for)
+        r.result
+            .as_ref()
+            .map_or(Exit::Harness, |r| exit_for(r, plan.gate.updates()))
     })))
 }
 
@@ -183,7 +198,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         .then(|| validate_findings(&gateway, &run_id, cases, config.case_timeout));
 
     let quirks_applied = results.iter().filter_map(|r| r.quirk.clone()).collect();
-    let report = CheckReport {
+    let mut report = CheckReport {
         tool: ToolInfo::default(),
         stack: gateway.stack.clone(),
         started,
@@ -193,7 +208,11 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         results,
         validate,
         quirks_applied,
+        expectations: None,
     };
+    report.expectations = plan
+        .gate
+        .compare(&report, &stack.label, plan.stacks.len() == 1);
     drop(gateway);
     Ok(report)
 }
@@ -227,14 +246,20 @@ fn validate_findings(
 }
 
 /// Failures beat errors: a run that found a broken MUST says so even when
-/// some other case could not be decided.
-pub fn exit_for(report: &CheckReport) -> Exit {
+/// some other case could not be decided. With expectations, a failure is
+/// what the file did not expect (`CheckReport::fails_run`); after
+/// `--update-expectations` the file describes the run, so only harness
+/// trouble is left to report.
+pub fn exit_for(report: &CheckReport, updated_expectations: bool) -> Exit {
     let s = report.summary();
     // wsgiref.validate's own findings never change a verdict; those about
     // the server count like warnings: only with --strict.
     let validate = report.validate.as_ref();
     let server_findings = validate.map_or(0, |v| v.server_findings());
-    if s.fail > 0 || (report.strict && (s.warn > 0 || server_findings > 0)) {
+    let failing = report.results.iter().any(|r| report.fails_run(r))
+        || report.expectations.as_ref().is_some_and(|d| d.fails_run())
+        || (report.strict && server_findings > 0);
+    if failing && !updated_expectations {
         Exit::Failures
     } else if s.error > 0 || validate.is_some_and(|v| v.problem.is_some()) {
         Exit::Harness

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::conformance::quirks::AppliedQuirk;
 use crate::conformance::{CaseResult, Outcome, ValidateReport};
+use crate::expectations::Delta;
 use crate::gateway::Stack;
 
 /// The tool that made a report.
@@ -91,11 +92,29 @@ pub struct CheckReport {
     /// Every declared quirk that met a case that did not pass, in case
     /// order (each result's own `quirk`, gathered).
     pub quirks_applied: Vec<AppliedQuirk>,
+    /// The run compared with `--expectations`; `None` without it.
+    pub expectations: Option<Delta>,
 }
 
 impl CheckReport {
     pub fn summary(&self) -> Summary {
         Summary::of(&self.results)
+    }
+
+    /// Whether this case, by itself, makes the run exit 1. Without
+    /// expectations: a fail (and a warn with `--strict`). With them: an
+    /// unexpected fail or warn (and anything the file does not describe
+    /// with `--strict-expectations`).
+    pub fn fails_run(&self, r: &CaseResult) -> bool {
+        match &self.expectations {
+            Some(d) => d
+                .of(&r.case.case.id)
+                .is_some_and(|c| c.is_unexpected_failure() || (d.strict && c.is_off())),
+            None => {
+                r.verdict.outcome == Outcome::Fail
+                    || (self.strict && r.verdict.outcome == Outcome::Warn)
+            }
+        }
     }
 
     /// The JSON document.
@@ -106,7 +125,7 @@ impl CheckReport {
             .map(|r| {
                 let c = &r.case.case;
                 let quirk = self.quirks_applied.iter().find(|q| q.case == c.id);
-                json!({
+                let mut case = json!({
                     "id": c.id,
                     "area": r.case.area,
                     "level": c.level.as_str(),
@@ -122,7 +141,14 @@ impl CheckReport {
                     "request": r.request,
                     "response_head": r.response_head,
                     "quirk": quirk,
-                })
+                });
+                if let Some(d) = self.expectations.as_ref().and_then(|d| d.of(&c.id)) {
+                    case["expectation"] = json!({
+                        "outcome": d.expected,
+                        "change": d.change,
+                    });
+                }
+                case
             })
             .collect();
         let mut doc = json!({
@@ -139,6 +165,9 @@ impl CheckReport {
         });
         if let Some(v) = &self.validate {
             doc["validate"] = v.to_json();
+        }
+        if let Some(d) = &self.expectations {
+            doc["expectations"] = d.to_json();
         }
         doc
     }

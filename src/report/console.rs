@@ -84,6 +84,9 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
     if let Some(why) = &report.server_exited {
         out.push_str(&format!("\n{why}\n"));
     }
+    if let Some(d) = &report.expectations {
+        out.push_str(&super::render_delta(d, None));
+    }
     out.push_str(&format!("\n{}\n", report.summary().line()));
     out
 }

@@ -45,6 +45,8 @@ pub enum ExportError {
     },
     #[error("could not encode the {0}")]
     Encode(&'static str, #[source] serde_json::Error),
+    #[error("could not encode the {0}")]
+    Xml(&'static str, #[source] quick_junit::SerializeError),
     #[error("could not write the {what} to {path}")]
     Write {
         what: &'static str,
@@ -54,6 +56,12 @@ pub enum ExportError {
     },
     #[error("could not write the {what} to standard output")]
     Stdout {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not write the {what} to standard error")]
+    Stderr {
         what: &'static str,
         #[source]
         source: std::io::Error,
@@ -137,7 +145,11 @@ impl Exporter for Markdown {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     Stdout,
+    /// Standard error (GitHub reads workflow commands there too).
+    Stderr,
     File(PathBuf),
+    /// Added to the end of a file (`$GITHUB_STEP_SUMMARY`).
+    Append(PathBuf),
 }
 
 impl Destination {
@@ -178,6 +190,11 @@ impl Exports {
         Exports { list }
     }
 
+    /// One more format, to its destination.
+    pub fn add(&mut self, exporter: Box<dyn Exporter>, dest: Destination) {
+        self.list.push((exporter, dest));
+    }
+
     /// Writes the document in every format. Files are written even when
     /// another destination fails (a closed pipe must not lose the JSON), and
     /// the first failure is returned after all were tried. A reader that
@@ -190,6 +207,15 @@ impl Exports {
                     what: exporter.name(),
                     source,
                 }),
+                Destination::Stderr => {
+                    let mut err = std::io::stderr().lock();
+                    err.write_all(text.as_bytes())
+                        .and_then(|()| err.flush())
+                        .map_err(|source| ExportError::Stderr {
+                            what: exporter.name(),
+                            source,
+                        })
+                }
                 Destination::File(path) => {
                     std::fs::write(path, text).map_err(|source| ExportError::Write {
                         what: exporter.name(),
@@ -197,6 +223,16 @@ impl Exports {
                         source,
                     })
                 }
+                Destination::Append(path) => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| f.write_all(text.as_bytes()))
+                    .map_err(|source| ExportError::Write {
+                        what: exporter.name(),
+                        path: path.clone(),
+                        source,
+                    }),
             });
             if let Err(e) = result {
                 first_error.get_or_insert(e);

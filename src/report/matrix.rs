@@ -173,6 +173,14 @@ impl MatrixView<'_> {
                 )),
             }
         }
+        for (i, run) in self.columns.iter().enumerate() {
+            if let Some(d) = run.result.ok().and_then(|r| r.expectations.as_ref()) {
+                out.push_str(&super::render_delta(
+                    d,
+                    Some(&format!("[{}] {}", i + 1, run.label)),
+                ));
+            }
+        }
         out
     }
 

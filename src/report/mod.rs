@@ -4,7 +4,10 @@ mod bench;
 mod check;
 mod console;
 mod coverage;
+mod expectations;
 mod export;
+mod github;
+mod junit;
 mod matrix;
 mod quirks;
 pub mod style;
@@ -14,9 +17,12 @@ pub use bench::{BenchReport, Generator};
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
+pub use expectations::render_delta;
 pub use export::{
     write_stdout, Console, Destination, Document, ExportError, Exporter, Exports, Json, Markdown,
 };
+pub use github::{GithubAnnotations, GithubSummary};
+pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
 pub use quirks::render_quirks;
 pub use validate::render_validate;

@@ -133,6 +133,7 @@ pub fn check_report(gateway: &str, proxy: Option<&str>) -> CheckReport {
         server_exited: None,
         validate: None,
         quirks_applied,
+        expectations: None,
     }
 }
 
