@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use std::sync::Arc;
 
-use crate::bench::{parse_duration, WorkloadName};
+use crate::bench::{parse_duration, Threshold, WorkloadName};
 use crate::gateway::{
     self, GatewayKind, GatewaySpec, PlanError, ProxyKind, ProxySpec, RecipeBook, RecipeFileError,
     StackPlan, Tuning,
@@ -256,6 +256,11 @@ pub struct BenchArgs {
     /// Errors a run may have and still be valid (exit 0).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub allow_errors: u64,
+    /// A threshold the run must meet, k6 style, or it exits 1: p99<50ms,
+    /// p99.9<200ms, max<1s, mean<5ms, rps>=1000, errors==0, errors<1%
+    /// (repeatable; latency needs a unit: us, ms, s).
+    #[arg(long = "fail-if", visible_alias = "threshold", value_name = "EXPR", value_parser = clap::value_parser!(Threshold))]
+    pub fail_if: Vec<Threshold>,
     /// Compare the body bytes of one response in N (the length of every response is checked).
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub sample_bodies: u32,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context, Result};
 
 use super::events;
+use super::gate;
 use crate::bench::engine::process_cpu;
 use crate::bench::plan::{Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE};
 use crate::bench::run::run_plan;
@@ -93,7 +94,8 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     let model = args.model()?;
     let stop = args.stop()?;
     let threads = args.threads()?;
-    let exports = Exports::standard(Console::default(), args.json.as_deref(), None);
+    let mut exports = Exports::standard(Console::default(), args.json.as_deref(), None);
+    gate::add_github(&mut exports);
     if args.connections == 0 {
         return Err(BenchUsage::Connections.into());
     }
@@ -186,7 +188,7 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         g.stop(&events::to_stderr);
     }
 
-    let report = BenchReport::new(
+    let mut report = BenchReport::new(
         stack,
         started,
         workload,
@@ -195,12 +197,21 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         process_cpu_used,
         args.allow_errors,
     );
+    report.check_thresholds(&args.fail_if);
     exports.write(&Document::Bench(&report))?;
-    Ok(if report.valid() {
-        Exit::Clean
-    } else {
-        Exit::Failures
-    })
+    if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        // The terminal summary, which names them, is not on standard output.
+        for line in crate::report::broken_lines(&report.thresholds) {
+            eprintln!("wsgiprobe: {line}");
+        }
+    }
+    Ok(
+        if report.valid() && report.broken_thresholds().next().is_none() {
+            Exit::Clean
+        } else {
+            Exit::Failures
+        },
+    )
 }
 
 /// One request before any load: the workload must answer 2xx with the

@@ -20,6 +20,19 @@ const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 /// The file GitHub shows as the job summary.
 const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 
+/// Under GitHub Actions (`GITHUB_ACTIONS=true`): annotations on standard
+/// error, and the Markdown report appended to the job summary when the
+/// runner names its file.
+pub fn add_github(exports: &mut Exports) {
+    if !std::env::var(GITHUB_ACTIONS).is_ok_and(|v| v == "true") {
+        return;
+    }
+    exports.add(Box::new(GithubAnnotations), Destination::Stderr);
+    if let Some(path) = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|p| !p.is_empty()) {
+        exports.add(Box::new(GithubSummary), Destination::Append(path.into()));
+    }
+}
+
 /// The gate's part of a check plan.
 pub struct GatePlan {
     /// `--expectations`, read and checked.
@@ -55,12 +68,7 @@ impl GatePlan {
         if let Some(path) = &args.junit {
             exports.add(Box::new(Junit), Destination::from_arg(path));
         }
-        if std::env::var(GITHUB_ACTIONS).is_ok_and(|v| v == "true") {
-            exports.add(Box::new(GithubAnnotations), Destination::Stderr);
-            if let Some(path) = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|p| !p.is_empty()) {
-                exports.add(Box::new(GithubSummary), Destination::Append(path.into()));
-            }
-        }
+        add_github(exports);
         Ok(GatePlan {
             expectations,
             strict_expectations: args.strict_expectations,

@@ -5,7 +5,7 @@
 pub mod bench;
 pub mod check;
 pub mod events;
-mod gate;
+pub(crate) mod gate;
 pub mod probe;
 pub mod servers;
 mod spec_set;

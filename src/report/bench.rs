@@ -11,6 +11,7 @@ use super::style::{ms, table};
 use crate::bench::plan::{Model, Plan, Stop, Workload};
 use crate::bench::run::RunResult;
 use crate::bench::stats::{encode, spectrum, Percentiles};
+use crate::bench::threshold::{check_all, Checked, Figures, Threshold};
 use crate::gateway::Stack;
 
 /// A worker thread busier than this was itself the bottleneck.
@@ -52,6 +53,8 @@ pub struct BenchReport {
     pub allow_errors: u64,
     /// Things the reader should know (reconnects, bottlenecks, ...).
     pub warnings: Vec<String>,
+    /// `--fail-if` thresholds against this run, in the order given.
+    pub thresholds: Vec<Checked>,
 }
 
 impl BenchReport {
@@ -125,7 +128,25 @@ impl BenchReport {
             generator,
             allow_errors,
             warnings,
+            thresholds: Vec::new(),
         }
+    }
+
+    /// Checks `thresholds` against the run (corrected latency, achieved
+    /// rate, errors) and keeps the results in the report.
+    pub fn check_thresholds(&mut self, thresholds: &[Threshold]) {
+        let figures = Figures {
+            latency_us: &self.result.totals.corrected,
+            requests_per_sec: self.result.requests_per_sec(),
+            requests: self.result.totals.requests,
+            errors: self.result.totals.errors.total(),
+        };
+        self.thresholds = check_all(thresholds, &figures);
+    }
+
+    /// Thresholds the run did not meet.
+    pub fn broken_thresholds(&self) -> impl Iterator<Item = &Checked> {
+        self.thresholds.iter().filter(|c| !c.held)
     }
 
     /// A run with more errors than allowed (or with nothing measured) does not count.
@@ -153,7 +174,7 @@ impl BenchReport {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        json!({
+        let mut doc = json!({
             "tool": {"name": self.tool.name, "version": self.tool.version},
             "stack": self.stack,
             "started_unix": started,
@@ -203,7 +224,12 @@ impl BenchReport {
                 "corrected": encode(&t.corrected),
                 "uncorrected": encode(&t.uncorrected),
             },
-        })
+        });
+        // Only with --fail-if, so a run without thresholds reads as before.
+        if !self.thresholds.is_empty() {
+            doc["thresholds"] = json!(self.thresholds);
+        }
+        doc
     }
 
     /// The terminal summary.
@@ -328,6 +354,7 @@ impl BenchReport {
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
         }
+        out.push_str(&crate::report::render_thresholds(&self.thresholds));
         if !self.valid() {
             out.push_str(&format!(
                 "INVALID RUN: {} errors (allowed: {}; raise with --allow-errors)\n",

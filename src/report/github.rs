@@ -19,7 +19,10 @@ impl Exporter for GithubSummary {
     }
 
     fn export(&self, doc: &Document) -> Result<String, ExportError> {
-        Ok(Markdown.export(doc)? + "\n")
+        match doc {
+            Document::Bench(b) => Ok(super::thresholds::bench_markdown(b)),
+            _ => Ok(Markdown.export(doc)? + "\n"),
+        }
     }
 }
 
@@ -37,6 +40,7 @@ impl Exporter for GithubAnnotations {
         let mut out = String::new();
         match doc {
             Document::Check { report, label } => annotate(&mut out, report, label),
+            Document::Bench(b) => out.push_str(&super::thresholds::threshold_annotations(b)),
             Document::Matrix(m) => {
                 for run in &m.runs {
                     match &run.result {

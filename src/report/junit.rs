@@ -75,6 +75,12 @@ impl Exporter for Junit {
                 }
                 report.set_time(time);
             }
+            Document::Bench(_) => {
+                return Err(ExportError::Unsupported {
+                    format: "JUnit",
+                    document: doc.kind(),
+                })
+            }
         }
         let xml = report
             .to_string()

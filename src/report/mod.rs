@@ -11,6 +11,7 @@ mod junit;
 mod matrix;
 mod quirks;
 pub mod style;
+mod thresholds;
 mod validate;
 
 pub use bench::{BenchReport, Generator};
@@ -25,4 +26,5 @@ pub use github::{GithubAnnotations, GithubSummary};
 pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
 pub use quirks::render_quirks;
+pub use thresholds::{bench_markdown, broken_lines, render_thresholds, threshold_annotations};
 pub use validate::render_validate;
