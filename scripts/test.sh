@@ -55,6 +55,31 @@ fi
 # apt starts a system nginx as a service; the tests run their own.
 export WSGIPROBE_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
+# The --junit tests validate with xmllint against the Jenkins xUnit plugin's
+# JUnit schema (junit-10.xsd), which pytest's source distribution ships in
+# testing/example_scripts/ (pytest validates its own JUnit output with it).
+if ! command -v xmllint >/dev/null; then
+    if command -v apt-get >/dev/null; then
+        echo "test.sh: installing xmllint (libxml2-utils) with apt-get"
+        apt_install libxml2-utils
+    else
+        echo "test.sh: xmllint is missing; install libxml2 (libxml2-utils)" >&2
+        exit 2
+    fi
+fi
+JUNIT_XSD=.venv/share/junit-10.xsd
+if [ ! -s "$JUNIT_XSD" ]; then
+    echo "test.sh: fetching junit-10.xsd from the pytest 8.3.5 source distribution"
+    sdist=$(mktemp -d)
+    .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps \
+        --no-binary :all: pytest==8.3.5 -d "$sdist"
+    mkdir -p "$(dirname "$JUNIT_XSD")"
+    tar -xzf "$sdist"/pytest-8.3.5.tar.gz -O pytest-8.3.5/testing/example_scripts/junit-10.xsd >"$JUNIT_XSD.part"
+    mv "$JUNIT_XSD.part" "$JUNIT_XSD"
+    rm -rf "$sdist"
+fi
+export WSGIPROBE_JUNIT_XSD="$PWD/$JUNIT_XSD"
+
 export WSGIPROBE_TEST_PYTHON="$PWD/.venv/bin/python"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings

@@ -39,12 +39,12 @@ impl Exporter for GithubAnnotations {
     fn export(&self, doc: &Document) -> Result<String, ExportError> {
         let mut out = String::new();
         match doc {
-            Document::Check { report, label } => annotate(&mut out, report, label),
+            Document::Check { report, .. } => annotate(&mut out, report, None),
             Document::Bench(b) => out.push_str(&super::thresholds::threshold_annotations(b)),
             Document::Matrix(m) => {
                 for run in &m.runs {
                     match &run.result {
-                        Ok(r) => annotate(&mut out, r, &run.label),
+                        Ok(r) => annotate(&mut out, r, Some(&run.label)),
                         Err(e) => out.push_str(&command(
                             "error",
                             &[],
@@ -59,7 +59,13 @@ impl Exporter for GithubAnnotations {
     }
 }
 
-fn annotate(out: &mut String, report: &CheckReport, label: &str) {
+/// The annotations of one stack; `label` names it in a matrix (a single
+/// stack's label can be a whole `--cmd`, too long for a title).
+fn annotate(out: &mut String, report: &CheckReport, label: Option<&str>) {
+    let title = |id: &str| match label {
+        Some(l) => format!("wsgiprobe {l}: {id}"),
+        None => format!("wsgiprobe: {id}"),
+    };
     let delta = report.expectations.as_ref();
     let file = delta.map(|d| d.file.as_str());
     for r in &report.results {
@@ -67,7 +73,7 @@ fn annotate(out: &mut String, report: &CheckReport, label: &str) {
         let change = delta.and_then(|d| d.of(id));
         let line = change.and_then(|c| c.line);
         let at = location(file, line);
-        let title = format!("wsgiprobe {label}: {id}");
+        let title = title(id);
         if r.verdict.outcome == Outcome::Error {
             out.push_str(&command(
                 "error",
@@ -108,7 +114,7 @@ fn annotate(out: &mut String, report: &CheckReport, label: &str) {
             out.push_str(&command(
                 if d.strict { "error" } else { "notice" },
                 &location(file, Some(s.line)),
-                &format!("wsgiprobe {label}: {}", s.id),
+                &title(&s.id),
                 &n.explain(),
             ));
         }
