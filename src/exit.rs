@@ -5,18 +5,30 @@
 //!
 //! | code | meaning |
 //! | --- | --- |
-//! | 0 | no failure (with `--strict`, no warning either) |
-//! | 1 | failures found: a broken MUST (or SHOULD with `--strict`), a bench run that was not valid |
-//! | 2 | the harness could not run or could not decide: bad arguments, a bad spec, a server that would not start, cases in error with no failure |
+//! | 0 | no failure (with `--strict`, no warning either; with `--expectations`, nothing unexpected) |
+//! | 1 | failures found: a broken MUST (or SHOULD with `--strict`); with `--expectations`, an unexpected fail or warn (or, with `--strict-expectations`, any difference from the file); a bench run that was not valid or broke a `--fail-if` threshold |
+//! | 2 | the harness could not run or could not decide: bad arguments, a bad spec, a bad expectations file, a server that would not start, cases in error with no failure |
 //! | 130 | interrupted by SIGINT (Ctrl-C), after stopping every server |
 //! | 143 | interrupted by SIGTERM, after stopping every server |
+//!
+//! `--expectations FILE` changes what 1 means for `check`: a case's outcome
+//! is compared with what the file expects of it (after the whole verdict
+//! pipeline, quirks included), and only an unexpected `fail` or `warn` (a
+//! broken case, or a failing case the file does not name) is a failure; a
+//! `fail` the file expects is not. Fixed, changed and new passing cases
+//! and stale entries are listed and exit 0, or 1 with
+//! `--strict-expectations`. An `error` is never expected: still 2.
+//! `--update-expectations FILE` writes the file from the run, which it then
+//! describes: 0, or 2 when something could not be decided.
 
 /// How a run ended; `main` turns it into the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// No failure (with `--strict`, no warning either).
+    /// No failure (with `--strict`, no warning either; with
+    /// `--expectations`, nothing unexpected).
     Clean,
-    /// The gateway broke a requirement, or a load run was not valid.
+    /// The gateway broke a requirement (one the expectations did not
+    /// expect), or a load run was not valid or broke a threshold.
     Failures,
     /// The harness could not run or could not decide.
     Harness,

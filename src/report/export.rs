@@ -166,6 +166,8 @@ impl Destination {
 /// Every format a command writes, each to its destination.
 pub struct Exports {
     list: Vec<(Box<dyn Exporter>, Destination)>,
+    /// Whether the terminal table is the first entry (on standard output).
+    table_first: bool,
 }
 
 impl Exports {
@@ -187,11 +189,18 @@ impl Exports {
         if let Some(dest) = markdown {
             list.push((Box::new(Markdown), dest));
         }
-        Exports { list }
+        Exports {
+            table_first: !stdout_taken,
+            list,
+        }
     }
 
-    /// One more format, to its destination.
+    /// One more format, to its destination. A format sent to standard
+    /// output takes it over from the terminal table, as `--json -` does.
     pub fn add(&mut self, exporter: Box<dyn Exporter>, dest: Destination) {
+        if dest == Destination::Stdout && std::mem::take(&mut self.table_first) {
+            self.list.remove(0);
+        }
         self.list.push((exporter, dest));
     }
 
