@@ -600,3 +600,36 @@ fn load_thresholds_hold_and_break_with_the_measured_value() {
     assert!(md.contains("**2 threshold(s) broken.**"), "{md}");
     assert!(md.contains("| `rps>=10000000` |"), "{md}");
 }
+
+#[test]
+fn junit_with_every_outcome_and_change_validates() {
+    use wsgiprobe::report::{Document, Exporter, Junit};
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixtures_with_expectations(true);
+    let matrix = common::fixtures::matrix_report();
+    for (name, doc) in [
+        (
+            "single.xml",
+            Document::Check {
+                report: &report,
+                label: "gunicorn",
+            },
+        ),
+        ("matrix.xml", Document::Matrix(&matrix)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, Junit.export(&doc).unwrap()).unwrap();
+        assert_valid_junit(&path);
+    }
+}
+
+/// The fixed report with one of every outcome, compared with expectations
+/// that give one of every change (strict: stale entries are failures).
+fn fixtures_with_expectations(strict: bool) -> wsgiprobe::report::CheckReport {
+    common::fixtures::with_expectations(
+        common::fixtures::check_report("gunicorn", None),
+        "gunicorn",
+        common::fixtures::EXPECTATIONS,
+        strict,
+    )
+}

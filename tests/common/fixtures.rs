@@ -239,3 +239,40 @@ pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
     report.tool = tool();
     report
 }
+
+/// `report` compared with the expectations file `text` (named
+/// `expect.toml`), as `check --expectations` does.
+pub fn with_expectations(
+    mut report: CheckReport,
+    label: &str,
+    text: &str,
+    strict: bool,
+) -> CheckReport {
+    let file = wsgiprobe::expectations::ExpectationsFile::parse("expect.toml", text)
+        .expect("fixture expectations parse");
+    let set = spec::load_builtin().expect("built-in specs load");
+    let known = set.cases.iter().map(|c| c.case.id.as_str()).collect();
+    report.expectations = Some(wsgiprobe::expectations::Delta::compare(
+        &file,
+        label,
+        true,
+        &report.results,
+        &known,
+        strict,
+    ));
+    report
+}
+
+/// Expectations for `check_report`: the fail expected, the warn expected
+/// to pass (broken), the quirk expected to warn (changed), the pass
+/// expected to fail (fixed), the skip missing (new), the error expected to
+/// pass (undecided), and an entry for a case that does not exist (stale).
+pub const EXPECTATIONS: &str = r#"
+[stack."gunicorn"]
+"environ.request-method.extension" = "fail"
+"input.chunked.decoded" = "fail"
+"environ.content-type.absent-without-header" = "pass"
+"response.headers.hop-by-hop-refused" = "warn"
+"environ.server-port.str" = "pass"
+"environ.no-longer-a-case" = "warn"
+"#;
