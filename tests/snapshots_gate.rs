@@ -80,3 +80,62 @@ fn github_annotations() {
     let r = report();
     insta::assert_snapshot!(GithubAnnotations.export(&doc(&r)).unwrap());
 }
+
+#[test]
+fn markdown_with_expectations() {
+    let r = report();
+    insta::assert_snapshot!(wsgiprobe::report::Markdown.export(&doc(&r)).unwrap());
+}
+
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    use wsgiprobe::conformance::Outcome;
+    use wsgiprobe::report::{MatrixReport, StackRun};
+    // Every built-in case failing on six stacks, each with a long story.
+    let set = wsgiprobe::spec::load_builtin().unwrap();
+    let long = "the server did something unexpected here; ".repeat(40);
+    let runs = (0..6)
+        .map(|i| {
+            let mut r = fixtures::check_report("gunicorn", None);
+            let template = fixtures::result(&set.cases[0].case.id, Outcome::Fail, "x", &long);
+            r.results = set
+                .cases
+                .iter()
+                .map(|c| wsgiprobe::conformance::CaseResult {
+                    case: c.clone(),
+                    ..template.clone()
+                })
+                .collect();
+            r.quirks_applied.clear();
+            StackRun {
+                label: format!("stack-{i}"),
+                result: Ok(r),
+            }
+        })
+        .collect();
+    let m = MatrixReport {
+        tool: fixtures::tool(),
+        started: fixtures::when(),
+        strict: false,
+        runs,
+    };
+    let md = wsgiprobe::report::Markdown
+        .export(&Document::Matrix(&m))
+        .unwrap();
+    assert!(
+        md.chars().count() <= 65_536,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(
+        md.contains("left out to fit a pull-request comment"),
+        "{md}"
+    );
+    let summary = md.find("## Summary").unwrap();
+    let folded = md.find("<details>").unwrap();
+    assert!(summary < folded, "the summary comes before anything folded");
+    assert!(
+        md[..folded].contains("| **fail** | `environ."),
+        "failures unfolded"
+    );
+}

@@ -9,6 +9,7 @@ mod export;
 mod github;
 mod junit;
 mod matrix;
+mod pr_comment;
 mod quirks;
 pub mod style;
 mod thresholds;
