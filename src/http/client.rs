@@ -26,6 +26,19 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The longest chunk-size line (size plus extensions) accepted.
 const CHUNK_LINE_LIMIT: usize = 8 * 1024;
 
+/// The most body bytes a connection keeps of one response unless told
+/// otherwise ([`Connection::limit_body`]): far more than any probe answer,
+/// and little enough that several connections at once stay small.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The most 1xx responses accepted before the final one; together their
+/// heads may take at most [`HEAD_LIMIT`] bytes.
+const INTERIM_LIMIT: usize = 64;
+
+/// Framing bytes of a chunked body dropped from the buffer at once: the
+/// buffer holds the de-chunked data and at most this much framing besides.
+const COMPACT_AT: usize = 64 * 1024;
+
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
@@ -292,6 +305,13 @@ pub enum HttpError {
         /// they remain readable through [`Connection::leftover`].
         received: usize,
     },
+    /// The body went past what the connection keeps of one response; the
+    /// rest was not read.
+    #[error("response body exceeds the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit ([`Connection::limit_body`]).
+        limit: usize,
+    },
     /// The response broke the HTTP/1.1 message syntax.
     #[error("malformed response: {what}")]
     Malformed {
@@ -382,10 +402,15 @@ pub struct Connection {
     stream: Stream,
     timeouts: Timeouts,
     /// Bytes received and not yet part of a returned response. On error the
-    /// partial response stays here, so reports can show what arrived.
+    /// partial response stays here, so reports can show what arrived (a
+    /// chunked body as far as it was de-chunked).
     buf: Vec<u8>,
     /// The peer has closed its side (or reset the connection).
     eof: bool,
+    /// The most body bytes kept of one response.
+    body_limit: usize,
+    /// Chunk framing of the response being read, dropped from `buf`.
+    dropped: usize,
 }
 
 impl fmt::Debug for Connection {
@@ -395,17 +420,31 @@ impl fmt::Debug for Connection {
             .field("timeouts", &self.timeouts)
             .field("buffered", &self.buf.len())
             .field("eof", &self.eof)
+            .field("body_limit", &self.body_limit)
             .finish()
     }
 }
 
 /// One request on a fresh connection, its response read within `timeout`
 /// (connecting takes at most 5 s of it). `head`: the request was a HEAD.
+/// At most [`DEFAULT_BODY_LIMIT`] body bytes are kept.
 pub fn round_trip(
     target: &Target,
     bytes: &[u8],
     head: bool,
     timeout: Duration,
+) -> Result<Response, HttpError> {
+    round_trip_capped(target, bytes, head, timeout, DEFAULT_BODY_LIMIT)
+}
+
+/// [`round_trip`], keeping at most `body_limit` body bytes: a longer body
+/// is [`HttpError::BodyTooLarge`].
+pub fn round_trip_capped(
+    target: &Target,
+    bytes: &[u8],
+    head: bool,
+    timeout: Duration,
+    body_limit: usize,
 ) -> Result<Response, HttpError> {
     let deadline = Instant::now() + timeout;
     let mut conn = Connection::open(
@@ -415,6 +454,7 @@ pub fn round_trip(
             io: timeout,
         },
     )?;
+    conn.limit_body(body_limit);
     conn.send(bytes)?;
     conn.read_response(head, deadline)
 }
@@ -449,7 +489,26 @@ impl Connection {
             timeouts,
             buf: Vec::new(),
             eof: false,
+            body_limit: DEFAULT_BODY_LIMIT,
+            dropped: 0,
         })
+    }
+
+    /// Keeps at most `limit` body bytes of a response (default
+    /// [`DEFAULT_BODY_LIMIT`]): a longer body is [`HttpError::BodyTooLarge`],
+    /// and whatever else is waited for (bytes after a response, a head)
+    /// never holds more than about this much either. Memory per connection
+    /// is bounded by it whatever the server sends.
+    pub fn limit_body(&mut self, limit: usize) {
+        self.body_limit = limit;
+    }
+
+    /// The most bytes the buffer may hold: a body at its limit, with room
+    /// for its heads (interim ones included), its framing and one read.
+    fn buffer_limit(&self) -> usize {
+        self.body_limit
+            .saturating_add(3 * HEAD_LIMIT)
+            .saturating_add(COMPACT_AT + READ_CHUNK)
     }
 
     /// Writes all of these bytes, each write bounded by the io timeout.
@@ -481,12 +540,18 @@ impl Connection {
         let mut start = 0;
         let mut interim = Vec::new();
         let mut bare_lf = false;
+        self.dropped = 0;
         loop {
             let h = self.read_head(start, deadline)?;
             bare_lf |= h.bare_lf;
             let status = h.line.status;
             let end = start + h.len;
             if is_interim(status) {
+                if interim.len() == INTERIM_LIMIT || end > HEAD_LIMIT {
+                    return Err(malformed(format!(
+                        "more than {INTERIM_LIMIT} interim (1xx) responses, or more than {HEAD_LIMIT} bytes of them"
+                    )));
+                }
                 interim.push(Interim {
                     status,
                     reason: h.line.reason,
@@ -498,15 +563,15 @@ impl Connection {
             let framing = body_framing(status, &h.headers, head).map_err(malformed)?;
             let raw_head = self.buf[start..end].to_vec();
             let mut trailers = Vec::new();
-            let (body, message_end) = match framing {
-                Framing::NoBody => (Vec::new(), end),
+            let (body_end, message_end) = match framing {
+                Framing::NoBody => (end, end),
                 Framing::ContentLength(n) => self.read_sized(end, n, deadline)?,
                 Framing::UntilClose => self.read_until_close(end, deadline)?,
                 Framing::Chunked => {
                     self.read_chunked(end, deadline, &mut trailers, &mut bare_lf)?
                 }
             };
-            self.buf.drain(..message_end);
+            let body = self.take_body(end..body_end, message_end);
             return Ok(Response {
                 version: h.line.version,
                 status,
@@ -540,6 +605,15 @@ impl Connection {
         }
     }
 
+    /// Takes the body out of the buffer without copying it, and drops the
+    /// rest of the message; what follows the message stays buffered.
+    fn take_body(&mut self, body: std::ops::Range<usize>, message_end: usize) -> Vec<u8> {
+        let rest = self.buf.split_off(message_end);
+        self.buf.truncate(body.end);
+        self.buf.drain(..body.start);
+        std::mem::replace(&mut self.buf, rest)
+    }
+
     /// Bytes received but not consumed by a returned response.
     pub fn leftover(&self) -> &[u8] {
         &self.buf
@@ -571,6 +645,11 @@ impl Connection {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(HttpError::Timeout { phase });
+        }
+        if self.buf.len() >= self.buffer_limit() {
+            return Err(HttpError::BodyTooLarge {
+                limit: self.body_limit,
+            });
         }
         let step = if self.timeouts.io.is_zero() {
             remaining
@@ -614,7 +693,7 @@ impl Connection {
         match self.fill(phase, deadline)? {
             0 => Err(HttpError::Closed {
                 phase,
-                received: self.buf.len(),
+                received: self.buf.len() + self.dropped,
             }),
             _ => Ok(()),
         }
@@ -672,46 +751,70 @@ impl Connection {
         }
     }
 
-    /// Reads exactly `len` body bytes starting at `start`.
+    fn too_large(&self) -> HttpError {
+        HttpError::BodyTooLarge {
+            limit: self.body_limit,
+        }
+    }
+
+    /// Reads exactly `len` body bytes starting at `start`; where the body
+    /// and the message end. A length past the body limit is refused before
+    /// anything of it is read.
     fn read_sized(
         &mut self,
         start: usize,
         len: u64,
         deadline: Instant,
-    ) -> Result<(Vec<u8>, usize), HttpError> {
+    ) -> Result<(usize, usize), HttpError> {
         let end = usize::try_from(len)
             .ok()
+            .filter(|&n| n <= self.body_limit)
             .and_then(|n| start.checked_add(n))
-            .ok_or_else(|| malformed(format!("content-length {len} is too large")))?;
+            .ok_or_else(|| self.too_large())?;
         while self.buf.len() < end {
             self.more(Phase::Body, deadline)?;
         }
-        Ok((self.buf[start..end].to_vec(), end))
+        Ok((end, end))
     }
 
-    /// Reads everything until the peer closes.
+    /// Reads everything until the peer closes, or past the body limit.
     fn read_until_close(
         &mut self,
         start: usize,
         deadline: Instant,
-    ) -> Result<(Vec<u8>, usize), HttpError> {
-        while self.fill(Phase::Body, deadline)? > 0 {}
-        Ok((self.buf[start..].to_vec(), self.buf.len()))
+    ) -> Result<(usize, usize), HttpError> {
+        loop {
+            if self.buf.len() - start > self.body_limit {
+                return Err(self.too_large());
+            }
+            if self.fill(Phase::Body, deadline)? == 0 {
+                return Ok((self.buf.len(), self.buf.len()));
+            }
+        }
     }
 
-    /// Reads a chunked body (RFC 9112 7.1) starting at `start`, returning
-    /// the de-chunked data and where the message ended.
+    /// Reads a chunked body (RFC 9112 7.1) starting at `start` and
+    /// de-chunks it in place, so the data is held once: returns where the
+    /// de-chunked body and the message end in the buffer.
     fn read_chunked(
         &mut self,
         start: usize,
         deadline: Instant,
         trailers: &mut Vec<(String, String)>,
         bare_lf: &mut bool,
-    ) -> Result<(Vec<u8>, usize), HttpError> {
-        let mut body = Vec::new();
+    ) -> Result<(usize, usize), HttpError> {
+        // buf: [heads][de-chunked body: start..out][framing already read: out..pos][unread]
+        let mut out = start;
         let mut pos = start;
         let size_too_long = || format!("chunk size line exceeds {CHUNK_LINE_LIMIT} bytes");
         loop {
+            if pos - out >= COMPACT_AT {
+                // Dropping framing costs a move of what follows it (one
+                // read at most), once per COMPACT_AT bytes of framing.
+                self.buf.drain(out..pos);
+                self.dropped += pos - out;
+                pos = out;
+            }
             let l = self.read_line(pos, Phase::Body, deadline, CHUNK_LINE_LIMIT, &size_too_long)?;
             *bare_lf |= l.bare_lf;
             let size = parse_chunk_size(&self.buf[pos..l.end]).map_err(malformed)?;
@@ -721,13 +824,15 @@ impl Connection {
             }
             let data_end = usize::try_from(size)
                 .ok()
+                .filter(|&n| n <= self.body_limit - (out - start))
                 .and_then(|n| pos.checked_add(n))
-                .ok_or_else(|| malformed(format!("chunk size {size} is too large")))?;
+                .ok_or_else(|| self.too_large())?;
             // The data and at least the first byte of the line end after it.
             while self.buf.len() <= data_end {
                 self.more(Phase::Body, deadline)?;
             }
-            body.extend_from_slice(&self.buf[pos..data_end]);
+            self.buf.copy_within(pos..data_end, out);
+            out += data_end - pos;
             pos = match self.buf[data_end] {
                 b'\n' => {
                     *bare_lf = true;
@@ -753,7 +858,7 @@ impl Connection {
             let l = self.read_line(pos, Phase::Body, deadline, max, &trailers_too_long)?;
             *bare_lf |= l.bare_lf;
             if l.end == pos {
-                return Ok((body, l.next));
+                return Ok((out, l.next));
             }
             trailers.push(parse_field_line(&self.buf[pos..l.end]).map_err(malformed)?);
             pos = l.next;

@@ -20,6 +20,8 @@ enum Step {
     Trickle(Vec<u8>, usize),
     /// Pause.
     Sleep(u64),
+    /// Write these bytes over and over until the client goes away.
+    Forever(Vec<u8>),
 }
 use Step::*;
 
@@ -60,6 +62,7 @@ fn play<S: Read + Write>(mut s: S, steps: Vec<Step>) -> Vec<u8> {
                 }
             }
             Sleep(ms) => thread::sleep(Duration::from_millis(ms)),
+            Forever(bytes) => while s.write_all(&bytes).is_ok() {},
         }
     }
     got
@@ -667,4 +670,112 @@ fn error_messages() {
     };
     assert_eq!(e.to_string(), "i/o error during write");
     assert!(std::error::Error::source(&e).is_some());
+}
+
+/// Connects with a body limit, sends one GET and reads one response.
+fn exchange_capped(steps: Vec<Step>, limit: usize) -> (Result<Response, HttpError>, Connection) {
+    let (target, _peer) = tcp_peer(steps);
+    let mut conn = Connection::open(&target, timeouts()).unwrap();
+    conn.limit_body(limit);
+    conn.send(&get(&target, b"/")).unwrap();
+    (conn.read_response(false, soon()), conn)
+}
+
+/// What a connection may hold besides a body at its limit.
+const SLACK: usize = 3 * HEAD_LIMIT + COMPACT_AT + 2 * READ_CHUNK;
+
+fn assert_too_large(r: &Result<Response, HttpError>, conn: &Connection, limit: usize) {
+    assert!(
+        matches!(r, Err(HttpError::BodyTooLarge { limit: l }) if *l == limit),
+        "{r:?}"
+    );
+    assert!(
+        conn.leftover().len() <= limit + SLACK,
+        "{} bytes held",
+        conn.leftover().len()
+    );
+}
+
+#[test]
+fn an_endless_body_stops_at_the_limit() {
+    let limit = 300_000;
+    let (r, conn) = exchange_capped(
+        vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"),
+            Forever(vec![b'x'; 8192]),
+        ],
+        limit,
+    );
+    assert_too_large(&r, &conn, limit);
+    assert!(r.unwrap_err().to_string().contains("300000 bytes"));
+}
+
+#[test]
+fn a_content_length_past_the_limit_is_refused_unread() {
+    let (r, conn) = exchange_capped(
+        vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\nabc"),
+            Sleep(500),
+        ],
+        1000,
+    );
+    assert_too_large(&r, &conn, 1000);
+    let (r, _) = exchange_capped(
+        vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"),
+            Reply(vec![b'y'; 1000]),
+        ],
+        1000,
+    );
+    assert_eq!(r.unwrap().body.len(), 1000);
+}
+
+#[test]
+fn an_endless_chunked_body_is_held_once_and_stops_at_the_limit() {
+    let limit = 200_000;
+    // One-byte chunks: six bytes on the wire for each byte of body, so a
+    // buffer holding the framing too would be six times the body.
+    let (r, conn) = exchange_capped(
+        vec![
+            ReadHead,
+            w(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Forever(b"1\r\nz\r\n".repeat(2000)),
+        ],
+        limit,
+    );
+    assert_too_large(&r, &conn, limit);
+
+    // Just under the limit, in one-byte chunks, it is read whole.
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    wire.extend(b"1\r\nz\r\n".repeat(limit));
+    wire.extend(b"0\r\n\r\n");
+    let (r, conn) = exchange_capped(vec![ReadHead, Reply(wire)], limit);
+    let r = r.unwrap();
+    assert_eq!(r.body, vec![b'z'; limit]);
+    assert!(conn.leftover().is_empty());
+}
+
+#[test]
+fn endless_interim_responses_are_malformed() {
+    let (r, conn) = exchange(vec![
+        ReadHead,
+        Forever(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()),
+    ]);
+    assert!(malformed_what(r).contains("interim"));
+    assert!(conn.leftover().len() <= SLACK);
+}
+
+#[test]
+fn waiting_for_a_close_holds_at_most_the_limit() {
+    let limit = 100_000;
+    let (target, _peer) = tcp_peer(vec![ReadHead, Forever(vec![b'q'; 4096])]);
+    let mut conn = Connection::open(&target, timeouts()).unwrap();
+    conn.limit_body(limit);
+    conn.send(&get(&target, b"/")).unwrap();
+    let r = conn.wait_closed(soon());
+    assert!(matches!(r, Err(HttpError::BodyTooLarge { .. })), "{r:?}");
+    assert!(conn.leftover().len() <= limit + SLACK);
 }

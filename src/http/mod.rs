@@ -6,7 +6,8 @@ mod request;
 mod response;
 
 pub use client::{
-    parse_url, round_trip, Connection, HttpError, Phase, Target, TargetError, Timeouts,
+    parse_url, round_trip, round_trip_capped, Connection, HttpError, Phase, Target, TargetError,
+    Timeouts, DEFAULT_BODY_LIMIT,
 };
 pub use request::{latin1_bytes, latin1_string, NotLatin1, RequestBody, RequestParts};
 pub use response::{head_arrived, parse_final_head, FinalHead, Framing, Interim, Response};
