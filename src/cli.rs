@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use std::sync::Arc;
 
@@ -12,7 +12,15 @@ use crate::gateway::{
     self, GatewayKind, GatewaySpec, PlanError, ProxyKind, ProxySpec, RecipeBook, RecipeFileError,
     StackPlan, Tuning,
 };
+use crate::limits::{self, RangeError};
 use crate::spec::Selection;
+
+/// Parses the process's command line, with each numeric flag's range in
+/// its help text (`limits::annotate`); exits on a usage error as clap does.
+pub fn parse() -> Cli {
+    let matches = limits::annotate(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
 
 /// Checks WSGI gateway servers against PEP 3333.
 #[derive(Debug, Parser)]
@@ -180,6 +188,10 @@ pub struct CheckArgs {
     /// Cases in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+    /// The most bytes kept of one response body (65536, 512KiB, 4MiB); a
+    /// longer body is an error verdict that says so.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = limits::parse_size)]
+    pub max_body: u64,
     /// Milliseconds one case may take unless it sets its own.
     #[arg(long, value_name = "MS", default_value_t = 5000)]
     pub timeout: u64,
@@ -264,6 +276,10 @@ pub struct BenchArgs {
     /// Compare the body bytes of one response in N (the length of every response is checked).
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub sample_bodies: u32,
+    /// The most bytes kept of the body of the one response checked before
+    /// measuring (a probe workload's own length is always allowed).
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = limits::parse_size)]
+    pub max_body: u64,
     /// Write the JSON report to FILE (`-` for standard output instead of the table).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -272,10 +288,8 @@ pub struct BenchArgs {
 /// A command-line combination that cannot work.
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
-    #[error("--start-timeout must be a positive number of seconds")]
-    StartTimeout,
-    #[error("--timeout must be at least 1 ms")]
-    CaseTimeout,
+    #[error(transparent)]
+    Range(#[from] RangeError),
     #[error("bad --stack {spec:?}: {detail}")]
     Stack { spec: String, detail: String },
     #[error("bad --server {0:?}: give NAME or NAME==VERSION")]
@@ -329,9 +343,7 @@ impl TargetArgs {
 
     /// Every stack the command line names, in order, validated.
     pub fn gateway_specs(&self) -> Result<Vec<GatewaySpec>, UsageError> {
-        if !(self.start_timeout.is_finite() && self.start_timeout > 0.0) {
-            return Err(UsageError::StartTimeout);
-        }
+        limits::START_TIMEOUT.check_f64(self.start_timeout)?;
         let recipes = Arc::new(match &self.recipes {
             Some(path) => RecipeBook::with_file(path)?,
             None => RecipeBook::builtin(),

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod expectations;
 pub mod gateway;
 pub mod http;
+pub mod limits;
 pub mod probe;
 pub mod report;
 pub mod spec;

@@ -1,9 +1,7 @@
 //! The `wsgiprobe` binary: parse, run, map the result to an exit code.
 
-use clap::Parser;
-
 fn main() {
-    let cli = wsgiprobe::cli::Cli::parse();
+    let cli = wsgiprobe::cli::parse();
     let code = match wsgiprobe::run(cli) {
         Ok(exit) => exit.code(),
         Err(e) => {

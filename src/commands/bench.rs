@@ -14,27 +14,46 @@ use crate::bench::run::run_plan;
 use crate::cli::BenchArgs;
 use crate::exit::Exit;
 use crate::gateway::{Gateway, Stack};
-use crate::http::{round_trip, Target};
+use crate::http::{round_trip_capped, HttpError, Target};
+use crate::limits::{self, RangeError};
 use crate::report::style::ms;
 use crate::report::{BenchReport, Console, Document, Exports};
 
 /// Bad bench options; each says what to use instead.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchUsage {
-    #[error("-c/--connections must be at least 1")]
-    Connections,
-    #[error("--rate must be a positive number of requests per second")]
-    Rate,
-    #[error("-n/--requests must be at least 1")]
-    Requests,
-    #[error("-d/--duration must be longer than zero")]
-    Duration,
-    #[error("--timeout must be longer than zero")]
-    Timeout,
-    #[error("--size must be at most {MAX_SIZE} bytes")]
-    Size,
-    #[error("--load-threads must be at least 1")]
-    Threads,
+    #[error(
+        "--chunks {chunks} of --size {size} bytes make a body of more than {MAX_SIZE} bytes, the most the probe streams; lower one of them"
+    )]
+    StreamSize { chunks: u32, size: usize },
+}
+
+/// Every numeric flag against its range (`limits`), before anything is
+/// allocated or started.
+fn check_ranges(args: &BenchArgs) -> Result<(), RangeError> {
+    use limits::*;
+    SIZE.check(args.size as u64)?;
+    CHUNKS.check(u64::from(args.chunks))?;
+    MS.check(args.ms)?;
+    CONNECTIONS.check(args.connections as u64)?;
+    if let Some(rate) = args.rate {
+        RATE.check_f64(rate)?;
+    }
+    if let Some(d) = args.duration {
+        DURATION.check_duration(d)?;
+    }
+    if let Some(n) = args.requests {
+        REQUESTS.check(n)?;
+    }
+    WARMUP.check_duration(args.warmup)?;
+    REQUEST_TIMEOUT.check_duration(args.timeout)?;
+    if let Some(t) = args.load_threads {
+        LOAD_THREADS.check(t as u64)?;
+    }
+    ALLOW_ERRORS.check(args.allow_errors)?;
+    SAMPLE_BODIES.check(u64::from(args.sample_bodies))?;
+    MAX_BODY.check(args.max_body)?;
+    Ok(())
 }
 
 impl BenchArgs {
@@ -53,29 +72,22 @@ impl BenchArgs {
         }
     }
 
-    fn model(&self) -> Result<Model, BenchUsage> {
+    fn model(&self) -> Model {
         match self.rate {
-            None => Ok(Model::Closed),
-            Some(r) if r.is_finite() && r > 0.0 => Ok(Model::Open { rate: r }),
-            Some(_) => Err(BenchUsage::Rate),
+            None => Model::Closed,
+            Some(rate) => Model::Open { rate },
         }
     }
 
-    fn stop(&self) -> Result<Stop, BenchUsage> {
+    fn stop(&self) -> Stop {
         match (self.requests, self.duration) {
-            (Some(0), _) => Err(BenchUsage::Requests),
-            (Some(n), _) => Ok(Stop::Count(n)),
-            (None, Some(d)) if d.is_zero() => Err(BenchUsage::Duration),
-            (None, d) => Ok(Stop::Duration(d.unwrap_or(Duration::from_secs(10)))),
+            (Some(n), _) => Stop::Count(n),
+            (None, d) => Stop::Duration(d.unwrap_or(Duration::from_secs(10))),
         }
     }
 
-    fn threads(&self) -> Result<usize, BenchUsage> {
-        match self.load_threads {
-            Some(0) => Err(BenchUsage::Threads),
-            Some(n) => Ok(n),
-            None => Ok(default_threads()),
-        }
+    fn threads(&self) -> usize {
+        self.load_threads.unwrap_or_else(default_threads)
     }
 }
 
@@ -90,21 +102,18 @@ pub fn default_threads() -> usize {
 
 /// Runs `wsgiprobe bench`.
 pub fn run(args: BenchArgs) -> Result<Exit> {
+    check_ranges(&args)?;
     let workload = args.workload();
-    let model = args.model()?;
-    let stop = args.stop()?;
-    let threads = args.threads()?;
+    if let Workload::Stream { chunks, size } = workload {
+        if (chunks as usize).saturating_mul(size) > MAX_SIZE {
+            return Err(BenchUsage::StreamSize { chunks, size }.into());
+        }
+    }
+    let model = args.model();
+    let stop = args.stop();
+    let threads = args.threads();
     let mut exports = Exports::standard(Console::default(), args.json.as_deref(), None);
     gate::add_github(&mut exports);
-    if args.connections == 0 {
-        return Err(BenchUsage::Connections.into());
-    }
-    if args.timeout.is_zero() {
-        return Err(BenchUsage::Timeout.into());
-    }
-    if args.size > MAX_SIZE {
-        return Err(BenchUsage::Size.into());
-    }
     let planned = args.target.stack_plan()?;
     let what = &planned.label;
     let plan = planned
@@ -131,7 +140,10 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         body: workload.expected_body().map(Arc::from),
         sample_every: args.sample_bodies.max(1),
     };
-    validate(&target, &request, &check, args.timeout).with_context(|| {
+    // The validation request keeps a probe workload's whole body, and at
+    // most --max-body of anything else.
+    let max_body = (args.max_body as usize).max(check.body.as_ref().map_or(0, |b| b.len()));
+    validate(&target, &request, &check, args.timeout, max_body).with_context(|| {
         format!(
             "the {} workload does not answer as it should at {}",
             workload.name(),
@@ -221,8 +233,14 @@ fn validate(
     request: &[u8],
     check: &ResponseCheck,
     timeout: Duration,
+    max_body: usize,
 ) -> Result<()> {
-    let response = round_trip(target, request, false, timeout)?;
+    let response = match round_trip_capped(target, request, false, timeout, max_body) {
+        Err(HttpError::BodyTooLarge { limit }) => bail!(
+            "the response body went past {limit} bytes, the most kept of it; raise --max-body if the server really sends that much"
+        ),
+        other => other?,
+    };
     if !(200..300).contains(&response.status) {
         let body = String::from_utf8_lossy(&response.body);
         bail!(

@@ -8,12 +8,13 @@ use anyhow::{Context, Result};
 use super::events;
 use super::gate::GatePlan;
 use super::spec_set::load_set;
-use crate::cli::{self, CheckArgs, PlannedStack};
+use crate::cli::{CheckArgs, PlannedStack};
 use crate::conformance::{
     self, run_cases, Outcome, Progress, ProxyInFront, RunTarget, RunnerConfig, VerdictRules,
 };
 use crate::exit::Exit;
 use crate::gateway::Gateway;
+use crate::limits;
 use crate::probe;
 use crate::report::{CheckReport, Console, Document, Exports, MatrixReport, StackRun, ToolInfo};
 use crate::spec;
@@ -26,6 +27,7 @@ struct CheckPlan {
     quirks: Vec<conformance::quirks::Quirk>,
     jobs: usize,
     case_timeout: Duration,
+    max_body: usize,
     strict: bool,
     exports: Exports,
     gate: GatePlan,
@@ -33,10 +35,11 @@ struct CheckPlan {
 
 impl CheckPlan {
     fn from_args(args: &CheckArgs) -> Result<CheckPlan> {
+        // Ranges first: nothing is read, allocated or started for a value
+        // out of range.
+        let case_timeout = Duration::from_millis(limits::CASE_TIMEOUT.check(args.timeout)?);
+        let max_body = limits::MAX_BODY.check(args.max_body)? as usize;
         let stacks = args.target.stack_plans()?;
-        if args.timeout == 0 {
-            return Err(cli::UsageError::CaseTimeout.into());
-        }
         let set = load_set(&args.select)?;
         let cases = spec::select(&set, &args.select.selection())?;
         let quirks = load_quirks(&set, args)?;
@@ -51,7 +54,8 @@ impl CheckPlan {
             cases,
             quirks,
             jobs: usize::from(args.jobs),
-            case_timeout: Duration::from_millis(args.timeout),
+            case_timeout,
+            max_body,
             strict: args.strict,
             exports,
             gate,
@@ -153,6 +157,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
     let config = RunnerConfig {
         jobs: plan.jobs,
         case_timeout: plan.case_timeout,
+        max_body: plan.max_body,
         run_id: Some(run_id.clone()),
         ..RunnerConfig::default()
     };
@@ -195,7 +200,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
     let _ = printer.join();
     let validate = spec
         .validate
-        .then(|| validate_findings(&gateway, &run_id, cases, config.case_timeout));
+        .then(|| validate_findings(&gateway, &run_id, cases, &config));
 
     let quirks_applied = results.iter().filter_map(|r| r.quirk.clone()).collect();
     let mut report = CheckReport {
@@ -222,13 +227,19 @@ fn validate_findings(
     gateway: &Gateway,
     run_id: &str,
     cases: &[spec::LoadedCase],
-    timeout: Duration,
+    config: &RunnerConfig,
 ) -> conformance::ValidateReport {
     let mut report = conformance::ValidateReport {
         callable: probe::VALIDATED_APP_SPEC.to_string(),
         ..Default::default()
     };
-    match conformance::validate::gather(&gateway.target, &gateway.base_path, run_id, timeout) {
+    match conformance::validate::gather(
+        &gateway.target,
+        &gateway.base_path,
+        run_id,
+        config.case_timeout,
+        config.max_body,
+    ) {
         Ok((validating, raw)) => {
             report.validating = validating;
             report.findings = conformance::ValidateReport::build(&raw, run_id, cases);

@@ -11,7 +11,9 @@ use super::evidence::{parse_observation, Exchange, Received, WireFacts};
 use super::exchange::{self, error_chain, Failed, Requests};
 use super::judge::{judge, Outcome};
 use super::request::{build_request, excerpt, followup_case};
-use crate::http::{latin1_string, parse_final_head, round_trip, Framing, HttpError, Response};
+use crate::http::{
+    latin1_string, parse_final_head, round_trip_capped, Framing, HttpError, Response,
+};
 use crate::probe::{ARGS_HEADER, SCENARIO_HEADER};
 use crate::spec::{Case, LoadedCase, Stimulus, WireFact};
 
@@ -79,7 +81,7 @@ pub(super) fn play_case(
     };
 
     let (received, response_head) =
-        match exchange::play(to.target, &lc.stimulus, &requests, timeout) {
+        match exchange::play(to.target, &lc.stimulus, &requests, timeout, config.max_body) {
             Ok(r) => {
                 let head = latin1_string(&r.response.raw_head);
                 (r, Some(head))
@@ -112,7 +114,7 @@ pub(super) fn play_case(
             .unwrap_or(config.events_wait);
         let deadline = Instant::now() + wait;
         loop {
-            let events = read_events(to, token, config.case_timeout);
+            let events = read_events(to, token, config);
             let Exchange::Answered { events: slot, .. } = &mut answered else {
                 unreachable!("answered exchanges stay answered")
             };
@@ -207,6 +209,14 @@ fn fault(e: HttpError, timeout: Duration) -> Exchange {
             ),
             timed_out: false,
         },
+        // A body past the limit is not a fault of the server as such: the
+        // case cannot be decided on what was kept.
+        HttpError::BodyTooLarge { limit } => Exchange::HarnessFault {
+            what: format!(
+                "the response body went past {limit} bytes, the most wsgiprobe keeps of one; \
+                 raise --max-body if the server really sends that much"
+            ),
+        },
         HttpError::Malformed { what } => Exchange::ServerFault {
             what: format!("malformed response: {what}"),
             timed_out: false,
@@ -220,13 +230,19 @@ fn fault(e: HttpError, timeout: Duration) -> Exchange {
 
 /// Reads back the side-channel events of `token` through the probe itself,
 /// so that it works with any number of workers and with `--url`.
-fn read_events(to: &RunTarget, token: &str, timeout: Duration) -> Result<Vec<Value>, String> {
+fn read_events(to: &RunTarget, token: &str, config: &RunnerConfig) -> Result<Vec<Value>, String> {
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\n{SCENARIO_HEADER}: events\r\n{ARGS_HEADER}: of={token}\r\nConnection: close\r\n\r\n",
         to.base_path,
         to.target.authority()
     );
-    let r = round_trip(to.target, request.as_bytes(), false, timeout)
+    let r = round_trip_capped(
+        to.target,
+        request.as_bytes(),
+        false,
+        config.case_timeout,
+        config.max_body,
+    )
         .map_err(|e| format!("could not read side-channel events: {}", error_chain(&e)))?;
     let v: Value = serde_json::from_slice(&r.body).map_err(|_| {
         format!(

@@ -18,6 +18,7 @@ pub(super) fn play(
     target: &Target,
     requests: &[Vec<u8>],
     timeout: Duration,
+    max_body: usize,
 ) -> Result<Received, HttpError> {
     let deadline = Instant::now() + timeout;
     // Every connection is open and every request sent before any response
@@ -31,6 +32,7 @@ pub(super) fn play(
                 io: timeout,
             },
         )?;
+        conn.limit_body(max_body);
         conn.send(bytes)?;
         conns.push(conn);
     }

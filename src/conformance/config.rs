@@ -12,6 +12,8 @@ pub struct RunnerConfig {
     pub jobs: usize,
     /// Time for one exchange when the case does not set its own.
     pub case_timeout: Duration,
+    /// The most body bytes kept of one response (per connection).
+    pub max_body: usize,
     /// How long to keep polling the side channel for expected events.
     pub events_wait: Duration,
     /// The prefix of every token the run sends (`RUNID-INDEX`); a fresh one
@@ -24,6 +26,7 @@ impl Default for RunnerConfig {
         RunnerConfig {
             jobs: 4,
             case_timeout: Duration::from_secs(5),
+            max_body: crate::http::DEFAULT_BODY_LIMIT,
             events_wait: Duration::from_secs(2),
             run_id: None,
         }

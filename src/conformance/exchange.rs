@@ -42,16 +42,24 @@ impl From<HttpError> for Failed {
     }
 }
 
-/// Plays a stimulus against `target` within `timeout`.
+/// Plays a stimulus against `target` within `timeout`, keeping at most
+/// `max_body` body bytes of each response.
 pub(super) fn play(
     target: &Target,
     stimulus: &Stimulus,
     requests: &Requests,
     timeout: Duration,
+    max_body: usize,
 ) -> Result<Received, Failed> {
+    let open = |target: &Target, timeout: Duration| open(target, timeout, max_body);
     let read = match stimulus {
         Stimulus::Concurrent { .. } => {
-            return Ok(concurrent::play(target, &requests.copies, timeout)?)
+            return Ok(concurrent::play(
+                target,
+                &requests.copies,
+                timeout,
+                max_body,
+            )?)
         }
         Stimulus::DisconnectAfterHead { watch_first_body } => {
             let deadline = Instant::now() + timeout;
@@ -115,14 +123,16 @@ pub(super) fn play(
     })
 }
 
-fn open(target: &Target, timeout: Duration) -> Result<Connection, HttpError> {
-    Connection::open(
+fn open(target: &Target, timeout: Duration, max_body: usize) -> Result<Connection, HttpError> {
+    let mut conn = Connection::open(
         target,
         Timeouts {
             connect: timeout.min(Duration::from_secs(5)),
             io: timeout,
         },
-    )
+    )?;
+    conn.limit_body(max_body);
+    Ok(conn)
 }
 
 /// Sends the request head alone, waits up to `wait` for a response head (a

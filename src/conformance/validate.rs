@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::http::{round_trip, Target};
+use crate::http::{round_trip_capped, Target};
 use crate::probe::{ARGS_HEADER, SCENARIO_HEADER, TOKEN_HEADER};
 use crate::spec::LoadedCase;
 
@@ -284,12 +284,13 @@ pub fn gather(
     base_path: &str,
     run_id: &str,
     timeout: Duration,
+    max_body: usize,
 ) -> Result<(bool, Vec<RawFinding>), String> {
     let deadline = std::time::Instant::now() + SETTLE_MAX;
-    let mut last = read_findings(target, base_path, run_id, timeout)?;
+    let mut last = read_findings(target, base_path, run_id, timeout, max_body)?;
     while std::time::Instant::now() < deadline {
         std::thread::sleep(SETTLE_STEP);
-        let next = read_findings(target, base_path, run_id, timeout)?;
+        let next = read_findings(target, base_path, run_id, timeout, max_body)?;
         let settled = next.1.len() == last.1.len();
         last = next;
         if settled {
@@ -309,6 +310,7 @@ fn read_findings(
     base_path: &str,
     run_id: &str,
     timeout: Duration,
+    max_body: usize,
 ) -> Result<(bool, Vec<RawFinding>), String> {
     // The token does not start with `RUNID-`, so whatever this request
     // triggers stays out of the answer.
@@ -317,7 +319,8 @@ fn read_findings(
         target.authority()
     );
     let fail = |e: &dyn std::fmt::Display| format!("could not read the validator's findings: {e}");
-    let r = round_trip(target, request.as_bytes(), false, timeout).map_err(|e| fail(&e))?;
+    let r = round_trip_capped(target, request.as_bytes(), false, timeout, max_body)
+        .map_err(|e| fail(&e))?;
     let v: Value = serde_json::from_slice(&r.body)
         .map_err(|_| fail(&format!("status {} without JSON", r.status)))?;
     let validating = v
