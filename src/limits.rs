@@ -125,7 +125,14 @@ pub const RATE: Limit = Limit {
 /// `bench -d/--duration`.
 pub const DURATION: Limit = Limit {
     above_min: true,
-    ..limit("-d/--duration", "duration", BENCH, 0.0, 7.0 * DAY, Unit::Duration)
+    ..limit(
+        "-d/--duration",
+        "duration",
+        BENCH,
+        0.0,
+        7.0 * DAY,
+        Unit::Duration,
+    )
 };
 /// `bench -n/--requests`.
 pub const REQUESTS: Limit = limit("-n/--requests", "requests", BENCH, 1.0, 1e12, Unit::Count);
@@ -136,13 +143,14 @@ pub const REQUEST_TIMEOUT: Limit = Limit {
     above_min: true,
     ..limit("--timeout", "timeout", BENCH, 0.0, HOUR, Unit::Duration)
 };
-/// `bench -t/--load-threads`.
+/// `bench -t/--load-threads`: each thread holds its own histograms
+/// (about 0.6 MiB).
 pub const LOAD_THREADS: Limit = limit(
     "-t/--load-threads",
     "load_threads",
     BENCH,
     1.0,
-    256.0,
+    128.0,
     Unit::Count,
 );
 /// `bench --allow-errors`: any count.

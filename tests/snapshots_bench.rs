@@ -26,6 +26,23 @@ fn bench_table_open_loop() {
 }
 
 #[test]
+fn bench_table_every_request_failed() {
+    let report = fixtures::bench_report_every_request_failed();
+    let text = Console::default()
+        .export(&Document::Bench(&report))
+        .unwrap();
+    // Failures timed in microseconds are no latency of the server's, and
+    // the client dropping each connection is no sign of the server
+    // refusing keep-alive.
+    let row = text.lines().find(|l| l.contains("100.0")).unwrap();
+    assert_eq!(row.matches(" - ").count(), 5, "{text}");
+    assert!(!text.contains("closed the connection after"), "{text}");
+    assert!(text.contains("no request was answered"), "{text}");
+    assert!(text.contains("invalid HTTP version"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
 fn bench_json() {
     let report = fixtures::bench_report(false);
     let text = Json.export(&Document::Bench(&report)).unwrap();

@@ -12,7 +12,9 @@ use super::parse::{ReadProgress, ResponseReader};
 use super::record::Failure;
 use super::socket::{Addr, Socket};
 
-/// Bytes one connection reads at a time; a response head must fit.
+/// Bytes one connection reads at a time; a response head must fit. The
+/// buffer is allocated when the connection first opens, so memory grows
+/// with the connections used, not with `-c`.
 pub const READ_BUFFER: usize = 32 * 1024;
 
 /// What a connection's I/O came to.
@@ -40,7 +42,8 @@ pub struct Conn {
     pub deadline: Instant,
     /// Bytes of the request written so far.
     pub written: usize,
-    buf: Box<[u8]>,
+    /// The read buffer; empty until the connection first opens.
+    buf: Vec<u8>,
     filled: usize,
     reader: ResponseReader,
     /// Responses completed on the current socket.
@@ -63,7 +66,7 @@ impl Conn {
             sent: now,
             deadline: now,
             written: 0,
-            buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            buf: Vec::new(),
             filled: 0,
             reader: ResponseReader::default(),
             served: 0,
@@ -96,6 +99,9 @@ impl Conn {
     /// Starts connecting and registers the socket as `token`.
     pub fn open(&mut self, addr: &Addr, registry: &Registry, token: Token) -> Result<(), Failure> {
         let mut s = Socket::connect(addr).map_err(Failure::Connect)?;
+        if self.buf.is_empty() {
+            self.buf = vec![0; READ_BUFFER];
+        }
         registry
             .register(s.source(), token, Interest::READABLE | Interest::WRITABLE)
             .map_err(Failure::Io)?;

@@ -205,12 +205,16 @@ impl Worker<'_> {
 
     /// Open model: requests due by `now` and not yet sent.
     fn backlog(&self, now: Instant) -> u64 {
-        let elapsed = now.saturating_duration_since(self.clock.start).as_nanos() as f64;
+        self.due_through(now).saturating_sub(self.next_index)
+    }
+
+    /// Open model: how many of this worker's requests are due by `t`.
+    fn due_through(&self, t: Instant) -> u64 {
+        let elapsed = t.saturating_duration_since(self.clock.start).as_nanos() as f64;
         if elapsed < self.offset_ns {
             return 0;
         }
-        let due = ((elapsed - self.offset_ns) / self.interval_ns) as u64 + 1;
-        due.saturating_sub(self.next_index)
+        ((elapsed - self.offset_ns) / self.interval_ns) as u64 + 1
     }
 
     fn more_to_issue(&self, now: Instant) -> bool {
@@ -318,13 +322,35 @@ impl Worker<'_> {
         if !matches!(self.plan.model, Model::Open { .. }) {
             return;
         }
+        // In steps of requests whose latencies share a histogram bucket, so
+        // that a backlog of millions costs no more than one of ten.
+        let nanos = Duration::from_nanos(1);
         loop {
             let due = self.intended(self.next_index);
             if due > now || due >= end {
                 break;
             }
-            self.next_index += 1;
-            self.rec.finish(due, None, now, &Err(Failure::Unsent));
+            let latency = self
+                .rec
+                .totals
+                .corrected
+                .lowest_equivalent(micros(now - due));
+            let mut last = now
+                .checked_sub(Duration::from_micros(latency))
+                .unwrap_or(due)
+                .max(due)
+                .min(end - nanos);
+            // Warm-up requests are not recorded: keep them out of a step of
+            // measured ones.
+            if due < self.clock.measure_start {
+                last = last.min(self.clock.measure_start - nanos);
+            }
+            let n = self
+                .due_through(last)
+                .saturating_sub(self.next_index)
+                .max(1);
+            self.next_index += n;
+            self.rec.finish_n(due, None, now, &Err(Failure::Unsent), n);
         }
         // Idle connections are left idle: nothing more is due.
         self.idle.clear();

@@ -8,17 +8,80 @@
 /// Most header lines one response head may have.
 const MAX_HEADERS: usize = 64;
 
-/// What went wrong with a response's bytes.
+/// What went wrong with a response's bytes. Plain data (no allocation):
+/// only the first error of a run is ever turned into text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseError {
-    /// The head is not HTTP/1.x.
-    Head,
-    /// The head did not fit in the read buffer.
-    HeadTooLarge,
-    /// A bad chunk-size line or chunk terminator.
-    Chunk,
-    /// A bad or repeated Content-Length.
+    /// The head is not HTTP/1.x: what httparse found, and how the head began.
+    Head {
+        error: httparse::Error,
+        start: Excerpt,
+    },
+    /// A bad chunk-size line or chunk terminator: the byte that broke it
+    /// and what was expected there.
+    Chunk { byte: u8, expected: &'static str },
+    /// A Content-Length that is not a number, or two that differ.
     Length,
+}
+
+/// The first bytes of something, kept without allocating.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Excerpt {
+    bytes: [u8; 32],
+    len: u8,
+    /// There was more.
+    cut: bool,
+}
+
+impl Excerpt {
+    pub fn of(b: &[u8]) -> Excerpt {
+        let mut bytes = [0u8; 32];
+        let len = b.len().min(bytes.len());
+        bytes[..len].copy_from_slice(&b[..len]);
+        Excerpt {
+            bytes,
+            len: len as u8,
+            cut: b.len() > len,
+        }
+    }
+}
+
+impl std::fmt::Debug for Excerpt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text: String = self.bytes[..usize::from(self.len)]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
+        write!(f, "{text:?}{}", if self.cut { "..." } else { "" })
+    }
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::Head {
+                error: httparse::Error::TooManyHeaders,
+                ..
+            } => write!(
+                f,
+                "the response head has more than {MAX_HEADERS} header lines"
+            ),
+            ParseError::Head { error, start } => {
+                write!(
+                    f,
+                    "the response head is not HTTP/1.x ({error}); it starts {start:?}"
+                )
+            }
+            ParseError::Chunk { byte, expected } => write!(
+                f,
+                "bad chunked framing: byte {:?} where {expected} was expected",
+                char::from(*byte)
+            ),
+            ParseError::Length => {
+                f.write_str("a Content-Length that is not a number, or two that differ")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +226,7 @@ impl ResponseReader {
 
     /// One byte of chunk framing (size lines, terminators, trailers).
     fn framing_byte(&mut self, b: u8) -> Result<(), ParseError> {
+        let bad = |expected| ParseError::Chunk { byte: b, expected };
         self.state = match self.state {
             State::ChunkSize { size, digits, ext } => match b {
                 b'\r' => State::ChunkSizeLf(size),
@@ -174,9 +238,11 @@ impl ResponseReader {
                     ext: true,
                 },
                 _ => {
-                    let d = (b as char).to_digit(16).ok_or(ParseError::Chunk)?;
+                    let d = (b as char)
+                        .to_digit(16)
+                        .ok_or_else(|| bad("a hex digit of a chunk size"))?;
                     if digits >= 15 {
-                        return Err(ParseError::Chunk);
+                        return Err(bad("the end of a chunk size of at most 15 digits"));
                     }
                     State::ChunkSize {
                         size: size * 16 + u64::from(d),
@@ -201,7 +267,9 @@ impl ResponseReader {
                     cr: false,
                 },
             },
-            _ => return Err(ParseError::Chunk),
+            State::ChunkSizeLf(_) => return Err(bad("LF after CR ending a chunk size")),
+            State::ChunkEnd(_) => return Err(bad("CRLF after chunk data")),
+            _ => return Err(bad("chunk framing")),
         };
         Ok(())
     }
@@ -227,7 +295,12 @@ impl ResponseReader {
         ) {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err(ParseError::Head),
+            Err(error) => {
+                return Err(ParseError::Head {
+                    error,
+                    start: Excerpt::of(input),
+                })
+            }
         };
         let status = resp.code.unwrap_or(0);
         let http10 = resp.version == Some(0);
@@ -385,9 +458,44 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
                 &mut |_| {}
             ),
-            Err(ParseError::Chunk)
+            Err(ParseError::Chunk {
+                byte: b'z',
+                expected: "a hex digit of a chunk size"
+            })
         );
         let mut r = ResponseReader::default();
-        assert!(r.feed(b"NOT HTTP\r\n\r\n", &mut |_| {}).is_err());
+        let e = r.feed(b"NOT HTTP\r\n\r\n", &mut |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the response head is not HTTP/1.x (invalid HTTP version); it starts \"NOT HTTP\\r\\n\\r\\n\""
+        );
+    }
+
+    #[test]
+    fn errors_say_what_was_malformed() {
+        let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
+        many.extend(b"X: y\r\n".repeat(MAX_HEADERS + 1));
+        many.extend(b"\r\n");
+        let mut r = ResponseReader::default();
+        let e = r.feed(&many, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("more than 64 header lines"), "{e}");
+        let mut r = ResponseReader::default();
+        let e = r
+            .feed(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab",
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bad chunked framing: byte 'b' where CRLF after chunk data was expected"
+        );
+        let mut r = ResponseReader::default();
+        let e = r
+            .feed(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", &mut |_| {})
+            .unwrap_err();
+        assert!(e.to_string().contains("Content-Length"), "{e}");
+        let long = Excerpt::of(&[b'g'; 100]);
+        assert_eq!(format!("{long:?}"), format!("{:?}...", "g".repeat(32)));
     }
 }

@@ -179,7 +179,10 @@ pub struct Errors([u64; 8]);
 
 impl Errors {
     pub fn add(&mut self, kind: ErrorKind) {
-        self.0[kind as usize] += 1;
+        self.add_n(kind, 1);
+    }
+    pub fn add_n(&mut self, kind: ErrorKind, n: u64) {
+        self.0[kind as usize] += n;
     }
     pub fn get(&self, kind: ErrorKind) -> u64 {
         self.0[kind as usize]

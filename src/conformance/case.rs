@@ -243,7 +243,7 @@ fn read_events(to: &RunTarget, token: &str, config: &RunnerConfig) -> Result<Vec
         config.case_timeout,
         config.max_body,
     )
-        .map_err(|e| format!("could not read side-channel events: {}", error_chain(&e)))?;
+    .map_err(|e| format!("could not read side-channel events: {}", error_chain(&e)))?;
     let v: Value = serde_json::from_slice(&r.body).map_err(|_| {
         format!(
             "side-channel events answered status {} without JSON",

@@ -89,10 +89,15 @@ impl BenchReport {
         };
         let mut warnings = Vec::new();
         let c = &t.connections;
-        if t.sent_total >= 20 && c.opened * 10 >= t.sent_total * 9 {
+        // Only closes the server made after answering count: a client that
+        // drops the connection after each failed request, or one with more
+        // connections than requests, opens as many without the server
+        // closing any.
+        if t.answered() >= 20 && c.closed_by_server * 10 >= t.answered() * 9 {
             warnings.push(format!(
-                "the server closed the connection after almost every request ({} connections for {} requests): the figures include connection set-up; this server (or its mode) does not keep connections alive",
-                c.opened, t.sent_total
+                "the server closed the connection after almost every request ({} closes for {} answered requests): the figures include connection set-up; this server (or its mode) does not keep connections alive",
+                c.closed_by_server,
+                t.answered()
             ));
         }
         if bottleneck {
@@ -270,16 +275,20 @@ impl BenchReport {
         t.set_header(vec![
             "req/s", "requests", "errors", "p50", "p90", "p99", "p99.9", "max",
         ]);
+        // Without one answered request the histogram only times failures
+        // (often near zero): no figure is better than a misleading one.
+        let answered = totals.answered() > 0;
+        let latency = |us: u64| if answered { ms(us) } else { "-".into() };
         let row = |label: String, p: &Percentiles| {
             vec![
                 label,
                 totals.requests.to_string(),
                 totals.errors.total().to_string(),
-                ms(p.p50),
-                ms(p.p90),
-                ms(p.p99),
-                ms(p.p99_9),
-                ms(p.max),
+                latency(p.p50),
+                latency(p.p90),
+                latency(p.p99),
+                latency(p.p99_9),
+                latency(p.max),
             ]
         };
         t.add_row(row(format!("{:.1}", r.requests_per_sec()), &corrected));
@@ -300,8 +309,11 @@ impl BenchReport {
             out.push_str("latency counts from each request's intended send time; service time from the actual send\n");
         }
 
+        if !answered {
+            out.push_str("no request was answered: there is no latency to show\n");
+        }
         let spec = spectrum(&totals.corrected);
-        if !spec.is_empty() {
+        if answered && !spec.is_empty() {
             let mut t = table(None);
             t.set_header(vec!["percentile", "latency", "requests ≤"]);
             for p in &spec {

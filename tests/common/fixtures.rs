@@ -276,3 +276,59 @@ pub const EXPECTATIONS: &str = r#"
 "environ.server-port.str" = "pass"
 "environ.no-longer-a-case" = "warn"
 "#;
+
+/// A closed-loop bench run in which every request failed: each response
+/// was garbage, read and refused within microseconds, and the client
+/// dropped each connection after its error.
+pub fn bench_report_every_request_failed() -> wsgiprobe::report::BenchReport {
+    use std::sync::Arc;
+    use wsgiprobe::bench::stats::ErrorKind;
+    use wsgiprobe::bench::{Model, Plan, ResponseCheck, RunResult, Stop, Totals, Workload};
+
+    let mut totals = Totals::default();
+    for i in 0..100u64 {
+        totals.corrected.record(20 + i % 7).unwrap();
+        totals.uncorrected.record(20 + i % 7).unwrap();
+        totals.errors.add(ErrorKind::Parse);
+    }
+    totals.requests = 100;
+    totals.first_error = Some(
+        "parse: malformed response: the response head is not HTTP/1.x (invalid HTTP version); it starts \"garbage\\r\\n\"".into(),
+    );
+    totals.connections.opened = 100;
+    totals.connections.closed_by_client = 100;
+    totals.sent_total = 100;
+    totals.bytes_read = 900;
+    totals.cpu = Duration::from_millis(20);
+    totals.busiest_thread = 0.05;
+    let result = RunResult {
+        totals,
+        measured: Duration::from_secs(1),
+        threads: 1,
+        timeline: Vec::new(),
+    };
+    let plan = Plan {
+        model: Model::Closed,
+        connections: 4,
+        threads: 1,
+        stop: Stop::Duration(Duration::from_secs(1)),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(1),
+        request: Arc::from(&b"GET / HTTP/1.1\r\n\r\n"[..]),
+        check: ResponseCheck {
+            body: None,
+            sample_every: 16,
+        },
+    };
+    let mut report = wsgiprobe::report::BenchReport::new(
+        stack("url", None),
+        when(),
+        Workload::Get,
+        plan,
+        result,
+        Duration::from_millis(25),
+        0,
+    );
+    report.tool = tool();
+    report
+}
