@@ -24,6 +24,13 @@ pub enum PlanError {
     },
     #[error("bad --url {url:?}: {detail}")]
     BadUrl { url: String, detail: String },
+    #[error("{what} {value:?} has {ch:?} at byte {at}: what goes into a server's command takes no control characters")]
+    ControlCharacter {
+        what: &'static str,
+        value: String,
+        at: usize,
+        ch: char,
+    },
 }
 
 impl PlanError {
@@ -85,6 +92,11 @@ pub enum GatewayError {
     NoSuchVersion {
         requirement: String,
         available: String,
+    },
+    #[error("the {placeholder} placeholder would be {value:?}, which has a control character; set TMPDIR to a plain folder")]
+    Placeholder {
+        placeholder: &'static str,
+        value: String,
     },
     #[error("no free port on {host}")]
     Port {

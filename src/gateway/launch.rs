@@ -176,7 +176,7 @@ impl Gateway {
             &socket,
             &files,
             spec.validate,
-        );
+        )?;
         let log = workdir.path().join("server.log");
         let process = spawn(&command, &files, &log, "server")?;
 
@@ -449,7 +449,9 @@ fn ping(target: &Target, base_path: &str) -> Result<Ping, String> {
     Ok(Ping::Probe(software))
 }
 
-/// Fills the placeholders of a command template, quoting for `sh`.
+/// Fills the placeholders of a command template, quoting for `sh`. A
+/// value with a control character is refused: quoted or not, a newline in
+/// a command line is asking for trouble.
 pub fn expand(
     template: &str,
     python: &str,
@@ -458,14 +460,29 @@ pub fn expand(
     socket: &Path,
     files: &ProbeFiles,
     validate: bool,
-) -> String {
-    template
+) -> Result<String, GatewayError> {
+    let socket = socket.display().to_string();
+    let app_dir = files.dir.display().to_string();
+    for (placeholder, value) in [
+        ("{python}", python),
+        ("{host}", host),
+        ("{socket}", &socket),
+        ("{app_dir}", &app_dir),
+    ] {
+        if value.chars().any(char::is_control) {
+            return Err(GatewayError::Placeholder {
+                placeholder,
+                value: value.to_string(),
+            });
+        }
+    }
+    Ok(template
         .replace("{python}", &shell_quote(python))
-        .replace("{socket}", &shell_quote(&socket.display().to_string()))
+        .replace("{socket}", &shell_quote(&socket))
         .replace("{host}", &shell_quote(host))
         .replace("{port}", &port.to_string())
         .replace("{app}", probe::app_spec(validate))
-        .replace("{app_dir}", &shell_quote(&files.dir.display().to_string()))
+        .replace("{app_dir}", &shell_quote(&app_dir)))
 }
 
 fn shell_quote(s: &str) -> String {

@@ -160,6 +160,13 @@ impl StackPlan {
 /// Checks a stack against its recipe and the command line's rules, and
 /// resolves what can be resolved without starting anything.
 pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
+    if !matches!(spec.kind, GatewayKind::Url(_)) {
+        no_control("--python", &spec.python)?;
+        no_control("the host", &spec.host)?;
+        if let Some(p) = &spec.proxy {
+            no_control("--nginx", &p.nginx)?;
+        }
+    }
     let how = match &spec.kind {
         GatewayKind::Url(url) => How::Reach(plan_url(spec, url)?),
         GatewayKind::Server { name, version } => {
@@ -217,6 +224,20 @@ pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
     })
 }
 
+/// Refuses a value bound for a command line if it holds a control
+/// character (a newline would start another shell command).
+fn no_control(what: &'static str, value: &str) -> Result<(), PlanError> {
+    match value.char_indices().find(|(_, c)| c.is_control()) {
+        Some((at, ch)) => Err(PlanError::ControlCharacter {
+            what,
+            value: value.to_string(),
+            at,
+            ch,
+        }),
+        None => Ok(()),
+    }
+}
+
 fn plan_url(spec: &GatewaySpec, url: &str) -> Result<UrlPlan, PlanError> {
     let extra = if spec.proxy.is_some() {
         Some("--proxy")
@@ -268,6 +289,28 @@ mod tests {
             name: name.into(),
             version: version.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn control_characters_bound_for_a_command_are_refused() {
+        let mut s = spec(GatewayKind::Command("serve {port}".into()));
+        s.python = "python3\ntouch /tmp/owned".into();
+        let e = plan(&s).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PlanError::ControlCharacter {
+                    what: "--python",
+                    at: 7,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // A URL target starts nothing, so --python does not matter there.
+        let mut s = spec(GatewayKind::Url("http://127.0.0.1:9/".into()));
+        s.python = "python3\n".into();
+        assert!(plan(&s).is_ok());
     }
 
     #[test]

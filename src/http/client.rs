@@ -121,6 +121,17 @@ pub enum TargetError {
         /// The whole input.
         input: String,
     },
+    /// A control character (or, outside a socket path, whitespace): it
+    /// would end up in the request line or a header.
+    #[error("{input:?} has {ch:?} at byte {at}: a url takes no control characters or whitespace (percent-encode them)")]
+    ControlCharacter {
+        /// The whole input.
+        input: String,
+        /// Where, in bytes.
+        at: usize,
+        /// The character.
+        ch: char,
+    },
     /// Some other syntax problem.
     #[error("invalid target {input:?}: {reason}")]
     Invalid {
@@ -145,6 +156,18 @@ pub fn parse_url(s: &str) -> Result<(Target, String), TargetError> {
     };
     if s.is_empty() {
         return Err(TargetError::Empty);
+    }
+    // A CR or LF here would split the request line and inject a header.
+    let socket = s.starts_with("unix:");
+    if let Some((at, ch)) = s
+        .char_indices()
+        .find(|&(_, c)| c.is_control() || (!socket && c.is_whitespace()))
+    {
+        return Err(TargetError::ControlCharacter {
+            input: input(),
+            at,
+            ch,
+        });
     }
     if let Some(path) = s.strip_prefix("unix:") {
         if path.is_empty() {

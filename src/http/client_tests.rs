@@ -626,13 +626,32 @@ fn target_parsing() {
         "::1:80",
         "http://[::1/",
         "http://[::1]x/",
-        "h st:80",
     ] {
         assert!(
             matches!(err(invalid), TargetError::Invalid { .. }),
             "{invalid}"
         );
     }
+}
+
+#[test]
+fn control_characters_in_a_url_are_refused() {
+    for (url, at) in [
+        ("http://127.0.0.1:8080/a\r\nX-Injected: 1", 23),
+        ("http://127.0.0.1:8080/a b", 23),
+        ("http://127.0.0.1:8080/\x00", 22),
+        ("unix:/tmp/a\n.sock", 11),
+    ] {
+        match parse_url(url) {
+            Err(TargetError::ControlCharacter { at: got, .. }) => assert_eq!(got, at, "{url:?}"),
+            other => panic!("{url:?}: {other:?}"),
+        }
+    }
+    assert!(parse_url("unix:/tmp/my dir/a.sock").is_ok());
+    assert!(matches!(
+        parse_url("h st:80"),
+        Err(TargetError::ControlCharacter { at: 1, .. })
+    ));
 }
 
 #[test]

@@ -9,5 +9,7 @@ pub use client::{
     parse_url, round_trip, round_trip_capped, Connection, HttpError, Phase, Target, TargetError,
     Timeouts, DEFAULT_BODY_LIMIT,
 };
-pub use request::{latin1_bytes, latin1_string, NotLatin1, RequestBody, RequestParts};
+pub use request::{
+    check_header, latin1_bytes, latin1_string, HeaderError, NotLatin1, RequestBody, RequestParts,
+};
 pub use response::{head_arrived, parse_final_head, FinalHead, Framing, Interim, Response};

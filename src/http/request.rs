@@ -8,6 +8,38 @@
 
 use std::fmt::Write as _;
 
+/// A header given on the command line that cannot go on the wire as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("header name {0:?} is not a token (letters, digits and !#$%&'*+-.^_`|~)")]
+    Name(String),
+    #[error("header {name}: {ch:?} at byte {at} of its value is a control character (a CR or LF would end the header and start another)")]
+    Value { name: String, at: usize, ch: char },
+}
+
+/// Checks a header a user typed (`Name: value`, say from a command-line
+/// flag) before it is written verbatim: the name must be a token and the
+/// value must hold no control character but HTAB (RFC 9110 5.1, 5.5).
+/// Cases build their own odd headers on purpose; this is for what a
+/// user means to send as an ordinary header.
+pub fn check_header(name: &str, value: &str) -> Result<(), HeaderError> {
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(tchar) {
+        return Err(HeaderError::Name(name.to_string()));
+    }
+    match value
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && c != '\t')
+    {
+        Some((at, ch)) => Err(HeaderError::Value {
+            name: name.to_string(),
+            at,
+            ch,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The body of a request, and how it is written after the head.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum RequestBody {
@@ -207,6 +239,26 @@ mod tests {
     fn only_empty_chunks_is_just_last_chunk() {
         let req = RequestParts::new("POST", "/").with_body(RequestBody::Chunked(vec![vec![]]));
         assert_eq!(req.to_bytes(), b"POST / HTTP/1.1\r\n\r\n0\r\n\r\n".to_vec());
+    }
+
+    #[test]
+    fn headers_from_the_command_line_are_checked() {
+        assert_eq!(check_header("X-Token", "a b\tc"), Ok(()));
+        assert!(matches!(
+            check_header("X-Token", "1\r\nX-Injected: 1"),
+            Err(HeaderError::Value {
+                at: 1,
+                ch: '\r',
+                ..
+            })
+        ));
+        assert!(check_header("X-Token", "a\u{0}").is_err());
+        assert!(matches!(
+            check_header("Bad Name", "v"),
+            Err(HeaderError::Name(_))
+        ));
+        assert!(check_header("", "v").is_err());
+        assert!(check_header("X:Y", "v").is_err());
     }
 
     #[test]
