@@ -218,6 +218,9 @@ pub struct ProbeArgs {
     /// Folder to write the probe app into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace probe files already in DIR (a symbolic link is replaced, never followed).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Drive load through a stack and report throughput and latency.

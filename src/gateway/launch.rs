@@ -161,7 +161,8 @@ impl Gateway {
             .tempdir()
             .map_err(GatewayError::Probe)?;
         cleanup::register_folder(workdir.path().to_path_buf());
-        let files = probe::install(&workdir.path().join("app")).map_err(GatewayError::Probe)?;
+        let files =
+            probe::install(&workdir.path().join("app"), false).map_err(GatewayError::Probe)?;
         let listen = spec.listen();
         let socket = workdir.path().join("server.sock");
         let port = match listen {
