@@ -163,10 +163,10 @@ fn quirk_near(text: &str, e: &toml::de::Error) -> Option<String> {
 
 /// Reads a quirk file from disk.
 pub fn load_file(path: &Path, known: &HashSet<&str>) -> Result<Vec<Quirk>, QuirkError> {
-    let text = std::fs::read_to_string(path).map_err(|e| QuirkError {
+    let text = crate::textfile::read(path).map_err(|e| QuirkError {
         file: path.display().to_string(),
         entry: None,
-        message: format!("cannot read: {e}"),
+        message: e.to_string(),
     })?;
     parse(&path.display().to_string(), &text, known)
 }

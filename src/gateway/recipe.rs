@@ -112,7 +112,7 @@ impl RecipeBook {
     /// The built-in recipes with a user's file laid over them.
     pub fn with_file(path: &Path) -> Result<RecipeBook, RecipeFileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| RecipeFileError {
+        let text = crate::textfile::read(path).map_err(|e| RecipeFileError {
             file: file.clone(),
             detail: e.to_string(),
         })?;

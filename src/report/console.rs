@@ -3,7 +3,7 @@
 use comfy_table::Cell;
 
 use super::check::CheckReport;
-use super::style::{outcome_cell, table};
+use super::style::{clip, outcome_cell, table};
 use crate::conformance::Outcome;
 use crate::spec::LoadedCase;
 
@@ -70,9 +70,9 @@ pub fn render_check(report: &CheckReport, color: bool) -> String {
                     r.verdict.outcome.as_str().to_uppercase(),
                     color,
                 ),
-                Cell::new(&c.id),
+                Cell::new(clip(&c.id)),
                 Cell::new(c.level.as_str()),
-                Cell::new(detail),
+                Cell::new(clip(&detail)),
             ]);
         }
         out.push_str(&format!("\n{title} ({area})\n{t}\n"));
@@ -107,11 +107,11 @@ pub fn render_specs(cases: &[LoadedCase]) -> String {
     for lc in cases {
         let c = &lc.case;
         t.add_row(vec![
-            c.id.as_str(),
-            c.level.as_str(),
-            c.scenario.as_str(),
-            c.source.as_str(),
-            c.stimulus.as_str(),
+            clip(&c.id),
+            clip(c.level.as_str()),
+            clip(&c.scenario),
+            clip(&c.source),
+            clip(&c.stimulus),
         ]);
     }
     format!("{t}\n{} cases\n", cases.len())

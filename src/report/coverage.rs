@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::style::table;
+use super::style::{clip, table};
 use crate::spec::Coverage;
 
 /// Counts: requirements covered by a case, left uncovered with a recorded
@@ -53,10 +53,10 @@ pub fn render_coverage(rows: &[Coverage]) -> String {
             r.cases.join("\n")
         };
         t.add_row(vec![
-            q.id.clone(),
+            clip(&q.id).into_owned(),
             q.level.as_str().to_string(),
-            by,
-            format!("{}: \"{}\"", q.source, q.text),
+            clip(&by).into_owned(),
+            clip(&format!("{}: \"{}\"", q.source, q.text)).into_owned(),
         ]);
     }
     let (covered, explained, unaccounted) = counts(rows);

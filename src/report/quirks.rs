@@ -1,7 +1,7 @@
 //! The terminal section listing every declared server quirk that met a case
 //! that did not pass: nothing a quirk touches goes unmentioned.
 
-use super::style::table;
+use super::style::{clip, table};
 use crate::conformance::quirks::AppliedQuirk;
 
 /// `Quirks applied` with each quirk's case, what it did and why.
@@ -22,10 +22,10 @@ pub fn render_quirks(applied: &[AppliedQuirk]) -> String {
             why.push_str(&format!("\n{note}"));
         }
         t.add_row(vec![
-            q.case.clone(),
+            clip(&q.case).into_owned(),
             q.level.as_str().to_string(),
             outcome,
-            why,
+            clip(&why).into_owned(),
         ]);
     }
     format!("\nQuirks applied\n{t}\n")

@@ -10,6 +10,25 @@ use crate::conformance::Outcome;
 /// for the detail columns to stay readable.
 const PIPED_WIDTH: u16 = 140;
 
+/// The most characters of one text shown in a table cell. The table
+/// library wraps a word longer than its column in time that grows with the
+/// square of its length (a megabyte-long spec string took minutes), and a
+/// terminal is no place for such a text anyway: JSON output has it whole.
+pub const MAX_CELL: usize = 1000;
+
+/// `text`, cut to [`MAX_CELL`] characters for a table cell.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_CELL) {
+        None => text.into(),
+        Some((cut, _)) => format!(
+            "{}... ({} more characters; JSON output has them all)",
+            &text[..cut],
+            text[cut..].chars().count()
+        )
+        .into(),
+    }
+}
+
 /// A table in the house style, as wide as the terminal (or `width` when
 /// there is none).
 pub fn table(width: Option<u16>) -> Table {
@@ -75,5 +94,14 @@ mod tests {
         assert_eq!(ms(1_234), "1.234 ms");
         assert_eq!(ms(12_345), "12.3 ms");
         assert_eq!(ms(123_456), "123 ms");
+    }
+
+    #[test]
+    fn long_cells_are_clipped_and_say_so() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(MAX_CELL + 5);
+        let c = clip(&long);
+        assert!(c.starts_with(&"é".repeat(MAX_CELL)));
+        assert!(c.ends_with("... (5 more characters; JSON output has them all)"));
     }
 }

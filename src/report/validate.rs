@@ -1,7 +1,7 @@
 //! The terminal section for `check --validate`: what wsgiref.validate found,
 //! apart from the case verdicts.
 
-use super::style::table;
+use super::style::{clip, table};
 use crate::conformance::validate::{Classification, Finding};
 use crate::conformance::ValidateReport;
 
@@ -26,9 +26,9 @@ pub fn render_validate(v: &ValidateReport) -> String {
         }
         t.add_row(vec![
             f.classification.as_str().to_string(),
-            f.check.clone(),
-            seen_in(f),
-            message,
+            clip(&f.check).into_owned(),
+            clip(&seen_in(f)).into_owned(),
+            clip(&message).into_owned(),
         ]);
     }
     out.push_str(&format!("{t}\n"));

@@ -52,7 +52,7 @@ fn parse_requirements(file: &str, text: &str) -> Result<Vec<Requirement>, SpecEr
     let parsed: RequirementsFile = toml::from_str(text).map_err(|e| SpecError {
         file: file.to_string(),
         case: None,
-        message: e.message().to_string() + &location(text, &e),
+        message: describe_toml_error(text, &e),
     })?;
     let mut seen = std::collections::HashSet::new();
     for r in &parsed.requirements {
@@ -133,10 +133,10 @@ pub fn load_dir(dir: &Path) -> Result<SpecSet, SpecError> {
     }
     let mut sources = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| SpecError {
+        let text = crate::textfile::read(&path).map_err(|e| SpecError {
             file: path.display().to_string(),
             case: None,
-            message: format!("cannot read: {e}"),
+            message: e.to_string(),
         })?;
         sources.push((path.display().to_string(), text));
     }
@@ -162,7 +162,7 @@ pub fn load_sources(
         let parsed: SpecFile = toml::from_str(&text).map_err(|e| SpecError {
             file: file.clone(),
             case: case_id_near_error(&text, &e),
-            message: e.message().to_string() + &location(&text, &e),
+            message: describe_toml_error(&text, &e),
         })?;
         validate_area(&file, &parsed)?;
         for case in parsed.cases {
@@ -232,6 +232,29 @@ pub fn coverage(set: &SpecSet, cases: &[LoadedCase]) -> Vec<Coverage> {
                 .collect(),
         })
         .collect()
+}
+
+/// A TOML error as one line: the field it is about (when the error points
+/// at a value), what is wrong, and the line.
+pub(crate) fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let field = e
+        .span()
+        .and_then(|span| field_of_value(text, span.start))
+        .map(|f| format!("`{f}`: "))
+        .unwrap_or_default();
+    format!("{field}{}{}", e.message(), location(text, e))
+}
+
+/// The key of the `key = value` whose value starts at `at`, if that is
+/// what is there.
+fn field_of_value(text: &str, at: usize) -> Option<&str> {
+    let before = text.get(..at)?.trim_end_matches([' ', '\t']);
+    let before = before.strip_suffix('=')?.trim_end_matches([' ', '\t']);
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_-.\"'".contains(c)))
+        .map_or(0, |i| i + 1);
+    let key = before[start..].trim_matches(['"', '\'']);
+    (!key.is_empty()).then_some(key)
 }
 
 fn location(text: &str, e: &toml::de::Error) -> String {
@@ -500,6 +523,32 @@ expect = [{ subject = "environ.REQUEST_METHOD", equals = "GET" }]
         assert_eq!(err.file, "environ.toml");
         assert_eq!(err.case.as_deref(), Some("environ.request-method.get"));
         assert!(err.message.contains("senario"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field_and_what_it_takes() {
+        let bad = GOOD.replace("level = \"must\"", "level = 5");
+        let err = load_one(&bad).unwrap_err();
+        assert_eq!(
+            err.message,
+            "`level`: invalid type: integer `5`, expected one of `must`, `should`, `may` (line 7)"
+        );
+        let bad = GOOD.replace(
+            "stimulus = \"GET /\"",
+            "stimulus = \"GET /\"\nproxy = [{ effect = 1, why = \"w\" }]",
+        );
+        let err = load_one(&bad).unwrap_err();
+        assert!(
+            err.message.starts_with(
+                "`effect`: invalid type: integer `1`, expected one of `excuse`, `note`"
+            ),
+            "{err}"
+        );
+        let bad = GOOD.replace("stimulus = \"GET /\"", "stimulus = \"GET /\"\nserial = 3");
+        assert!(load_one(&bad)
+            .unwrap_err()
+            .message
+            .starts_with("`serial`: "));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub struct SpecFile {
 }
 
 /// How binding a requirement is, taken from the source's own words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// MUST / MUST NOT / "is required": breaking it is a failure.
@@ -32,6 +32,38 @@ pub enum Level {
     Should,
     /// MAY: an optional feature; when absent the case is skipped.
     May,
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Level, D::Error> {
+        const ALL: [Level; 3] = [Level::Must, Level::Should, Level::May];
+        Ok(ALL[one_of(d, &["must", "should", "may"])?])
+    }
+}
+
+/// Reads one word of a fixed list and returns its index. Unlike serde's
+/// derived enums, a value of the wrong type is then reported with the words
+/// allowed ("invalid type: integer `5`, expected one of `must`, ...")
+/// instead of "wanted string or table".
+fn one_of<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    words: &'static [&'static str],
+) -> Result<usize, D::Error> {
+    struct Words(&'static [&'static str]);
+    impl serde::de::Visitor<'_> for Words {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let list: Vec<String> = self.0.iter().map(|w| format!("`{w}`")).collect();
+            write!(f, "one of {}", list.join(", "))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<usize, E> {
+            self.0
+                .iter()
+                .position(|w| *w == v)
+                .ok_or_else(|| E::unknown_variant(v, self.0))
+        }
+    }
+    d.deserialize_str(Words(words))
 }
 
 impl Level {
@@ -155,11 +187,18 @@ pub struct ProxyEffect {
     pub why: String,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyEffectKind {
     Excuse,
     Note,
+}
+
+impl<'de> Deserialize<'de> for ProxyEffectKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ProxyEffectKind, D::Error> {
+        const ALL: [ProxyEffectKind; 2] = [ProxyEffectKind::Excuse, ProxyEffectKind::Note];
+        Ok(ALL[one_of(d, &["excuse", "note"])?])
+    }
 }
 
 /// The proxies a case's `proxy` entries may name.

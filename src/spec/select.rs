@@ -10,12 +10,18 @@ pub struct Selection {
     pub skip: Vec<String>,
 }
 
-/// A prefix that selects no case at all is almost always a typo.
+/// A selection that cannot be what was meant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no case id starts with {prefix:?} (given to {flag}); `wsgiprobe specs` lists the ids")]
-pub struct SelectionError {
-    pub flag: &'static str,
-    pub prefix: String,
+pub enum SelectionError {
+    /// A prefix that selects no case at all is almost always a typo.
+    #[error(
+        "no case id starts with {prefix:?} (given to {flag}); `wsgiprobe specs` lists the ids"
+    )]
+    NoMatch { flag: &'static str, prefix: String },
+    /// `--skip` left out everything `--only` kept: a run of nothing would
+    /// pass, which no gate should take for a result.
+    #[error("--skip leaves no case to run; `wsgiprobe specs` lists the ids")]
+    NothingLeft,
 }
 
 /// The cases of `set` that the selection keeps, in their original order.
@@ -25,19 +31,23 @@ pub fn select(set: &SpecSet, sel: &Selection) -> Result<Vec<LoadedCase>, Selecti
             .iter()
             .find(|p| !set.cases.iter().any(|c| c.case.id.starts_with(p.as_str())))
         {
-            return Err(SelectionError {
+            return Err(SelectionError::NoMatch {
                 flag,
                 prefix: p.clone(),
             });
         }
     }
-    Ok(set
+    let cases: Vec<LoadedCase> = set
         .cases
         .iter()
         .filter(|c| sel.only.is_empty() || sel.only.iter().any(|p| c.case.id.starts_with(p)))
         .filter(|c| !sel.skip.iter().any(|p| c.case.id.starts_with(p)))
         .cloned()
-        .collect())
+        .collect();
+    if cases.is_empty() {
+        return Err(SelectionError::NothingLeft);
+    }
+    Ok(cases)
 }
 
 #[cfg(test)]
@@ -86,7 +96,30 @@ mod tests {
             skip: vec![],
         };
         let err = select(&set(), &sel).unwrap_err();
-        assert_eq!(err.flag, "--only");
+        assert!(matches!(
+            &err,
+            SelectionError::NoMatch { flag: "--only", .. }
+        ));
         assert!(err.to_string().contains("environ.c"));
+    }
+
+    #[test]
+    fn skipping_every_case_is_an_error() {
+        let sel = Selection {
+            only: vec!["environ.a".into()],
+            skip: vec!["environ.a.one".into(), "environ.a.two".into()],
+        };
+        assert!(matches!(
+            select(&set(), &sel),
+            Err(SelectionError::NothingLeft)
+        ));
+        let sel = Selection {
+            only: vec![],
+            skip: vec!["environ".into()],
+        };
+        assert!(matches!(
+            select(&set(), &sel),
+            Err(SelectionError::NothingLeft)
+        ));
     }
 }
