@@ -567,3 +567,75 @@ fn ctrl_c_behind_nginx_stops_server_and_nginx() {
     assert_eq!(wait_child(&mut child, Duration::from_secs(10)), Some(130));
     sandbox.assert_empty();
 }
+
+/// Killed outright (SIGKILL), wsgiprobe runs no handler of its own: the
+/// server, its workers and nginx must still go with it. While it runs, its
+/// private folder, which holds the server's unix socket, is its own (0700).
+#[test]
+fn sigkill_leaves_no_server_worker_or_nginx_behind() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let mut child = Command::new(bin())
+        .args([
+            "bench",
+            "--server",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--proxy",
+            "nginx-unix",
+            "-d",
+            "60s",
+            "--warmup",
+            "0s",
+        ])
+        .env("WSGIPROBE_PYTHON", python())
+        .envs(sandbox.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The command lines of the servers themselves (not of the shell that
+    // started gunicorn, nor of wsgiprobe's own supervisors).
+    let count = |what: &str| {
+        sandbox
+            .processes()
+            .iter()
+            .filter(|(_, c)| c.contains(what) && !c.starts_with("/bin/sh") && !c.contains("bench"))
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || count("-m gunicorn") >= 3
+            && count("nginx: worker") >= 1),
+        "gunicorn's workers and nginx's never showed up: {:?}",
+        sandbox.processes()
+    );
+    let private: Vec<PathBuf> = std::fs::read_dir(sandbox.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("wsgiprobe-")
+        })
+        .collect();
+    assert_eq!(private.len(), 1, "{private:?}");
+    let mode = std::fs::metadata(&private[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{}", private[0].display());
+    assert!(private[0].join("server.sock").exists());
+
+    assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(
+        wait_until(Duration::from_secs(10), || sandbox.processes().is_empty()),
+        "left behind: {:?}",
+        sandbox.processes()
+    );
+}

@@ -4,7 +4,8 @@
 //! the group reaches the server, its workers and anything a shell wrapper
 //! forked. Normal ends and panics are covered by `Drop` on the running
 //! gateway; Ctrl-C, SIGTERM and SIGHUP by a handler that kills every group
-//! still registered here and removes the private folders, then exits.
+//! still registered here and removes the private folders, then exits;
+//! SIGKILL, which runs no handler, by each group's supervisor (process.rs).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

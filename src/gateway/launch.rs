@@ -156,8 +156,12 @@ impl Gateway {
             None => None,
         };
 
+        // 0700: the probe, the logs and the server's unix socket (which
+        // servers create connectable by anyone) are reachable by no other
+        // user.
         let workdir = tempfile::Builder::new()
             .prefix("wsgiprobe-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(GatewayError::Probe)?;
         cleanup::register_folder(workdir.path().to_path_buf());

@@ -1,6 +1,8 @@
 //! Child processes: servers in a process group of their own (registered
-//! for teardown), short commands with a time limit, commands whose output
-//! is followed line by line, and reading what they left in their logs.
+//! for teardown, and held by a supervisor that stops the group should
+//! wsgiprobe be killed outright), short commands with a time limit,
+//! commands whose output is followed line by line, and reading what they
+//! left in their logs.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -26,7 +28,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Runs `command` with `sh -c` in `dir`, its output (both streams) to
-    /// `log`, with `env` added to its environment.
+    /// `log`, with `env` added to its environment, under a supervisor that
+    /// stops the whole group should wsgiprobe die without stopping it.
     pub fn spawn(
         command: &str,
         dir: &Path,
@@ -51,14 +54,12 @@ impl ServerProcess {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe and runs in the forked child
-        // before exec. If wsgiprobe is killed outright (SIGKILL), the server
-        // gets SIGKILL too instead of living on as an orphan.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: `supervise` makes only async-signal-safe calls (fork,
+        // prctl, signal, close, waitpid, getppid, kill, nanosleep, _exit),
+        // as code between fork and exec must.
         unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+            cmd.pre_exec(move || supervise(parent));
         }
         let child = cmd.spawn().map_err(spawn_err)?;
         let pgid = child.id() as i32;
@@ -89,6 +90,84 @@ impl Drop for ServerProcess {
         }
         cleanup::unregister_group(self.pgid);
     }
+}
+
+/// How often the supervisor looks for its server's end and its parent's.
+const SUPERVISE_STEP_NS: libc::c_long = 50_000_000;
+/// How long the supervisor gives the group to stop before killing it.
+const ORPHAN_GRACE_STEPS: u32 = 40;
+
+/// Runs in the child between fork and exec, as the leader of the new
+/// process group: forks again, and the grandchild goes on to exec the
+/// command while this process stays behind as a tiny supervisor.
+///
+/// Why: when wsgiprobe is killed outright (SIGKILL), no handler of its own
+/// runs, and a death signal set on the child reaches only that one process:
+/// `sh -c` (dash keeps the shell as the parent of a compound command),
+/// not the server under it, its workers or nginx's. The supervisor waits
+/// for its server and exits as it did (so wsgiprobe sees the server's own
+/// exit status); should wsgiprobe die first, it stops the whole group:
+/// TERM, a grace period, KILL.
+///
+/// # Safety
+/// Only for a `pre_exec` hook: it forks, and the supervisor never returns.
+unsafe fn supervise(parent: libc::pid_t) -> std::io::Result<()> {
+    let server = libc::fork();
+    if server < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if server == 0 {
+        // The server: should the supervisor itself be killed, so is it.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        return Ok(());
+    }
+    // The supervisor. Signals meant for the group (teardown sends TERM to
+    // it) are the server's to act on; the supervisor reports how it ended.
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        libc::signal(sig, libc::SIG_IGN);
+    }
+    // Holding no descriptor: the spawn's error pipe must close once the
+    // server has exec'd, and the log and sockets are not ours.
+    if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+        for fd in 3..4096 {
+            libc::close(fd);
+        }
+    }
+    let pause = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: SUPERVISE_STEP_NS,
+    };
+    let mut status = 0;
+    loop {
+        if libc::waitpid(server, &mut status, libc::WNOHANG) == server {
+            relay(status);
+        }
+        if libc::getppid() != parent {
+            // wsgiprobe is gone: take the group (this process included) down.
+            libc::kill(0, libc::SIGTERM);
+            for _ in 0..ORPHAN_GRACE_STEPS {
+                if libc::waitpid(server, &mut status, libc::WNOHANG) == server {
+                    break;
+                }
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
+            libc::kill(0, libc::SIGKILL);
+            libc::_exit(128 + libc::SIGKILL);
+        }
+        libc::nanosleep(&pause, std::ptr::null_mut());
+    }
+}
+
+/// Ends the supervisor as its server ended: the same exit code, or death
+/// by the same signal.
+unsafe fn relay(status: libc::c_int) -> ! {
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        libc::signal(sig, libc::SIG_DFL);
+        libc::kill(libc::getpid(), sig);
+        libc::_exit(128 + sig);
+    }
+    libc::_exit(libc::WEXITSTATUS(status))
 }
 
 /// A TCP port nothing listens on right now.
