@@ -94,6 +94,82 @@ pub fn wsgiprobe_within(args: &[&str], envs: &[(&str, &str)], limit: Duration) -
     }
 }
 
+/// Peak resident memory of a finished child, in KiB.
+#[derive(Debug, Clone, Copy)]
+pub struct PeakMemory {
+    /// `ru_maxrss` from wait4: the highest of the process and of the
+    /// children it waited for, counting the test process's own memory as
+    /// it was when forked (the kernel keeps the pre-exec figure): an upper
+    /// bound, never missed.
+    pub maxrss_kib: u64,
+    /// The highest `VmHWM` read from /proc while it ran (every 5 ms): the
+    /// program's own figure, though a rise in its last moments may be missed.
+    pub hwm_kib: u64,
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `wsgiprobe` with a time limit, and the peak resident memory of its own
+/// process (measure runs that start no server: a server it waited for
+/// would count in `maxrss_kib`).
+// The child is reaped by wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn wsgiprobe_measured(args: &[&str], limit: Duration) -> (Output, PeakMemory) {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wsgiprobe");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + limit;
+    let mut status = 0;
+    let mut hwm_kib = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        hwm_kib = hwm_kib.max(vm_hwm_kib(child.id()).unwrap_or(0));
+        // SAFETY: waiting for our own child, with valid out-pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        assert!(r == 0, "wait4: {}", std::io::Error::last_os_error());
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("wsgiprobe {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    let peak = PeakMemory {
+        maxrss_kib: usage.ru_maxrss as u64,
+        hwm_kib,
+    };
+    (output, peak)
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
