@@ -507,3 +507,26 @@ fn unsent_requests_are_requests_without_service_time_or_throughput() {
         requests - unsent
     );
 }
+
+/// Memory grows with the connections used, not with `-c`: a counted run of
+/// 20 requests opens a handful of its 100,000 connections, and no read
+/// buffer is allocated for the others.
+#[test]
+fn connections_never_opened_cost_no_read_buffer() {
+    let s = stall_server(&[]);
+    let (out, peak) = wsgiprobe_measured(
+        &[
+            "bench", "--url", &s.url, "-c", "100000", "-n", "20", "--warmup", "0s",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(peak.hwm_kib <= 64 * 1024, "{peak:?}");
+    // The keep-alive warning counts closes the server made, and it made
+    // none: one connection per request here is the client's doing.
+    assert!(
+        !text(&out.stdout).contains("closed the connection after"),
+        "{}",
+        text(&out.stdout)
+    );
+}
