@@ -276,6 +276,21 @@ impl Limit {
     }
 }
 
+/// The table of every limit, as Markdown rows (`| flag | commands | range |`),
+/// as the README lists them.
+pub fn markdown_rows() -> String {
+    ALL.iter()
+        .map(|l| {
+            format!(
+                "| `{}` | {} | {} |\n",
+                l.flag,
+                l.commands.join(", "),
+                l.range()
+            )
+        })
+        .collect()
+}
+
 impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.flag, self.range())
@@ -385,6 +400,16 @@ mod tests {
             .to_string()
             .contains("64MiB"));
         assert_eq!(ALLOW_ERRORS.check(u64::MAX), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn the_readme_lists_every_range() {
+        let readme = include_str!("../README.md");
+        let rows = markdown_rows();
+        assert!(
+            readme.contains(&rows),
+            "README.md's Limits table should read:\n{rows}"
+        );
     }
 
     #[test]
