@@ -346,6 +346,21 @@ impl TargetArgs {
 
     /// Every stack the command line names, in order, validated.
     pub fn gateway_specs(&self) -> Result<Vec<GatewaySpec>, UsageError> {
+        self.specs_for(&self.server, &self.stack)
+    }
+
+    /// The stacks `stacks` name in `--stack` syntax (a suite file's), each
+    /// with this command line's options where it sets none of its own,
+    /// planned in order before any starts.
+    pub fn stack_plans_for(&self, stacks: &[String]) -> Result<Vec<PlannedStack>, UsageError> {
+        self.specs_for(&[], stacks)?.iter().map(planned).collect()
+    }
+
+    fn specs_for(
+        &self,
+        servers: &[String],
+        stacks: &[String],
+    ) -> Result<Vec<GatewaySpec>, UsageError> {
         limits::START_TIMEOUT.check_f64(self.start_timeout)?;
         let recipes = Arc::new(match &self.recipes {
             Some(path) => RecipeBook::with_file(path)?,
@@ -394,10 +409,10 @@ impl TargetArgs {
             return Ok(vec![make(GatewayKind::Url(url.clone()), &self.tuning)?]);
         }
         let mut specs = Vec::new();
-        for server in &self.server {
+        for server in servers {
             specs.push(make(server_kind(server)?, &self.tuning)?);
         }
-        for text in &self.stack {
+        for text in stacks {
             let words = split_words(text).ok_or_else(|| UsageError::Stack {
                 spec: text.clone(),
                 detail: "unbalanced quote".into(),
@@ -462,7 +477,7 @@ fn merge(own: &TuningArgs, common: &TuningArgs) -> TuningArgs {
 }
 
 /// Splits on spaces, honouring single and double quotes.
-fn split_words(text: &str) -> Option<Vec<String>> {
+pub(crate) fn split_words(text: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod probe;
 pub mod report;
 pub mod spec;
+pub mod suite;
 pub mod textfile;
 
 pub use exit::Exit;

@@ -5,14 +5,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::engine::{run_worker, Clock};
-use super::plan::{Plan, Stop};
+use super::plan::{Plan, ResponseCheck, Stop};
 use super::record::Totals;
 use super::socket::Addr;
 use super::stats::{TimelineCollector, TimelinePoint};
-use crate::http::Target;
+use crate::http::{round_trip, HttpError, Target};
 
-/// Time given to worker threads to start before the first request is due.
-const START_DELAY: Duration = Duration::from_millis(50);
+/// Time given to worker threads to start before the first request is due:
+/// the warm-up starts this long after `run_plan` is called.
+pub const START_DELAY: Duration = Duration::from_millis(50);
 
 /// Everything the workers measured, merged.
 #[derive(Debug)]
@@ -113,4 +114,51 @@ pub fn run_plan(
         threads,
         timeline: collector.finish(),
     })
+}
+
+/// Why one request before a run did not answer as the workload should.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckOnceError {
+    #[error("no response")]
+    Http(#[source] HttpError),
+    #[error("status {status} (body: {body:?})")]
+    Status { status: u16, body: String },
+    #[error("body of {got} bytes differs from the expected {want} bytes (starts {start:?})")]
+    Body {
+        got: usize,
+        want: usize,
+        start: String,
+    },
+}
+
+/// One request on its own connection: the workload must answer 2xx with
+/// the right body, or measuring it means nothing (a health check between
+/// the levels of a suite, too).
+pub fn check_once(
+    target: &Target,
+    request: &[u8],
+    check: &ResponseCheck,
+    timeout: Duration,
+) -> Result<(), CheckOnceError> {
+    let response = round_trip(target, request, false, timeout).map_err(CheckOnceError::Http)?;
+    if !(200..300).contains(&response.status) {
+        return Err(CheckOnceError::Status {
+            status: response.status,
+            body: String::from_utf8_lossy(&response.body)
+                .chars()
+                .take(200)
+                .collect(),
+        });
+    }
+    if let Some(want) = &check.body {
+        if response.body != **want {
+            return Err(CheckOnceError::Body {
+                got: response.body.len(),
+                want: want.len(),
+                start: String::from_utf8_lossy(&response.body[..response.body.len().min(60)])
+                    .into_owned(),
+            });
+        }
+    }
+    Ok(())
 }

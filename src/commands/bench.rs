@@ -57,7 +57,9 @@ fn check_ranges(args: &BenchArgs) -> Result<(), RangeError> {
 }
 
 impl BenchArgs {
-    fn workload(&self) -> Workload {
+    /// The workload the flags describe (shared with suite files, whose
+    /// workloads are bench flags).
+    pub(crate) fn workload(&self) -> Workload {
         match self.workload {
             None if self.target.url.is_some() => Workload::Get,
             None | Some(WorkloadName::Hello) => Workload::Hello,

@@ -12,6 +12,7 @@ mod matrix;
 mod pr_comment;
 mod quirks;
 pub mod style;
+mod suite;
 mod thresholds;
 mod validate;
 
@@ -28,4 +29,8 @@ pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
 pub use quirks::render_quirks;
 pub use thresholds::{bench_markdown, broken_lines, render_thresholds, threshold_annotations};
+pub use suite::{
+    trim_float, Environment, LevelResult, LevelSpec, ProbeResult, ServerCost, Slo, StackFailure,
+    SuiteReport, SuiteSetup, SuiteTiming, SustainableResult,
+};
 pub use validate::render_validate;

@@ -1,0 +1,451 @@
+//! Suite files: reading, and validating the whole file into a
+//! [`SuitePlan`] before anything starts. Stacks are `--stack` text (parsed
+//! and planned by cli.rs, as `check --stack` does); workloads are bench
+//! flags (parsed by bench's own clap types, so they mean what they mean on
+//! the command line). Every error names the file and the entry.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use serde::Deserialize;
+
+use crate::bench::plan::{parse_duration, Workload, MAX_SIZE};
+use crate::cli::{split_words, BenchArgs, PlannedStack, TargetArgs, UsageError};
+use crate::report::{LevelSpec, Slo};
+
+/// Bench flags a workload may set; the rest belong to `[load]` or to the
+/// suite's command line.
+const WORKLOAD_FLAGS: [&str; 8] = [
+    "workload",
+    "size",
+    "chunks",
+    "ms",
+    "timeout",
+    "allow_errors",
+    "sample_bodies",
+    "load_threads",
+];
+
+/// Percentiles an SLO may bound.
+pub const SLO_PERCENTILES: [&str; 5] = ["p50", "p90", "p95", "p99", "p99.9"];
+
+/// A suite file that cannot run as written.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteFileError {
+    #[error("could not read the suite file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid suite file (see suites/README.md for the format)")]
+    Toml {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{path}: {entry}: {detail}")]
+    Invalid {
+        path: String,
+        entry: String,
+        detail: String,
+    },
+    #[error("{path}: stack {index} ({text:?}) cannot run as given")]
+    Stack {
+        path: String,
+        index: usize,
+        text: String,
+        #[source]
+        source: UsageError,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuite {
+    title: Option<String>,
+    stacks: Vec<String>,
+    #[serde(rename = "workload", default)]
+    workloads: Vec<RawWorkload>,
+    load: RawLoad,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    name: String,
+    #[serde(default)]
+    args: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    #[serde(default)]
+    connections: Vec<i64>,
+    #[serde(default)]
+    rates: Vec<f64>,
+    open_connections: Option<i64>,
+    duration: Option<toml::Value>,
+    warmup: Option<toml::Value>,
+    repeats: Option<i64>,
+    sustainable: Option<toml::Table>,
+}
+
+/// One workload of the suite, its flags resolved.
+#[derive(Debug, Clone)]
+pub struct SuiteWorkload {
+    pub name: String,
+    /// The bench flags as written.
+    pub args: String,
+    pub workload: Workload,
+    pub timeout: Duration,
+    pub allow_errors: u64,
+    pub sample_bodies: u32,
+    pub threads: usize,
+}
+
+/// How the sustainable rate is searched.
+#[derive(Debug, Clone)]
+pub struct SustainableSpec {
+    pub slo: Slo,
+    /// Where the search starts; default: the best closed-loop rate measured
+    /// for the stack, or a short closed-loop estimate.
+    pub start: Option<f64>,
+    /// Measured time of one probe.
+    pub probe: Duration,
+    pub probe_warmup: Duration,
+    pub max_probes: u32,
+    /// The search stops once the bracket is this narrow (0.05: within 5%).
+    pub precision: f64,
+    pub connections: usize,
+}
+
+/// A suite, validated: everything the run needs, nothing started.
+#[derive(Debug)]
+pub struct SuitePlan {
+    pub path: PathBuf,
+    pub text: String,
+    pub title: String,
+    /// Each stack planned (an unknown server is a stack that will not start).
+    pub stacks: Vec<PlannedStack>,
+    pub workloads: Vec<SuiteWorkload>,
+    pub levels: Vec<LevelSpec>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub repeats: u32,
+    pub sustainable: Option<SustainableSpec>,
+}
+
+/// `--workload ...` text, parsed with bench's own flags.
+#[derive(Debug, Parser)]
+#[command(name = "workload args", no_binary_name = true)]
+struct WorkloadLine {
+    #[command(flatten)]
+    bench: BenchArgs,
+}
+
+impl SuitePlan {
+    /// Reads and validates `path`; `target` holds the command line's target
+    /// options (`--python`, `--recipes`, tuning), which apply to every stack
+    /// that does not set its own.
+    pub fn load(path: &Path, target: &TargetArgs) -> Result<SuitePlan, SuiteFileError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SuiteFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let raw: RawSuite = toml::from_str(&text).map_err(|source| SuiteFileError::Toml {
+            path: shown.clone(),
+            source,
+        })?;
+        let invalid = |entry: &str, detail: String| SuiteFileError::Invalid {
+            path: shown.clone(),
+            entry: entry.to_string(),
+            detail,
+        };
+
+        if raw.stacks.is_empty() {
+            return Err(invalid("stacks", "list at least one stack".into()));
+        }
+        let mut stacks = Vec::new();
+        for (i, text) in raw.stacks.iter().enumerate() {
+            let mut planned = target
+                .stack_plans_for(std::slice::from_ref(text))
+                .map_err(|source| SuiteFileError::Stack {
+                    path: shown.clone(),
+                    index: i + 1,
+                    text: text.clone(),
+                    source,
+                })?;
+            stacks.push(planned.remove(0));
+        }
+        let mut seen = HashSet::new();
+        for s in &stacks {
+            if !seen.insert(s.label.clone()) {
+                return Err(invalid(
+                    "stacks",
+                    format!("two stacks are both {:?}; make them differ", s.label),
+                ));
+            }
+        }
+
+        if raw.workloads.is_empty() {
+            return Err(invalid(
+                "workload",
+                "add at least one [[workload]] with a name and bench flags (args = \"--workload hello\")".into(),
+            ));
+        }
+        let mut workloads: Vec<SuiteWorkload> = Vec::new();
+        for w in &raw.workloads {
+            let entry = format!("workload {:?}", w.name);
+            if w.name.trim().is_empty() {
+                return Err(invalid("workload", "every workload needs a name".into()));
+            }
+            if workloads.iter().any(|o| o.name == w.name) {
+                return Err(invalid(&entry, "two workloads have this name".into()));
+            }
+            workloads.push(parse_workload(w).map_err(|d| invalid(&entry, d))?);
+        }
+
+        let load = &raw.load;
+        let count = |v: i64, what: &str| -> Result<usize, SuiteFileError> {
+            usize::try_from(v)
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| invalid("load", format!("{what} must be from 1 to 100000, not {v}")))
+        };
+        let open_connections = match load.open_connections {
+            Some(v) => count(v, "open_connections")?,
+            None => 64,
+        };
+        let mut levels = Vec::new();
+        for &c in &load.connections {
+            levels.push(LevelSpec {
+                model: "closed",
+                connections: count(c, "connections")?,
+                rate: None,
+            });
+        }
+        for &r in &load.rates {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(invalid(
+                    "load",
+                    format!("rates must be positive requests per second, not {r}"),
+                ));
+            }
+            levels.push(LevelSpec {
+                model: "open",
+                connections: open_connections,
+                rate: Some(r),
+            });
+        }
+        let labels: HashSet<String> = levels.iter().map(LevelSpec::label).collect();
+        if labels.len() != levels.len() {
+            return Err(invalid("load", "a level is listed twice".into()));
+        }
+        let duration = duration_of(load.duration.as_ref(), "duration", Duration::from_secs(10))
+            .map_err(|d| invalid("load", d))?;
+        let warmup = duration_of(load.warmup.as_ref(), "warmup", Duration::from_secs(2))
+            .map_err(|d| invalid("load", d))?;
+        if duration.is_zero() {
+            return Err(invalid("load", "duration must be longer than zero".into()));
+        }
+        let repeats = match load.repeats {
+            None => 3,
+            Some(n) if (1..=1000).contains(&n) => n as u32,
+            Some(n) => return Err(invalid("load", format!("repeats must be 1 to 1000, not {n}"))),
+        };
+        let sustainable = match &load.sustainable {
+            None => None,
+            Some(t) => Some(
+                parse_sustainable(t, open_connections)
+                    .map_err(|d| invalid("load.sustainable", d))?,
+            ),
+        };
+        if levels.is_empty() && sustainable.is_none() {
+            return Err(invalid(
+                "load",
+                "give connections (closed-loop levels), rates (open-loop levels) or sustainable".into(),
+            ));
+        }
+        let title = raw.title.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "suite".into())
+        });
+        Ok(SuitePlan {
+            path: path.to_path_buf(),
+            text,
+            title,
+            stacks,
+            workloads,
+            levels,
+            duration,
+            warmup,
+            repeats,
+            sustainable,
+        })
+    }
+}
+
+fn parse_workload(w: &RawWorkload) -> Result<SuiteWorkload, String> {
+    let words = split_words(&w.args).ok_or("unbalanced quote in args")?;
+    let matches = WorkloadLine::command()
+        .try_get_matches_from(words)
+        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
+    let mut ids: Vec<String> = matches
+        .ids()
+        .map(|id| id.as_str().to_string())
+        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .filter(|id| !WORKLOAD_FLAGS.contains(&id.as_str()))
+        .collect();
+    if !ids.is_empty() {
+        ids.sort();
+        return Err(format!(
+            "{} cannot be set per workload: levels and durations go in [load], stacks in `stacks`, target options on the command line (a workload takes --{})",
+            ids.iter()
+                .map(|i| format!("--{}", i.replace('_', "-")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            WORKLOAD_FLAGS
+                .iter()
+                .map(|f| f.replace('_', "-"))
+                .collect::<Vec<_>>()
+                .join(", --")
+        ));
+    }
+    let line = WorkloadLine::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    let b = &line.bench;
+    if b.size > MAX_SIZE {
+        return Err(format!("--size must be at most {MAX_SIZE} bytes"));
+    }
+    if b.timeout.is_zero() {
+        return Err("--timeout must be longer than zero".into());
+    }
+    if b.load_threads == Some(0) {
+        return Err("--load-threads must be at least 1".into());
+    }
+    Ok(SuiteWorkload {
+        name: w.name.clone(),
+        args: w.args.clone(),
+        workload: b.workload(),
+        timeout: b.timeout,
+        allow_errors: b.allow_errors,
+        sample_bodies: b.sample_bodies.max(1),
+        threads: b.load_threads.unwrap_or_else(default_threads),
+    })
+}
+
+/// Half the CPUs, as bench's default: the stack needs the rest.
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() / 2)
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn duration_of(v: Option<&toml::Value>, what: &str, default: Duration) -> Result<Duration, String> {
+    match v {
+        None => Ok(default),
+        Some(toml::Value::String(s)) => parse_duration(s).map_err(|e| format!("{what}: {e}")),
+        Some(toml::Value::Integer(n)) if *n >= 0 => Ok(Duration::from_secs(*n as u64)),
+        Some(toml::Value::Float(f)) if f.is_finite() && *f >= 0.0 => {
+            Ok(Duration::from_secs_f64(*f))
+        }
+        Some(other) => Err(format!(
+            "{what} must be a duration such as \"10s\" or \"500ms\", not {other}"
+        )),
+    }
+}
+
+fn parse_sustainable(t: &toml::Table, open_connections: usize) -> Result<SustainableSpec, String> {
+    let mut latency = BTreeMap::new();
+    let mut spec = SustainableSpec {
+        slo: Slo {
+            latency_us: BTreeMap::new(),
+            errors: 0,
+            min_throughput: 0.97,
+        },
+        start: None,
+        probe: Duration::from_secs(2),
+        probe_warmup: Duration::from_millis(500),
+        max_probes: 12,
+        precision: 0.05,
+        connections: open_connections,
+    };
+    let number = |v: &toml::Value| match v {
+        toml::Value::Integer(n) => Some(*n as f64),
+        toml::Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    for (key, v) in t {
+        let k = key.as_str();
+        match k {
+            _ if SLO_PERCENTILES.contains(&k) => {
+                let d = duration_of(Some(v), k, Duration::ZERO)?;
+                if d.is_zero() {
+                    return Err(format!("{k} must be longer than zero"));
+                }
+                latency.insert(k.to_string(), d.as_micros() as u64);
+            }
+            "errors" => {
+                spec.slo.errors = v
+                    .as_integer()
+                    .filter(|n| *n >= 0)
+                    .ok_or("errors must be a count (0 for none)")? as u64
+            }
+            "start" => {
+                spec.start = Some(
+                    number(v)
+                        .filter(|r| r.is_finite() && *r > 0.0)
+                        .ok_or("start must be a positive rate")?,
+                )
+            }
+            "probe" => spec.probe = duration_of(Some(v), k, spec.probe)?,
+            "probe_warmup" => spec.probe_warmup = duration_of(Some(v), k, spec.probe_warmup)?,
+            "max_probes" => {
+                spec.max_probes = v
+                    .as_integer()
+                    .filter(|n| (2..=100).contains(n))
+                    .ok_or("max_probes must be 2 to 100")? as u32
+            }
+            "precision" => {
+                spec.precision = number(v)
+                    .filter(|p| *p > 0.0 && *p < 1.0)
+                    .ok_or("precision must be between 0 and 1 (0.05: within 5%)")?
+            }
+            "min_throughput" => {
+                spec.slo.min_throughput = number(v)
+                    .filter(|p| *p > 0.0 && *p <= 1.0)
+                    .ok_or("min_throughput must be above 0 and at most 1")?
+            }
+            "connections" => {
+                spec.connections = v
+                    .as_integer()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or("connections must be 1 to 100000")? as usize
+            }
+            other => {
+                return Err(format!(
+                    "unknown key {other:?}; it takes {}, errors, start, probe, probe_warmup, max_probes, precision, min_throughput, connections",
+                    SLO_PERCENTILES.join(", ")
+                ))
+            }
+        }
+    }
+    if latency.is_empty() {
+        return Err(format!(
+            "give a latency limit, e.g. p99 = \"100ms\" (any of {})",
+            SLO_PERCENTILES.join(", ")
+        ));
+    }
+    if spec.probe.is_zero() {
+        return Err("probe must be longer than zero".into());
+    }
+    spec.slo.latency_us = latency;
+    Ok(spec)
+}
