@@ -44,6 +44,58 @@ pub enum Command {
     Servers(ServersArgs),
     /// Drive load through a stack (or any HTTP server with --url) and report latency.
     Bench(BenchArgs),
+    /// Run a suite file: stacks × workloads × load levels, repeated, with
+    /// the sustainable rate under a latency SLO and what each server costs.
+    Suite(SuiteArgs),
+    /// Compare two bench or suite JSON reports: the change in req/s, p50
+    /// and p99 of each stack × workload × level, judged across repeats.
+    Compare(CompareArgs),
+}
+
+/// Run a suite file and write DIR/report.json and DIR/report.md after
+/// every level.
+///
+///   wsgiprobe suite suites/servers.toml
+///   wsgiprobe suite suites/proxies.toml --out reports/proxies --python .venv/bin/python
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// The suite file (TOML; see suites/README.md).
+    pub file: PathBuf,
+    /// Folder for report.json and report.md (default: reports/NAME-DATE,
+    /// NAME being the suite file's name).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Target options (--python, --recipes, --nginx, tuning) apply to every
+    /// stack of the file that does not set its own.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Compare two reports (bench or suite JSON) stack × workload × level.
+///
+///   wsgiprobe compare before.json after.json
+///   wsgiprobe compare before.json after.json --fail-if 'p99:+10%,rps:-5%' --markdown pr.md
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline report.
+    pub before: PathBuf,
+    /// The report to judge against it.
+    pub after: PathBuf,
+    /// Exit 1 when a significant change breaks a limit: METRIC:+N% (a rise
+    /// of more than N%) or METRIC:-N% (a fall); metrics rps, p50, p90, p95,
+    /// p99, p99.9; comma-separated or repeated.
+    #[arg(long, value_name = "LIMITS")]
+    pub fail_if: Vec<String>,
+    /// Significance level of the Mann–Whitney U test (two-sided). With 3
+    /// repeats a side the smallest p the test can give is 0.10.
+    #[arg(long, default_value_t = 0.10)]
+    pub alpha: f64,
+    /// Write the comparison as JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the comparison as Markdown (sized for a pull-request comment) to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

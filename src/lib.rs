@@ -37,5 +37,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Probe(args) => commands::probe::run(args),
         Command::Servers(args) => commands::servers::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Suite(args) => commands::suite::run(args),
+        Command::Compare(args) => commands::compare::run(args),
     }
 }

@@ -4,9 +4,11 @@
 
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod events;
 pub(crate) mod gate;
 pub mod probe;
 pub mod servers;
 mod spec_set;
 pub mod specs;
+pub mod suite;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::bench::BenchReport;
 use super::check::CheckReport;
 use super::matrix::{MatrixReport, MatrixView};
+use super::suite::SuiteReport;
 
 /// Everything a command can export.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,8 @@ pub enum Document<'a> {
     Matrix(&'a MatrixReport),
     /// One load run.
     Bench(&'a BenchReport),
+    /// A suite: stacks × workloads × levels, as far as it ran.
+    Suite(&'a SuiteReport),
 }
 
 /// A format a document can be written in.
@@ -75,6 +78,7 @@ impl Document<'_> {
             Document::Check { .. } => "check",
             Document::Matrix(_) => "matrix",
             Document::Bench(_) => "bench",
+            Document::Suite(_) => "suite",
         }
     }
 }
@@ -95,6 +99,7 @@ impl Exporter for Console {
             Document::Check { report, .. } => super::console::render_check(report, self.color),
             Document::Matrix(m) => m.view().render(self.color),
             Document::Bench(b) => b.render(),
+            Document::Suite(s) => s.render(),
         })
     }
 }
@@ -113,6 +118,7 @@ impl Exporter for Json {
             Document::Check { report, .. } => report.to_json(),
             Document::Matrix(m) => m.to_json(),
             Document::Bench(b) => b.to_json(),
+            Document::Suite(s) => s.to_json(),
         };
         serde_json::to_string_pretty(&value)
             .map(|s| s + "\n")
@@ -133,6 +139,7 @@ impl Exporter for Markdown {
         match doc {
             Document::Check { report, label } => Ok(MatrixView::single(report, label).markdown()),
             Document::Matrix(m) => Ok(m.view().markdown()),
+            Document::Suite(s) => Ok(s.markdown()),
             Document::Bench(_) => Err(ExportError::Unsupported {
                 format: "Markdown",
                 document: doc.kind(),
@@ -171,6 +178,14 @@ pub struct Exports {
 }
 
 impl Exports {
+    /// Only these formats, each to its destination.
+    pub fn to(list: Vec<(Box<dyn Exporter>, Destination)>) -> Exports {
+        Exports {
+            list,
+            table_first: false,
+        }
+    }
+
     /// The usual set: the terminal table on standard output unless a
     /// machine format claimed it (`--json -`), then `--json` and
     /// `--markdown` files.
@@ -226,7 +241,7 @@ impl Exports {
                         })
                 }
                 Destination::File(path) => {
-                    std::fs::write(path, text).map_err(|source| ExportError::Write {
+                    write_atomically(path, &text).map_err(|source| ExportError::Write {
                         what: exporter.name(),
                         path: path.clone(),
                         source,
@@ -258,4 +273,23 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// Writes a file through a temporary file in the same folder and a rename,
+/// so a reader (or a crash, or Ctrl-C mid-write) sees the old text or the
+/// new, never half of one: a suite rewrites its report after every level.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    let mut perms = tmp.as_file().metadata()?.permissions();
+    // Readable like any file the user writes (a temporary file is 0600).
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    tmp.as_file().set_permissions(perms)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -54,6 +54,8 @@ impl Exporter for GithubAnnotations {
                     }
                 }
             }
+            // Load reports of several runs carry no findings to annotate.
+            _ => {}
         }
         Ok(out)
     }

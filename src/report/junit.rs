@@ -75,7 +75,7 @@ impl Exporter for Junit {
                 }
                 report.set_time(time);
             }
-            Document::Bench(_) => {
+            _ => {
                 return Err(ExportError::Unsupported {
                     format: "JUnit",
                     document: doc.kind(),

@@ -13,6 +13,7 @@ mod pr_comment;
 mod quirks;
 pub mod style;
 mod suite;
+mod suite_view;
 mod thresholds;
 mod validate;
 
@@ -22,15 +23,16 @@ pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
 pub use expectations::render_delta;
 pub use export::{
-    write_stdout, Console, Destination, Document, ExportError, Exporter, Exports, Json, Markdown,
+    write_atomically, write_stdout, Console, Destination, Document, ExportError, Exporter, Exports, Json, Markdown,
 };
 pub use github::{GithubAnnotations, GithubSummary};
 pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
 pub use quirks::render_quirks;
-pub use thresholds::{bench_markdown, broken_lines, render_thresholds, threshold_annotations};
 pub use suite::{
     trim_float, Environment, LevelResult, LevelSpec, ProbeResult, ServerCost, Slo, StackFailure,
     SuiteReport, SuiteSetup, SuiteTiming, SustainableResult,
 };
+pub use suite_view::{rate as format_rate, Spread};
+pub use thresholds::{bench_markdown, broken_lines, render_thresholds, threshold_annotations};
 pub use validate::render_validate;

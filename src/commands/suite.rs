@@ -1,0 +1,179 @@
+//! `wsgiprobe suite FILE`: the suite file validated whole (every stack
+//! planned) before any stack starts, the run, its progress on stderr, and
+//! the report written to DIR/report.json and DIR/report.md after every
+//! level.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use super::events;
+use crate::cli::SuiteArgs;
+use crate::exit::Exit;
+use crate::report::style::ms;
+use crate::report::{
+    format_rate, Console, Destination, Document, Exports, Json, Markdown, SuiteReport,
+};
+use crate::suite::{self, SuiteEvent, SuitePlan};
+
+/// Runs `wsgiprobe suite`.
+pub fn run(args: SuiteArgs) -> Result<Exit> {
+    let t = &args.target;
+    if !t.server.is_empty() || !t.stack.is_empty() || t.cmd.is_some() || t.url.is_some() {
+        bail!("a suite takes its stacks from the suite file's `stacks`; drop --server, --stack, --cmd and --url");
+    }
+    if t.validate {
+        bail!("--validate is for check; a suite measures load");
+    }
+    let plan = SuitePlan::load(&args.file, &args.target)?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(&plan));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("could not create the report folder {}", out.display()))?;
+    let files = Exports::to(vec![
+        (Box::new(Json), Destination::File(out.join("report.json"))),
+        (Box::new(Markdown), Destination::File(out.join("report.md"))),
+    ]);
+
+    let nginx = plan
+        .stacks
+        .iter()
+        .any(|s| s.plan.as_ref().is_ok_and(|p| p.spec().proxy.is_some()))
+        .then_some(t.nginx.as_str());
+    let environment = suite::environment::gather(
+        &t.python,
+        nginx,
+        &plan.path.display().to_string(),
+        &plan.text,
+    );
+    eprintln!(
+        "wsgiprobe: suite {:?}: {} stacks × {} workloads × {} levels × {} repeats; writing {}",
+        plan.title,
+        plan.stacks.len(),
+        plan.workloads.len(),
+        plan.levels.len(),
+        plan.repeats,
+        out.display()
+    );
+    let interactive = std::io::stderr().is_terminal();
+    let report = suite::run(&plan, environment, &|e| show(&e, interactive), &mut |r| {
+        files.write(&Document::Suite(r))
+    })?;
+    Exports::to(vec![(Box::new(Console::default()), Destination::Stdout)])
+        .write(&Document::Suite(&report))?;
+    eprintln!(
+        "wsgiprobe: wrote {} and {}",
+        out.join("report.json").display(),
+        out.join("report.md").display()
+    );
+    Ok(exit_for(&report))
+}
+
+/// `reports/NAME-YYYY-MM-DD`.
+fn default_out(plan: &SuitePlan) -> PathBuf {
+    let stem = plan
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "suite".into());
+    PathBuf::from("reports").join(format!(
+        "{stem}-{}",
+        chrono::Utc::now().format("%Y-%m-%d")
+    ))
+}
+
+/// A stack that failed is trouble of the harness (2), as in a matrix; a
+/// level with more errors than allowed is a failure (1), which wins.
+pub fn exit_for(report: &SuiteReport) -> Exit {
+    let invalid = report.results.iter().any(|r| !r.valid);
+    Exit::worst([
+        if invalid { Exit::Failures } else { Exit::Clean },
+        if report.failures.is_empty() && report.finished {
+            Exit::Clean
+        } else {
+            Exit::Harness
+        },
+    ])
+}
+
+fn show(event: &SuiteEvent, interactive: bool) {
+    match event {
+        SuiteEvent::Gateway(e) => events::to_stderr(e.clone()),
+        SuiteEvent::Level {
+            stack,
+            workload,
+            level,
+            repeat,
+            index,
+            total,
+        } => {
+            eprint!(
+                "[{index}/{total}] {stack} · {workload} · {} · repeat {repeat}",
+                level.title()
+            );
+            if interactive {
+                eprint!(" …");
+            }
+            let _ = std::io::stderr().flush();
+        }
+        SuiteEvent::Measured(r) => {
+            if interactive {
+                eprint!("\x08\x08");
+            }
+            let server = r.server.map_or(String::new(), |s| {
+                format!(
+                    ", server {:.2} CPU-s, {:.0} MiB",
+                    s.cpu_s,
+                    s.rss_max_bytes as f64 / 1048576.0
+                )
+            });
+            eprintln!(
+                ": {} req/s, p99 {}, {} errors{server}{}",
+                format_rate(r.requests_per_sec),
+                ms(r.latency.p99),
+                r.errors,
+                if r.generator.bottleneck {
+                    " (the generator was the bottleneck)"
+                } else {
+                    ""
+                }
+            );
+        }
+        SuiteEvent::Failed(f) => {
+            let at = f.level.as_ref().map_or(String::new(), |_| "\n".to_string());
+            eprintln!(
+                "{at}wsgiprobe: {} ({}) {}: {}",
+                f.stack,
+                f.workload,
+                match f.phase {
+                    "start" => "did not start",
+                    "died" => "died",
+                    "health" => "stopped answering",
+                    _ => "could not be measured",
+                },
+                f.message
+            );
+        }
+        SuiteEvent::Probe {
+            stack,
+            workload,
+            probe,
+        } => eprintln!(
+            "  sustainable {stack} · {workload}: {} {} req/s → {} req/s, p99 {}, {} errors: {}",
+            probe.phase,
+            format_rate(probe.rate),
+            format_rate(probe.requests_per_sec),
+            ms(probe.latency_us.p99),
+            probe.errors,
+            if probe.holds { "holds" } else { "breaks" }
+        ),
+        SuiteEvent::Sustainable(s) => eprintln!(
+            "  sustainable {} · {}: {} after {} probes",
+            s.stack,
+            s.workload,
+            s.rate
+                .map_or("no rate held".into(), |r| format!("{} req/s", format_rate(r))),
+            s.probes.len()
+        ),
+    }
+}
