@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::bench::BenchReport;
 use super::check::CheckReport;
 use super::matrix::{MatrixReport, MatrixView};
+use super::compare::CompareReport;
 use super::suite::SuiteReport;
 
 /// Everything a command can export.
@@ -28,6 +29,8 @@ pub enum Document<'a> {
     Bench(&'a BenchReport),
     /// A suite: stacks × workloads × levels, as far as it ran.
     Suite(&'a SuiteReport),
+    /// Two reports compared.
+    Compare(&'a CompareReport),
 }
 
 /// A format a document can be written in.
@@ -79,6 +82,7 @@ impl Document<'_> {
             Document::Matrix(_) => "matrix",
             Document::Bench(_) => "bench",
             Document::Suite(_) => "suite",
+            Document::Compare(_) => "compare",
         }
     }
 }
@@ -100,6 +104,7 @@ impl Exporter for Console {
             Document::Matrix(m) => m.view().render(self.color),
             Document::Bench(b) => b.render(),
             Document::Suite(s) => s.render(),
+            Document::Compare(c) => c.render(),
         })
     }
 }
@@ -119,6 +124,7 @@ impl Exporter for Json {
             Document::Matrix(m) => m.to_json(),
             Document::Bench(b) => b.to_json(),
             Document::Suite(s) => s.to_json(),
+            Document::Compare(c) => c.to_json(),
         };
         serde_json::to_string_pretty(&value)
             .map(|s| s + "\n")
@@ -140,6 +146,7 @@ impl Exporter for Markdown {
             Document::Check { report, label } => Ok(MatrixView::single(report, label).markdown()),
             Document::Matrix(m) => Ok(m.view().markdown()),
             Document::Suite(s) => Ok(s.markdown()),
+            Document::Compare(c) => Ok(c.markdown()),
             Document::Bench(_) => Err(ExportError::Unsupported {
                 format: "Markdown",
                 document: doc.kind(),

@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod console;
+mod compare;
 mod coverage;
 mod expectations;
 mod export;
@@ -20,6 +21,7 @@ mod validate;
 pub use bench::{BenchReport, Generator};
 pub use check::{CheckReport, Summary, ToolInfo};
 pub use console::{render_check, render_servers, render_specs};
+pub use compare::{BrokenLimit, CompareReport, CompareRow, Limit, MetricChange};
 pub use coverage::{coverage_json, render_coverage};
 pub use expectations::render_delta;
 pub use export::{
