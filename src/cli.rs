@@ -65,6 +65,10 @@ pub struct SuiteArgs {
     /// NAME being the suite file's name).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Validate the file and every stack, print what would run and how
+    /// long it would take, and start nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Target options (--python, --recipes, --nginx, tuning) apply to every
     /// stack of the file that does not set its own.
     #[command(flatten)]

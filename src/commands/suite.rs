@@ -27,6 +27,10 @@ pub fn run(args: SuiteArgs) -> Result<Exit> {
         bail!("--validate is for check; a suite measures load");
     }
     let plan = SuitePlan::load(&args.file, &args.target)?;
+    if args.dry_run {
+        print!("{}", describe(&plan));
+        return Ok(Exit::Clean);
+    }
     let out = args.out.clone().unwrap_or_else(|| default_out(&plan));
     std::fs::create_dir_all(&out)
         .with_context(|| format!("could not create the report folder {}", out.display()))?;
@@ -67,6 +71,46 @@ pub fn run(args: SuiteArgs) -> Result<Exit> {
         out.join("report.md").display()
     );
     Ok(exit_for(&report))
+}
+
+/// What `--dry-run` shows: the plan and how long it takes at least.
+fn describe(plan: &SuitePlan) -> String {
+    let mut out = format!("suite {:?} ({})
+stacks:\n", plan.title, plan.path.display());
+    for s in &plan.stacks {
+        match &s.plan {
+            Ok(_) => out.push_str(&format!("  {}\n", s.label)),
+            Err(e) => out.push_str(&format!("  {} (will not start: {e})\n", s.label)),
+        }
+    }
+    out.push_str("workloads:\n");
+    for w in &plan.workloads {
+        out.push_str(&format!("  {}: {}\n", w.name, w.args));
+    }
+    let levels: Vec<String> = plan.levels.iter().map(|l| l.title()).collect();
+    out.push_str(&format!(
+        "levels: {}\nrepeats: {}, {:?} measured after {:?} of warm-up each\n",
+        if levels.is_empty() { "none".into() } else { levels.join(", ") },
+        plan.repeats,
+        plan.duration,
+        plan.warmup
+    ));
+    let runs = plan.stacks.len() * plan.workloads.len();
+    let mut secs = (runs * plan.levels.len() * plan.repeats as usize) as f64
+        * (plan.duration + plan.warmup).as_secs_f64();
+    if let Some(s) = &plan.sustainable {
+        out.push_str(&format!(
+            "sustainable: {:?}, up to {} probes of {:?} each\n",
+            s.slo.latency_us, s.max_probes, s.probe
+        ));
+        // A typical search: a 2x bracket in two or three probes, then five.
+        secs += (runs * 8) as f64 * (s.probe + s.probe_warmup).as_secs_f64();
+    }
+    out.push_str(&format!(
+        "at least {:.0} min of load (starting stacks and searches vary)\n",
+        secs / 60.0
+    ));
+    out
 }
 
 /// `reports/NAME-YYYY-MM-DD`.
