@@ -275,7 +275,7 @@ impl SuiteReport {
                     _ => String::new(),
                 };
                 out.push_str(&format!(
-                    "- **{}** ({}{at}, {}): {}\n",
+                    "**{}** ({}{at}, {}): {}\n\n",
                     md_escape(&f.stack),
                     md_escape(&f.workload),
                     f.phase,
@@ -283,12 +283,11 @@ impl SuiteReport {
                 ));
                 if !f.log_tail.trim().is_empty() {
                     out.push_str(&format!(
-                        "  <details><summary>last lines of its log</summary>\n\n  ```\n{}\n  ```\n  </details>\n",
+                        "<details><summary>last lines of its log</summary>\n\n```\n{}\n```\n</details>\n\n",
                         f.log_tail.trim_end().replace("```", "'''")
                     ));
                 }
             }
-            out.push('\n');
         }
 
         let e = &self.environment;

@@ -332,3 +332,144 @@ pub fn bench_report_every_request_failed() -> wsgiprobe::report::BenchReport {
     report.tool = tool();
     report
 }
+
+/// A suite of two stacks, one workload, a closed and an open level, three
+/// repeats, a sustainable search and a stack that failed: every part of the
+/// suite renderers, with fixed figures.
+pub fn suite_report(finished: bool) -> wsgiprobe::report::SuiteReport {
+    use wsgiprobe::bench::stats::Percentiles;
+    use wsgiprobe::report::{
+        Environment, LevelResult, LevelSpec, ProbeResult, ServerCost, Slo, StackFailure,
+        SuiteReport, SuiteSetup, SuiteTiming, SustainableResult,
+    };
+
+    let bench = bench_report(false);
+    let levels = [
+        LevelSpec {
+            model: "closed",
+            connections: 16,
+            rate: None,
+        },
+        LevelSpec {
+            model: "open",
+            connections: 64,
+            rate: Some(500.0),
+        },
+    ];
+    let stacks = ["gunicorn w2", "waitress t4"];
+    let mut results = Vec::new();
+    for repeat in 1..=3u32 {
+        for (s, stack) in stacks.iter().enumerate() {
+            for (l, level) in levels.iter().enumerate() {
+                let mut r = LevelResult::from_bench(
+                    stack,
+                    "hello",
+                    *level,
+                    repeat,
+                    &bench,
+                    Some(ServerCost {
+                        cpu_s: 1.5 + s as f64,
+                        rss_max_bytes: (40 + 10 * s as u64) << 20,
+                        processes: 3,
+                        samples: 50,
+                    }),
+                );
+                let base = if l == 0 { 2000.0 } else { 500.0 };
+                r.requests_per_sec = base / (1.0 + s as f64) + f64::from(repeat) * 10.0;
+                r.latency.p99 = 10_000 * (1 + s as u64) + u64::from(repeat) * 100;
+                r.generator.bottleneck = s == 1 && l == 0 && repeat == 2;
+                results.push(r);
+            }
+        }
+    }
+    let slo = Slo {
+        latency_us: BTreeMap::from([("p99".to_string(), 100_000)]),
+        errors: 0,
+        min_throughput: 0.97,
+    };
+    let probe = |phase, rate: f64, holds| ProbeResult {
+        phase,
+        rate,
+        requests_per_sec: rate,
+        latency_us: Percentiles {
+            p99: if holds { 20_000 } else { 400_000 },
+            ..Percentiles::default()
+        },
+        errors: 0,
+        holds,
+        broken: if holds {
+            Vec::new()
+        } else {
+            vec!["p99 400000 µs > 100000 µs".into()]
+        },
+        generator_bottleneck: false,
+    };
+    let sustainable = vec![SustainableResult {
+        stack: "gunicorn w2".into(),
+        workload: "hello".into(),
+        rate: Some(1_875.0),
+        slo: slo.clone(),
+        bracket: Some((1_875.0, 1_937.5)),
+        converged: true,
+        probes_after_bracket: 4,
+        probes: vec![
+            probe("bracket", 2_000.0, false),
+            probe("bracket", 1_000.0, true),
+            probe("bisect", 1_500.0, true),
+            probe("bisect", 1_750.0, true),
+            probe("bisect", 1_875.0, true),
+            probe("bisect", 1_937.5, false),
+        ],
+        note: None,
+    }];
+    let mut environment = Environment {
+        cpu_model: Some("Test CPU @ 3.0GHz".into()),
+        cores: 2,
+        kernel: Some("Linux 6.1.0".into()),
+        python: Some("3.11.7".into()),
+        nginx: None,
+        wsgiprobe: "0.0.0-test".into(),
+        date: "2026-11-29T04:33:38Z".into(),
+        suite_file: "suites/test.toml".into(),
+        suite_text: "title = \"test\"\n".into(),
+        ..Environment::default()
+    };
+    environment
+        .stacks
+        .insert("gunicorn w2".into(), stack("gunicorn", None));
+    SuiteReport {
+        tool: tool(),
+        setup: SuiteSetup {
+            title: "test suite".into(),
+            stacks: vec!["gunicorn w2".into(), "waitress t4".into(), "nosuch".into()],
+            workloads: vec![("hello".into(), "--workload hello".into())],
+            levels: levels.to_vec(),
+            duration_s: 5.0,
+            warmup_s: 2.0,
+            repeats: 3,
+            sustainable: Some(slo),
+        },
+        started: when(),
+        finished,
+        results,
+        sustainable,
+        failures: vec![StackFailure {
+            stack: "nosuch".into(),
+            workload: "hello".into(),
+            repeat: None,
+            level: None,
+            phase: "start",
+            message: "the server exited (server: exit code 3) before it served the probe".into(),
+            log_tail: "Traceback (most recent call last):\nImportError: nosuch".into(),
+        }],
+        environment,
+        timing: SuiteTiming {
+            wall_s: 100.0,
+            measured_s: 60.0,
+            warmup_s: 24.0,
+            start_stop_s: 10.0,
+            health_s: 1.0,
+            overhead_s: 5.0,
+        },
+    }
+}
