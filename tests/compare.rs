@@ -85,13 +85,29 @@ fn a_real_slowdown_is_found_and_breaks_its_limits() {
     let before = save(dir.path(), "a.json", &suite_report(1, 5, 1000.0, 10_000.0));
     // 10% fewer requests per second, p99 20% higher.
     let after = save(dir.path(), "b.json", &suite_report(2, 5, 900.0, 12_000.0));
-    let (code, report, stdout) = compare(dir.path(), &before, &after, &["--fail-if", "p99:+10%,rps:-5%"]);
+    let (code, report, stdout) = compare(
+        dir.path(),
+        &before,
+        &after,
+        &["--fail-if", "p99:+10%,rps:-5%"],
+    );
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(verdicts(&report), ["slower", "slower"]);
     let row = &report["rows"][0];
-    let rps = row["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "rps").unwrap();
-    assert!((rps["change"].as_f64().unwrap() + 0.10).abs() < 0.02, "{rps}");
-    assert!(rps["p"].as_f64().unwrap() < 0.01, "5 against 5, fully apart: {rps}");
+    let rps = row["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "rps")
+        .unwrap();
+    assert!(
+        (rps["change"].as_f64().unwrap() + 0.10).abs() < 0.02,
+        "{rps}"
+    );
+    assert!(
+        rps["p"].as_f64().unwrap() < 0.01,
+        "5 against 5, fully apart: {rps}"
+    );
     let broken: Vec<&str> = report["broken"]
         .as_array()
         .unwrap()
@@ -109,14 +125,28 @@ fn a_real_slowdown_is_found_and_breaks_its_limits() {
     // Markdown for a pull request: the verdict first, the limits named.
     let md = dir.path().join("pr.md");
     let o = wsgiprobe_within(
-        &["compare", &before, &after, "--fail-if", "rps:-5%", "--markdown", md.to_str().unwrap()],
+        &[
+            "compare",
+            &before,
+            &after,
+            "--fail-if",
+            "rps:-5%",
+            "--markdown",
+            md.to_str().unwrap(),
+        ],
         &[],
         Duration::from_secs(30),
     );
     assert_eq!(o.status.code(), Some(1));
     let md = std::fs::read_to_string(md).unwrap();
-    assert!(md.contains("**2 slower, 0 without significant difference**"), "{md}");
-    assert!(md.contains("**Limits broken:**") && md.contains("`rps:-5%`"), "{md}");
+    assert!(
+        md.contains("**2 slower, 0 without significant difference**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Limits broken:**") && md.contains("`rps:-5%`"),
+        "{md}"
+    );
     assert!(md.lines().count() < 40, "sized for a comment:\n{md}");
 }
 
@@ -144,10 +174,17 @@ fn identical_reports_and_two_draws_of_one_distribution_are_not_flagged() {
 
     // At α = 0.05 three repeats can never differ significantly, and it says so.
     let b = save(dir.path(), "b.json", &suite_report(8, 3, 500.0, 50_000.0));
-    let (code, report, _) = compare(dir.path(), &a, &b, &["--alpha", "0.05", "--fail-if", "rps:-5%"]);
+    let (code, report, _) = compare(
+        dir.path(),
+        &a,
+        &b,
+        &["--alpha", "0.05", "--fail-if", "rps:-5%"],
+    );
     assert_eq!(code, 0);
     assert_eq!(verdicts(&report), ["no significant difference"; 2]);
-    assert!(report["notes"].to_string().contains("smallest p the test can give is 0.10"));
+    assert!(report["notes"]
+        .to_string()
+        .contains("smallest p the test can give is 0.10"));
     // At the default α = 0.10 the same halving is found.
     let (code, report, _) = compare(dir.path(), &a, &b, &["--fail-if", "rps:-5%"]);
     assert_eq!(code, 1);
@@ -190,5 +227,9 @@ fn bench_reports_compare_on_their_seconds() {
     let s = save(dir.path(), "s.json", &suite_report(1, 3, 1.0, 1.0));
     let o = wsgiprobe_within(&["compare", &s, &a], &[], Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("nothing to compare"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("nothing to compare"),
+        "{}",
+        text(&o.stderr)
+    );
 }

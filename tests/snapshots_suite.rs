@@ -62,7 +62,11 @@ fn compare_markdown() {
         .export(&Document::Suite(&fixtures::suite_report(true)))
         .unwrap();
     let mut slower = fixtures::suite_report(true);
-    for r in slower.results.iter_mut().filter(|r| r.stack == "waitress t4") {
+    for r in slower
+        .results
+        .iter_mut()
+        .filter(|r| r.stack == "waitress t4")
+    {
         r.requests_per_sec *= 0.8;
         r.latency.p99 = r.latency.p99 * 13 / 10;
     }

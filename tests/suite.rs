@@ -78,7 +78,10 @@ sustainable = { p99 = "100ms", probe = "1s", probe_warmup = "300ms" }
     let threads = sustainable(&report, "gunicorn gthread t4");
     let rate = |s: &Value| s["rate"].as_f64().unwrap_or_else(|| panic!("{s:#}"));
     let (one, four) = (rate(sync), rate(threads));
-    assert!((30.0..=100.0).contains(&one), "one sync worker: {one} req/s\n{sync:#}");
+    assert!(
+        (30.0..=100.0).contains(&one),
+        "one sync worker: {one} req/s\n{sync:#}"
+    );
     assert!(
         four <= 400.0 && four >= 2.0 * one,
         "four threads: {four} req/s against {one}\n{threads:#}"
@@ -86,12 +89,17 @@ sustainable = { p99 = "100ms", probe = "1s", probe_warmup = "300ms" }
     for s in [sync, threads] {
         // Started from the closed-loop level's rate; a 2x bracket, then
         // bisection to 5%.
-        let (lo, hi) = (s["bracket"][0].as_f64().unwrap(), s["bracket"][1].as_f64().unwrap());
+        let (lo, hi) = (
+            s["bracket"][0].as_f64().unwrap(),
+            s["bracket"][1].as_f64().unwrap(),
+        );
         assert!(hi / lo <= 1.05 && s["converged"] == true, "{s:#}");
         assert!(s["probes_after_bracket"].as_u64().unwrap() <= 5, "{s:#}");
         let probes = s["probes"].as_array().unwrap();
         assert!(probes.iter().any(|p| p["holds"] == false), "{s:#}");
-        assert!(probes.iter().all(|p| p["holds"] == (p["broken"].as_array().unwrap().is_empty())));
+        assert!(probes
+            .iter()
+            .all(|p| p["holds"] == (p["broken"].as_array().unwrap().is_empty())));
     }
 
     // What the server cost: the master and its worker, from /proc.
@@ -112,7 +120,10 @@ sustainable = { p99 = "100ms", probe = "1s", probe_warmup = "300ms" }
     assert!(env["python"].as_str().unwrap().starts_with("3."), "{env}");
     assert!(env["stacks"]["gunicorn"]["version"].is_string(), "{env}");
     assert!(env["suite_text"].as_str().unwrap().contains("capacity"));
-    assert!(md.contains("## Sustainable rate") && md.contains("| sleep | gunicorn |"), "{md}");
+    assert!(
+        md.contains("## Sustainable rate") && md.contains("| sleep | gunicorn |"),
+        "{md}"
+    );
 }
 
 /// A recipe file with a server that exits at once and one that dies after
@@ -160,7 +171,11 @@ repeats = 2
     let results = report["results"].as_array().unwrap();
     let count = |stack: &str| results.iter().filter(|r| r["stack"] == stack).count();
     assert_eq!(count("wsgiref"), 4, "{stderr}");
-    assert_eq!(count("waitress"), 4, "the stack after the failures ran: {stderr}");
+    assert_eq!(
+        count("waitress"),
+        4,
+        "the stack after the failures ran: {stderr}"
+    );
     assert_eq!(count("exits"), 0);
 
     let failures = report["failures"].as_array().unwrap();
@@ -172,15 +187,24 @@ repeats = 2
     };
     let exits = failure("exits");
     assert_eq!(exits["phase"], "start");
-    assert!(exits["log_tail"].as_str().unwrap().contains("exits-marker"), "{exits:#}");
+    assert!(
+        exits["log_tail"].as_str().unwrap().contains("exits-marker"),
+        "{exits:#}"
+    );
     let dies = failure("dies");
     assert!(
         ["died", "health"].contains(&dies["phase"].as_str().unwrap()),
         "{dies:#}"
     );
-    assert!(dies["log_tail"].as_str().unwrap().contains("dies-marker"), "{dies:#}");
+    assert!(
+        dies["log_tail"].as_str().unwrap().contains("dies-marker"),
+        "{dies:#}"
+    );
     assert!(count("dies") < 4, "it died before its last level");
-    assert!(md.contains("## Stacks that failed") && md.contains("exits-marker"), "{md}");
+    assert!(
+        md.contains("## Stacks that failed") && md.contains("exits-marker"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -219,7 +243,10 @@ repeats = 5
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
             .is_some_and(|v| v["results"].as_array().is_some_and(|r| r.len() >= n))
     };
-    assert!(wait_until(Duration::from_secs(60), || measured(2)), "no level was saved");
+    assert!(
+        wait_until(Duration::from_secs(60), || measured(2)),
+        "no level was saved"
+    );
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let code = wait_child(&mut child, Duration::from_secs(30));
@@ -227,7 +254,11 @@ repeats = 5
 
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let results = report["results"].as_array().unwrap();
-    assert!(results.len() >= 2 && results.len() < 20, "{}", results.len());
+    assert!(
+        results.len() >= 2 && results.len() < 20,
+        "{}",
+        results.len()
+    );
     assert_eq!(report["finished"], false);
     for r in results {
         assert!(r["requests"].as_u64().unwrap() > 0, "{r:#}");
@@ -279,4 +310,69 @@ fn a_bad_suite_file_is_refused_naming_file_and_entry_before_any_start() {
         assert!(!err.contains("starting"), "nothing starts: {err}");
         assert!(!out.exists(), "no report folder for a refused suite");
     }
+}
+
+#[test]
+fn bench_with_several_servers_runs_each_and_ends_with_a_relative_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("set.json");
+    let o = wsgiprobe_within(
+        &[
+            "bench",
+            "--server",
+            "wsgiref",
+            "--server",
+            "nosuch",
+            "--server",
+            "waitress",
+            "-c",
+            "4",
+            "-d",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "a stack did not start: {stderr}");
+    let set: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(set["kind"], "bench-set");
+    let runs = set["runs"].as_array().unwrap();
+    let labels: Vec<&str> = runs.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["wsgiref", "waitress"], "in the order given");
+    assert!(runs.iter().all(|r| r["requests"].as_u64().unwrap() > 0));
+    assert_eq!(set["failed"][0]["label"], "nosuch");
+    // Fastest first; the others as multiples of it.
+    let summary = set["summary"].as_array().unwrap();
+    let rps: Vec<f64> = summary
+        .iter()
+        .map(|s| s["requests_per_sec"].as_f64().unwrap())
+        .collect();
+    assert!(rps[0] >= rps[1], "{summary:?}");
+    let times = summary[1]["fastest_times_faster"].as_f64().unwrap();
+    assert!((times - rps[0] / rps[1]).abs() < 1e-9, "{summary:?}");
+
+    // The same command with the table: each run, then the summary.
+    let o = wsgiprobe_within(
+        &[
+            "bench", "--server", "wsgiref", "--server", "waitress", "-c", "2", "-d", "1s",
+            "--warmup", "100ms",
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        stdout.contains("== 1/2: wsgiref") && stdout.contains("== 2/2: waitress"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(" ran (") && stdout.contains("times faster than"),
+        "{stdout}"
+    );
 }

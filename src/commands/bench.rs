@@ -11,13 +11,13 @@ use super::gate;
 use crate::bench::engine::process_cpu;
 use crate::bench::plan::{Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE};
 use crate::bench::run::run_plan;
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, PlannedStack};
 use crate::exit::Exit;
 use crate::gateway::{Gateway, Stack};
 use crate::http::{round_trip_capped, HttpError, Target};
 use crate::limits::{self, RangeError};
 use crate::report::style::ms;
-use crate::report::{BenchReport, Console, Document, Exports};
+use crate::report::{BenchReport, BenchSet, BenchSetRun, Console, Document, Exports};
 
 /// Bad bench options; each says what to use instead.
 #[derive(Debug, thiserror::Error)]
@@ -116,10 +116,85 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     let threads = args.threads();
     let mut exports = Exports::standard(Console::default(), args.json.as_deref(), None);
     gate::add_github(&mut exports);
-    let planned = args.target.stack_plan()?;
+    let stacks = args.target.stack_plans()?;
+    let settings = Settings {
+        workload,
+        model,
+        stop,
+        threads,
+    };
+    if let [planned] = stacks.as_slice() {
+        let report = bench_stack(&args, &settings, planned)?;
+        exports.write(&Document::Bench(&report))?;
+        if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+            // The terminal summary, which names them, is not on standard output.
+            for line in crate::report::broken_lines(&report.thresholds) {
+                eprintln!("wsgiprobe: {line}");
+            }
+        }
+        return Ok(exit_for(&report));
+    }
+
+    // Several stacks: one after another, so none competes with another for
+    // the machine; a stack that does not start is reported and the rest run.
+    let mut runs = Vec::new();
+    for (i, planned) in stacks.iter().enumerate() {
+        eprintln!(
+            "wsgiprobe: stack {}/{}: {}",
+            i + 1,
+            stacks.len(),
+            planned.label
+        );
+        let result = bench_stack(&args, &settings, planned).map_err(|e| format!("{e:#}"));
+        if let Err(e) = &result {
+            eprintln!("wsgiprobe: {} was not measured: {e}", planned.label);
+        }
+        runs.push(BenchSetRun {
+            label: planned.label.clone(),
+            result,
+        });
+    }
+    let set = BenchSet { runs };
+    exports.write(&Document::BenchSet(&set))?;
+    Ok(Exit::worst(set.runs.iter().map(|r| {
+        r.result.as_ref().map_or(Exit::Harness, exit_for)
+    })))
+}
+
+/// The flags every stack of a run shares, validated.
+struct Settings {
+    workload: Workload,
+    model: Model,
+    stop: Stop,
+    threads: usize,
+}
+
+fn exit_for(report: &BenchReport) -> Exit {
+    if report.valid() && report.broken_thresholds().next().is_none() {
+        Exit::Clean
+    } else {
+        Exit::Failures
+    }
+}
+
+/// Starts one stack (or reaches its URL), measures it, stops it.
+fn bench_stack(
+    args: &BenchArgs,
+    settings: &Settings,
+    planned: &PlannedStack,
+) -> Result<BenchReport> {
+    let Settings {
+        workload,
+        model,
+        stop,
+        threads,
+    } = settings;
+    let (model, stop, threads) = (*model, *stop, *threads);
+    let workload = workload.clone();
     let what = &planned.label;
     let plan = planned
         .plan
+        .clone()
         .with_context(|| format!("could not start {what}"))?;
 
     // A plain GET needs no probe, so any server will do; everything else
@@ -212,20 +287,7 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         args.allow_errors,
     );
     report.check_thresholds(&args.fail_if);
-    exports.write(&Document::Bench(&report))?;
-    if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
-        // The terminal summary, which names them, is not on standard output.
-        for line in crate::report::broken_lines(&report.thresholds) {
-            eprintln!("wsgiprobe: {line}");
-        }
-    }
-    Ok(
-        if report.valid() && report.broken_thresholds().next().is_none() {
-            Exit::Clean
-        } else {
-            Exit::Failures
-        },
-    )
+    Ok(report)
 }
 
 /// One request before any load: the workload must answer 2xx with the

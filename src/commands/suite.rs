@@ -75,8 +75,12 @@ pub fn run(args: SuiteArgs) -> Result<Exit> {
 
 /// What `--dry-run` shows: the plan and how long it takes at least.
 fn describe(plan: &SuitePlan) -> String {
-    let mut out = format!("suite {:?} ({})
-stacks:\n", plan.title, plan.path.display());
+    let mut out = format!(
+        "suite {:?} ({})
+stacks:\n",
+        plan.title,
+        plan.path.display()
+    );
     for s in &plan.stacks {
         match &s.plan {
             Ok(_) => out.push_str(&format!("  {}\n", s.label)),
@@ -90,7 +94,11 @@ stacks:\n", plan.title, plan.path.display());
     let levels: Vec<String> = plan.levels.iter().map(|l| l.title()).collect();
     out.push_str(&format!(
         "levels: {}\nrepeats: {}, {:?} measured after {:?} of warm-up each\n",
-        if levels.is_empty() { "none".into() } else { levels.join(", ") },
+        if levels.is_empty() {
+            "none".into()
+        } else {
+            levels.join(", ")
+        },
         plan.repeats,
         plan.duration,
         plan.warmup
@@ -120,10 +128,7 @@ fn default_out(plan: &SuitePlan) -> PathBuf {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "suite".into());
-    PathBuf::from("reports").join(format!(
-        "{stem}-{}",
-        chrono::Utc::now().format("%Y-%m-%d")
-    ))
+    PathBuf::from("reports").join(format!("{stem}-{}", chrono::Utc::now().format("%Y-%m-%d")))
 }
 
 /// A stack that failed is trouble of the harness (2), as in a matrix; a
@@ -215,8 +220,10 @@ fn show(event: &SuiteEvent, interactive: bool) {
             "  sustainable {} · {}: {} after {} probes",
             s.stack,
             s.workload,
-            s.rate
-                .map_or("no rate held".into(), |r| format!("{} req/s", format_rate(r))),
+            s.rate.map_or("no rate held".into(), |r| format!(
+                "{} req/s",
+                format_rate(r)
+            )),
             s.probes.len()
         ),
     }

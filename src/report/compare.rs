@@ -243,7 +243,10 @@ impl CompareReport {
         }
         for (side, list) in [("before", &self.only_before), ("after", &self.only_after)] {
             if !list.is_empty() {
-                out.push_str(&format!("Only in the {side} report: {}.\n\n", list.join("; ")));
+                out.push_str(&format!(
+                    "Only in the {side} report: {}.\n\n",
+                    list.join("; ")
+                ));
             }
         }
         out.push_str(&format!("<sub>{}</sub>\n", self.notes.join(" ")));

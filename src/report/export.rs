@@ -10,9 +10,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::bench::BenchReport;
+use super::bench_set::BenchSet;
 use super::check::CheckReport;
-use super::matrix::{MatrixReport, MatrixView};
 use super::compare::CompareReport;
+use super::matrix::{MatrixReport, MatrixView};
 use super::suite::SuiteReport;
 
 /// Everything a command can export.
@@ -27,6 +28,8 @@ pub enum Document<'a> {
     Matrix(&'a MatrixReport),
     /// One load run.
     Bench(&'a BenchReport),
+    /// Several stacks benched in turn.
+    BenchSet(&'a BenchSet),
     /// A suite: stacks × workloads × levels, as far as it ran.
     Suite(&'a SuiteReport),
     /// Two reports compared.
@@ -81,6 +84,7 @@ impl Document<'_> {
             Document::Check { .. } => "check",
             Document::Matrix(_) => "matrix",
             Document::Bench(_) => "bench",
+            Document::BenchSet(_) => "bench set",
             Document::Suite(_) => "suite",
             Document::Compare(_) => "compare",
         }
@@ -103,6 +107,7 @@ impl Exporter for Console {
             Document::Check { report, .. } => super::console::render_check(report, self.color),
             Document::Matrix(m) => m.view().render(self.color),
             Document::Bench(b) => b.render(),
+            Document::BenchSet(b) => b.render(),
             Document::Suite(s) => s.render(),
             Document::Compare(c) => c.render(),
         })
@@ -123,6 +128,7 @@ impl Exporter for Json {
             Document::Check { report, .. } => report.to_json(),
             Document::Matrix(m) => m.to_json(),
             Document::Bench(b) => b.to_json(),
+            Document::BenchSet(b) => b.to_json(),
             Document::Suite(s) => s.to_json(),
             Document::Compare(c) => c.to_json(),
         };
@@ -147,7 +153,7 @@ impl Exporter for Markdown {
             Document::Matrix(m) => Ok(m.view().markdown()),
             Document::Suite(s) => Ok(s.markdown()),
             Document::Compare(c) => Ok(c.markdown()),
-            Document::Bench(_) => Err(ExportError::Unsupported {
+            Document::Bench(_) | Document::BenchSet(_) => Err(ExportError::Unsupported {
                 format: "Markdown",
                 document: doc.kind(),
             }),

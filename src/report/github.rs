@@ -21,6 +21,13 @@ impl Exporter for GithubSummary {
     fn export(&self, doc: &Document) -> Result<String, ExportError> {
         match doc {
             Document::Bench(b) => Ok(super::thresholds::bench_markdown(b)),
+            Document::BenchSet(set) => Ok(set
+                .runs
+                .iter()
+                .filter_map(|r| r.result.as_ref().ok())
+                .map(super::thresholds::bench_markdown)
+                .collect::<Vec<_>>()
+                .join("\n")),
             _ => Ok(Markdown.export(doc)? + "\n"),
         }
     }
@@ -41,6 +48,11 @@ impl Exporter for GithubAnnotations {
         match doc {
             Document::Check { report, .. } => annotate(&mut out, report, None),
             Document::Bench(b) => out.push_str(&super::thresholds::threshold_annotations(b)),
+            Document::BenchSet(set) => {
+                for b in set.runs.iter().filter_map(|r| r.result.as_ref().ok()) {
+                    out.push_str(&super::thresholds::threshold_annotations(b));
+                }
+            }
             Document::Matrix(m) => {
                 for run in &m.runs {
                     match &run.result {

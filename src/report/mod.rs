@@ -1,9 +1,10 @@
 //! Reporters: they turn results into text and never touch the network.
 
 mod bench;
+mod bench_set;
 mod check;
-mod console;
 mod compare;
+mod console;
 mod coverage;
 mod expectations;
 mod export;
@@ -19,13 +20,15 @@ mod thresholds;
 mod validate;
 
 pub use bench::{BenchReport, Generator};
+pub use bench_set::{BenchSet, BenchSetRun};
 pub use check::{CheckReport, Summary, ToolInfo};
-pub use console::{render_check, render_servers, render_specs};
 pub use compare::{BrokenLimit, CompareReport, CompareRow, Limit, MetricChange};
+pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
 pub use expectations::render_delta;
 pub use export::{
-    write_atomically, write_stdout, Console, Destination, Document, ExportError, Exporter, Exports, Json, Markdown,
+    write_atomically, write_stdout, Console, Destination, Document, ExportError, Exporter, Exports,
+    Json, Markdown,
 };
 pub use github::{GithubAnnotations, GithubSummary};
 pub use junit::Junit;

@@ -143,7 +143,8 @@ fn row(
                 total.to_string()
             }
         },
-        cpu: median(&|r| r.cpu_per_request_us().unwrap_or(f64::NAN)).map_or("—".into(), |s| us(s.median)),
+        cpu: median(&|r| r.cpu_per_request_us().unwrap_or(f64::NAN))
+            .map_or("—".into(), |s| us(s.median)),
         rss: median(&|r| r.server.map_or(f64::NAN, |s| s.rss_max_bytes as f64))
             .map_or("—".into(), |s| mib(s.median)),
     }
@@ -188,8 +189,9 @@ fn sustainable_cells(s: &SustainableResult) -> [String; 5] {
         s.workload.clone(),
         s.stack.clone(),
         s.rate.map_or("none".into(), rate),
-        s.bracket
-            .map_or("—".into(), |(lo, hi)| format!("{}–{}", rate(lo), rate(hi))),
+        s.bracket.map_or("—".into(), |(lo, hi)| {
+            format!("{}–{}", rate(lo), rate(hi))
+        }),
         format!(
             "{}{}",
             s.probes.len(),
@@ -360,7 +362,13 @@ impl SuiteReport {
         if !self.sustainable.is_empty() {
             out.push_str(&format!("\nsustainable rate ({})\n", slo_text(self)));
             let mut t = table(None);
-            t.set_header(vec!["workload", "stack", "sustainable req/s", "bracket", "probes"]);
+            t.set_header(vec![
+                "workload",
+                "stack",
+                "sustainable req/s",
+                "bracket",
+                "probes",
+            ]);
             for r in &self.sustainable {
                 t.add_row(sustainable_cells(r).to_vec());
             }

@@ -31,7 +31,9 @@ pub enum CompareError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path} is neither a bench nor a suite report (write one with `bench --json` or `suite`)")]
+    #[error(
+        "{path} is neither a bench nor a suite report (write one with `bench --json` or `suite`)"
+    )]
     Kind { path: String },
     #[error("bad --fail-if {text:?}: {detail}; write METRIC:+N% or METRIC:-N%, metrics {}", METRICS.join(", "))]
     Limit { text: String, detail: String },
@@ -56,7 +58,11 @@ struct Entry {
 
 impl Entry {
     fn key(&self) -> (String, String, String) {
-        (self.stack.clone(), self.workload.clone(), self.level.clone())
+        (
+            self.stack.clone(),
+            self.workload.clone(),
+            self.level.clone(),
+        )
     }
 
     fn name(&self) -> String {
@@ -151,8 +157,12 @@ fn bench_entry(v: &Value) -> Option<Entry> {
     let samples = v["timeline"]
         .as_array()
         .map(|points| {
+            // Whole seconds of the window: the last, partial one would
+            // look like a collapse.
+            let whole = v["measured_s"].as_f64().unwrap_or(f64::MAX).floor();
             points
                 .iter()
+                .filter(|p| p["second"].as_f64().map_or(true, |s| s < whole))
                 .filter(|p| p["requests"].as_f64().unwrap_or(0.0) > 0.0)
                 .map(|p| {
                     let mut s = Sample::new();
@@ -165,10 +175,15 @@ fn bench_entry(v: &Value) -> Option<Entry> {
         })
         .unwrap_or_default();
     Some(Entry {
-        stack: bench_stack(&v["stack"]),
+        stack: v["label"]
+            .as_str()
+            .map_or_else(|| bench_stack(&v["stack"]), str::to_string),
         workload: plan["workload"]["name"].as_str().unwrap_or("?").to_string(),
         level,
-        headline: Some(latency_sample(v["requests_per_sec"].as_f64()?, &v["latency_us"])),
+        headline: Some(latency_sample(
+            v["requests_per_sec"].as_f64()?,
+            &v["latency_us"],
+        )),
         samples,
         kind: "seconds",
     })
@@ -209,7 +224,10 @@ fn entries(v: &Value, path: &str) -> Result<Vec<Entry>, CompareError> {
         return Ok(out);
     }
     if let Some(runs) = v["runs"].as_array() {
-        return runs.iter().map(|r| bench_entry(r).ok_or_else(kind)).collect();
+        return runs
+            .iter()
+            .map(|r| bench_entry(r).ok_or_else(kind))
+            .collect();
     }
     if v.get("requests_per_sec").is_some() {
         return Ok(vec![bench_entry(v).ok_or_else(kind)?]);
@@ -233,8 +251,16 @@ fn judge(a: &Entry, b: &Entry, alpha: f64) -> CompareRow {
         let (Some(before), Some(after)) = (figure(a), figure(b)) else {
             continue;
         };
-        let xs: Vec<f64> = a.samples.iter().filter_map(|s| s.get(metric).copied()).collect();
-        let ys: Vec<f64> = b.samples.iter().filter_map(|s| s.get(metric).copied()).collect();
+        let xs: Vec<f64> = a
+            .samples
+            .iter()
+            .filter_map(|s| s.get(metric).copied())
+            .collect();
+        let ys: Vec<f64> = b
+            .samples
+            .iter()
+            .filter_map(|s| s.get(metric).copied())
+            .collect();
         let test = u_test(&xs, &ys);
         let p = test.map(|t| t.p);
         let significant = p.is_some_and(|p| p <= alpha);
@@ -243,7 +269,11 @@ fn judge(a: &Entry, b: &Entry, alpha: f64) -> CompareRow {
             metric: metric.to_string(),
             before,
             after,
-            change: if before != 0.0 { after / before - 1.0 } else { 0.0 },
+            change: if before != 0.0 {
+                after / before - 1.0
+            } else {
+                0.0
+            },
             p,
             significant,
             better: significant.then_some(if metric == "rps" { higher } else { !higher }),
@@ -306,8 +336,14 @@ pub fn compare(
     }
     let paired_a: Vec<String> = pairs.iter().map(|(x, _)| x.name()).collect();
     let paired_b: Vec<String> = pairs.iter().map(|(_, y)| y.name()).collect();
-    let only_before = names(&a).into_iter().filter(|n| !paired_a.contains(n)).collect();
-    let only_after = names(&b).into_iter().filter(|n| !paired_b.contains(n)).collect();
+    let only_before = names(&a)
+        .into_iter()
+        .filter(|n| !paired_a.contains(n))
+        .collect();
+    let only_after = names(&b)
+        .into_iter()
+        .filter(|n| !paired_b.contains(n))
+        .collect();
 
     let rows: Vec<CompareRow> = pairs.iter().map(|(x, y)| judge(x, y, alpha)).collect();
     let mut broken = Vec::new();

@@ -9,7 +9,12 @@ use crate::report::Environment;
 
 /// What can be read before any stack starts; each stack's own versions
 /// are added as it starts (`Environment::stacks`).
-pub fn gather(python: &str, nginx: Option<&str>, suite_file: &str, suite_text: &str) -> Environment {
+pub fn gather(
+    python: &str,
+    nginx: Option<&str>,
+    suite_file: &str,
+    suite_text: &str,
+) -> Environment {
     Environment {
         cpu_model: cpu_model(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -51,7 +56,10 @@ mod tests {
     fn the_machine_is_described() {
         let e = gather("/nonexistent/python", None, "s.toml", "title = 'x'");
         assert!(e.cores >= 1);
-        assert!(e.kernel.as_deref().is_some_and(|k| k.starts_with("Linux ")), "{e:?}");
+        assert!(
+            e.kernel.as_deref().is_some_and(|k| k.starts_with("Linux ")),
+            "{e:?}"
+        );
         assert!(e.python.is_none(), "no such interpreter");
         assert_eq!(e.date.len(), "2026-01-01T00:00:00Z".len(), "{}", e.date);
         assert_eq!(e.suite_text, "title = 'x'");

@@ -173,14 +173,15 @@ impl SuitePlan {
         }
         let mut stacks = Vec::new();
         for (i, text) in raw.stacks.iter().enumerate() {
-            let mut planned = target
-                .stack_plans_for(std::slice::from_ref(text))
-                .map_err(|source| SuiteFileError::Stack {
-                    path: shown.clone(),
-                    index: i + 1,
-                    text: text.clone(),
-                    source,
-                })?;
+            let mut planned =
+                target
+                    .stack_plans_for(std::slice::from_ref(text))
+                    .map_err(|source| SuiteFileError::Stack {
+                        path: shown.clone(),
+                        index: i + 1,
+                        text: text.clone(),
+                        source,
+                    })?;
             stacks.push(planned.remove(0));
         }
         let mut seen = HashSet::new();
@@ -257,7 +258,12 @@ impl SuitePlan {
         let repeats = match load.repeats {
             None => 3,
             Some(n) if (1..=1000).contains(&n) => n as u32,
-            Some(n) => return Err(invalid("load", format!("repeats must be 1 to 1000, not {n}"))),
+            Some(n) => {
+                return Err(invalid(
+                    "load",
+                    format!("repeats must be 1 to 1000, not {n}"),
+                ))
+            }
         };
         let sustainable = match &load.sustainable {
             None => None,
@@ -269,7 +275,8 @@ impl SuitePlan {
         if levels.is_empty() && sustainable.is_none() {
             return Err(invalid(
                 "load",
-                "give connections (closed-loop levels), rates (open-loop levels) or sustainable".into(),
+                "give connections (closed-loop levels), rates (open-loop levels) or sustainable"
+                    .into(),
             ));
         }
         let title = raw.title.clone().unwrap_or_else(|| {

@@ -112,7 +112,8 @@ pub fn run(
         environment,
         timing: SuiteTiming::default(),
     };
-    let total = plan.workloads.len() * plan.stacks.len() * plan.levels.len() * plan.repeats as usize;
+    let total =
+        plan.workloads.len() * plan.stacks.len() * plan.levels.len() * plan.repeats as usize;
     let mut runner = Runner {
         plan,
         report,
@@ -139,7 +140,8 @@ impl Runner<'_> {
         t.wall_s = self.clock.elapsed().as_secs_f64();
         // Between the levels: everything but measuring, warming up,
         // starting and stopping stacks and checking their health.
-        t.overhead_s = (t.wall_s - t.measured_s - t.warmup_s - t.start_stop_s - t.health_s).max(0.0);
+        t.overhead_s =
+            (t.wall_s - t.measured_s - t.warmup_s - t.start_stop_s - t.health_s).max(0.0);
         (self.save)(&self.report).map_err(SuiteError::Save)
     }
 
@@ -210,7 +212,8 @@ impl Runner<'_> {
         }
         let t = Instant::now();
         for live in stacks.into_iter().flatten() {
-            live.gateway.stop(&|e| (self.events)(SuiteEvent::Gateway(e)));
+            live.gateway
+                .stop(&|e| (self.events)(SuiteEvent::Gateway(e)));
         }
         self.report.timing.start_stop_s += t.elapsed().as_secs_f64();
         Ok(())
@@ -277,17 +280,29 @@ impl Runner<'_> {
     }
 
     /// The stack still runs and the workload still answers.
-    fn health(&mut self, live: &Live, workload: &SuiteWorkload) -> Result<(), (&'static str, String)> {
+    fn health(
+        &mut self,
+        live: &Live,
+        workload: &SuiteWorkload,
+    ) -> Result<(), (&'static str, String)> {
         if let Some(why) = live.gateway.exited() {
             return Err(("died", why));
         }
         let t = Instant::now();
-        let r = check_once(&live.gateway.target, &live.request, &live.check, workload.timeout);
+        let r = check_once(
+            &live.gateway.target,
+            &live.request,
+            &live.check,
+            workload.timeout,
+        );
         self.report.timing.health_s += t.elapsed().as_secs_f64();
         r.map_err(|e| {
             (
                 "health",
-                format!("the {} workload no longer answers: {e}", workload.workload.name()),
+                format!(
+                    "the {} workload no longer answers: {e}",
+                    workload.workload.name()
+                ),
             )
         })
     }
@@ -360,7 +375,15 @@ impl Runner<'_> {
         };
         let (duration, warmup) = (self.plan.duration, self.plan.warmup);
         let (bench, cost) = self
-            .measure(live, workload, model, level.connections, duration, warmup, true)
+            .measure(
+                live,
+                workload,
+                model,
+                level.connections,
+                duration,
+                warmup,
+                true,
+            )
             .map_err(|m| failure(("generator", m)))?;
         Ok(LevelResult::from_bench(
             &live.label,

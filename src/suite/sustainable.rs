@@ -135,10 +135,7 @@ pub fn search(
             if lo.is_none() {
                 rate /= 2.0;
                 if rate < FLOOR {
-                    out.note = Some(format!(
-                        "the SLO broke even at {:.2} req/s",
-                        rate * 2.0
-                    ));
+                    out.note = Some(format!("the SLO broke even at {:.2} req/s", rate * 2.0));
                     break;
                 }
             }
@@ -210,7 +207,11 @@ mod tests {
     fn a_start_within_twice_capacity_converges_within_eight_probes() {
         for start in [60.0, 80.0, 100.0, 150.0, 199.0] {
             let r = search("s", "w", &spec(), start, &mut stack(100.0));
-            assert!(r.probes.len() <= 8, "from {start}: {} probes", r.probes.len());
+            assert!(
+                r.probes.len() <= 8,
+                "from {start}: {} probes",
+                r.probes.len()
+            );
         }
     }
 
@@ -224,7 +225,10 @@ mod tests {
             generator_bottleneck: false,
         };
         assert!(broken(&slo, 100.0, &ok).is_empty());
-        assert_eq!(broken(&slo, 100.0, &ProbeFigures { errors: 1, ..ok }).len(), 1);
+        assert_eq!(
+            broken(&slo, 100.0, &ProbeFigures { errors: 1, ..ok }).len(),
+            1
+        );
         assert_eq!(broken(&slo, 110.0, &ok).len(), 1, "achieved 100 of 110");
     }
 
