@@ -270,9 +270,11 @@ impl CompareReport {
         out.push('\n');
         for b in &self.broken {
             out.push_str(&format!(
-                "limit broken: {} at {}: {}\n",
+                "limit broken: {} at {} · {} · {}: {}\n",
                 b.limit,
-                format!("{} · {} · {}", b.stack, b.workload, b.level),
+                b.stack,
+                b.workload,
+                b.level,
                 percent(b.change)
             ));
         }

@@ -59,7 +59,7 @@ pub enum SuiteFileError {
         index: usize,
         text: String,
         #[source]
-        source: UsageError,
+        source: Box<UsageError>,
     },
 }
 
@@ -180,7 +180,7 @@ impl SuitePlan {
                         path: shown.clone(),
                         index: i + 1,
                         text: text.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
             stacks.push(planned.remove(0));
         }

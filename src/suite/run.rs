@@ -62,6 +62,30 @@ pub enum SuiteError {
     Save(#[source] ExportError),
 }
 
+/// One run on the engine: its load, how long, and whether to sample the
+/// stack's cost.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    model: Model,
+    connections: usize,
+    measured: Duration,
+    warmup: Duration,
+    sample_cost: bool,
+}
+
+impl Run {
+    /// A probe of the sustainable-rate search (or its estimate).
+    fn probe(model: Model, spec: &SustainableSpec) -> Run {
+        Run {
+            model,
+            connections: spec.connections,
+            measured: spec.probe,
+            warmup: spec.probe_warmup,
+            sample_cost: false,
+        }
+    }
+}
+
 /// A started stack with the workload's request.
 struct Live {
     label: String,
@@ -312,12 +336,15 @@ impl Runner<'_> {
         &mut self,
         live: &Live,
         workload: &SuiteWorkload,
-        model: Model,
-        connections: usize,
-        measured: Duration,
-        warmup: Duration,
-        sample_cost: bool,
+        run: Run,
     ) -> Result<(BenchReport, Option<ServerCost>), String> {
+        let Run {
+            model,
+            connections,
+            measured,
+            warmup,
+            sample_cost,
+        } = run;
         let plan = Plan {
             model,
             connections,
@@ -378,11 +405,13 @@ impl Runner<'_> {
             .measure(
                 live,
                 workload,
-                model,
-                level.connections,
-                duration,
-                warmup,
-                true,
+                Run {
+                    model,
+                    connections: level.connections,
+                    measured: duration,
+                    warmup,
+                    sample_cost: true,
+                },
             )
             .map_err(|m| failure(("generator", m)))?;
         Ok(LevelResult::from_bench(
@@ -427,15 +456,7 @@ impl Runner<'_> {
             return Ok((best, None));
         }
         self.health(live, workload).map_err(|(_, m)| m)?;
-        let (bench, _) = self.measure(
-            live,
-            workload,
-            Model::Closed,
-            spec.connections,
-            spec.probe,
-            spec.probe_warmup,
-            false,
-        )?;
+        let (bench, _) = self.measure(live, workload, Run::probe(Model::Closed, spec))?;
         let rps = bench.result.requests_per_sec();
         let probe = ProbeResult {
             phase: "estimate",
@@ -480,15 +501,8 @@ impl Runner<'_> {
                 return Err("interrupted".into());
             }
             self.health(live, workload).map_err(|(_, m)| m)?;
-            let (bench, _) = self.measure(
-                live,
-                workload,
-                Model::Open { rate },
-                spec.connections,
-                spec.probe,
-                spec.probe_warmup,
-                false,
-            )?;
+            let (bench, _) =
+                self.measure(live, workload, Run::probe(Model::Open { rate }, spec))?;
             let t = &bench.result.totals;
             let figures = ProbeFigures {
                 requests_per_sec: bench.result.requests_per_sec(),
