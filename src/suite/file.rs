@@ -301,12 +301,20 @@ impl SuitePlan {
 
 fn parse_workload(w: &RawWorkload) -> Result<SuiteWorkload, String> {
     let words = split_words(&w.args).ok_or("unbalanced quote in args")?;
-    let matches = WorkloadLine::command()
+    let command = WorkloadLine::command();
+    let args: HashSet<&str> = command
+        .get_arguments()
+        .map(|a| a.get_id().as_str())
+        .collect();
+    let matches = command
+        .clone()
         .try_get_matches_from(words)
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
     let mut ids: Vec<String> = matches
         .ids()
         .map(|id| id.as_str().to_string())
+        // Argument groups are reported too: only flags count.
+        .filter(|id| args.contains(id.as_str()))
         .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
         .filter(|id| !WORKLOAD_FLAGS.contains(&id.as_str()))
         .collect();
@@ -455,4 +463,97 @@ fn parse_sustainable(t: &toml::Table, open_connections: usize) -> Result<Sustain
     }
     spec.slo.latency_us = latency;
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn load(text: &str) -> Result<SuitePlan, SuiteFileError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, text).unwrap();
+        let cli = Cli::try_parse_from(["wsgiprobe", "suite", "t.toml", "--workers", "3"]).unwrap();
+        let Command::Suite(args) = cli.command else {
+            panic!("suite")
+        };
+        SuitePlan::load(&path, &args.target)
+    }
+
+    #[test]
+    fn a_suite_file_becomes_a_plan_with_its_defaults() {
+        let plan = load(
+            r#"
+stacks = ["gunicorn", "gunicorn --workers 2 --proxy nginx", "nosuch"]
+[[workload]]
+name = "io"
+args = "--workload sleep --ms 25 --timeout 3s"
+[[workload]]
+name = "hello"
+[load]
+connections = [1, 16]
+rates = [500, 0.5]
+open_connections = 32
+sustainable = { p99 = "100ms", "p99.9" = "1s", errors = 2 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(plan.title, "t");
+        let labels: Vec<&str> = plan.stacks.iter().map(|s| s.label.as_str()).collect();
+        // Command-line tuning applies where the stack sets none.
+        assert_eq!(labels, ["gunicorn w3", "gunicorn w2 + nginx", "nosuch w3"]);
+        assert!(
+            plan.stacks[2].plan.is_err(),
+            "an unknown server will not start"
+        );
+        assert_eq!(plan.workloads[0].workload, Workload::Sleep { ms: 25 });
+        assert_eq!(plan.workloads[0].timeout, Duration::from_secs(3));
+        assert_eq!(plan.workloads[1].workload, Workload::Hello);
+        let levels: Vec<String> = plan.levels.iter().map(LevelSpec::label).collect();
+        assert_eq!(levels, ["c1", "c16", "r500", "r0.5"]);
+        assert_eq!(plan.levels[2].connections, 32);
+        assert_eq!(
+            (plan.duration, plan.warmup, plan.repeats),
+            (Duration::from_secs(10), Duration::from_secs(2), 3)
+        );
+        let s = plan.sustainable.unwrap();
+        assert_eq!(s.slo.latency_us["p99.9"], 1_000_000);
+        assert_eq!((s.slo.errors, s.connections, s.max_probes), (2, 32, 12));
+    }
+
+    #[test]
+    fn mistakes_name_the_entry() {
+        let base = "stacks = [\"gunicorn\"]\n[[workload]]\nname = \"w\"\n";
+        for (rest, want) in [
+            ("[load]\n", "give connections"),
+            ("[load]\nconnections = [0]\n", "connections must be from 1"),
+            ("[load]\nrates = [-1.0]\n", "rates must be positive"),
+            ("[load]\nconnections = [1, 1]\n", "listed twice"),
+            (
+                "[load]\nconnections = [1]\nduration = \"soon\"\n",
+                "duration",
+            ),
+            ("[load]\nconnections = [1]\nrepeats = 0\n", "repeats"),
+            ("[load]\nsustainable = { errors = 0 }\n", "latency limit"),
+            (
+                "[load]\nsustainable = { p99 = \"1s\", precision = 2 }\n",
+                "precision",
+            ),
+        ] {
+            let e = load(&format!("{base}{rest}")).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains("t.toml"), "{rest:?}: {e}");
+        }
+        let e = load("stacks = [\"gunicorn\", \"gunicorn\"]\n[[workload]]\nname = \"w\"\n[load]\nconnections = [1]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("two stacks"), "{e}");
+        let e = load("stacks = [\"gunicorn\"]\n[[workload]]\nname = \"w\"\nargs = \"--rate 5 --url x\"\n[load]\nconnections = [1]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--rate, --url") && e.contains("workload \"w\""),
+            "{e}"
+        );
+    }
 }
