@@ -61,6 +61,7 @@ stacks = ["gunicorn", "gunicorn --worker-class gthread --threads 4"]
 [[workload]]
 name = "sleep"
 args = "--workload sleep --ms 10"
+thresholds = ["errors==0", "p99<2s"]
 
 [load]
 connections = [4]
@@ -115,6 +116,13 @@ sustainable = { p99 = "100ms", probe = "1s", probe_warmup = "300ms" }
         assert!(server["requests_per_cpu_s"].as_f64().unwrap() > 0.0);
         assert!(r["histogram"]["corrected"].as_str().unwrap().len() > 20);
         assert_eq!(r["level"], "c4");
+        let held: Vec<bool> = r["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["held"].as_bool().unwrap())
+            .collect();
+        assert_eq!(held, [true, true], "{r:#}");
     }
     let env = &report["environment"];
     assert!(env["python"].as_str().unwrap().starts_with("3."), "{env}");
@@ -124,6 +132,14 @@ sustainable = { p99 = "100ms", probe = "1s", probe_warmup = "300ms" }
         md.contains("## Sustainable rate") && md.contains("| sleep | gunicorn |"),
         "{md}"
     );
+}
+
+fn results_broke_threshold(report: &Value) -> bool {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["thresholds"][0]["expr"] == "p99<1us" && r["thresholds"][0]["held"] == false)
 }
 
 /// A recipe file with a server that exits at once and one that dies after
@@ -157,6 +173,7 @@ stacks = ["wsgiref", "exits", "dies", "waitress"]
 [[workload]]
 name = "hello"
 args = "--workload hello --timeout 2s"
+thresholds = ["p99<1us"]
 
 [load]
 connections = [1, 2]
@@ -166,7 +183,11 @@ repeats = 2
 "#,
     );
     let (code, report, md, stderr) = suite(dir.path(), &file, &["--recipes", &recipes]);
-    assert_eq!(code, 2, "a stack failed: exit 2\n{stderr}");
+    // A stack failed (2), and every level broke its threshold (1): the
+    // failure wins.
+    assert_eq!(code, 1, "{stderr}");
+    assert!(results_broke_threshold(&report), "{report:#}");
+    assert!(md.contains("## Thresholds broken"), "{md}");
     assert_eq!(report["finished"], true, "the suite went on");
     let results = report["results"].as_array().unwrap();
     let count = |stack: &str| results.iter().filter(|r| r["stack"] == stack).count();

@@ -132,9 +132,13 @@ fn default_out(plan: &SuitePlan) -> PathBuf {
 }
 
 /// A stack that failed is trouble of the harness (2), as in a matrix; a
-/// level with more errors than allowed is a failure (1), which wins.
+/// level with more errors than allowed, or that broke a workload's
+/// threshold, is a failure (1), which wins.
 pub fn exit_for(report: &SuiteReport) -> Exit {
-    let invalid = report.results.iter().any(|r| !r.valid);
+    let invalid = report
+        .results
+        .iter()
+        .any(|r| !r.valid || r.thresholds.iter().any(|t| !t.held));
     Exit::worst([
         if invalid { Exit::Failures } else { Exit::Clean },
         if report.failures.is_empty() && report.finished {

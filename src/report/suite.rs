@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use super::bench::{BenchReport, Generator};
 use super::check::ToolInfo;
 use crate::bench::stats::{encode, Percentiles};
+use crate::bench::Checked;
 use crate::gateway::Stack;
 
 /// One load level as the report names it.
@@ -93,6 +94,8 @@ pub struct LevelResult {
     pub server: Option<ServerCost>,
     pub generator: Generator,
     pub valid: bool,
+    /// The workload's thresholds against this level.
+    pub thresholds: Vec<Checked>,
     pub warnings: Vec<String>,
     /// The run's merged histograms, encoded (`bench::stats::encode`).
     pub histogram_corrected: String,
@@ -130,6 +133,7 @@ impl LevelResult {
             server,
             generator: bench.generator.clone(),
             valid: bench.valid(),
+            thresholds: bench.thresholds.clone(),
             warnings: bench.warnings.clone(),
             histogram_corrected: encode(&t.corrected),
             histogram_uncorrected: encode(&t.uncorrected),
@@ -158,6 +162,7 @@ impl LevelResult {
             "errors": self.errors,
             "errors_by_kind": self.errors_by_kind,
             "valid": self.valid,
+            "thresholds": self.thresholds,
             "measured_s": self.measured_s,
             "requests_per_sec": self.requests_per_sec,
             "latency_us": self.latency,
@@ -294,6 +299,8 @@ pub struct SuiteSetup {
     pub stacks: Vec<String>,
     /// Workload names with their bench arguments.
     pub workloads: Vec<(String, String)>,
+    /// Each workload's thresholds, by name (only those that have some).
+    pub thresholds: BTreeMap<String, Vec<String>>,
     pub levels: Vec<LevelSpec>,
     pub duration_s: f64,
     pub warmup_s: f64,

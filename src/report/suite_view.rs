@@ -209,6 +209,26 @@ fn md_escape(s: &str) -> String {
 }
 
 impl SuiteReport {
+    /// `gunicorn w2 · hello · 16 conn · repeat 2: threshold p99<50ms broken: p99 = 73.2 ms`.
+    pub fn broken_thresholds(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .flat_map(|r| {
+                super::thresholds::broken_lines(&r.thresholds)
+                    .into_iter()
+                    .map(move |line| {
+                        format!(
+                            "{} · {} · {} · repeat {}: {line}",
+                            r.stack,
+                            r.workload,
+                            r.level.title(),
+                            r.repeat
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let s = &self.setup;
@@ -227,6 +247,15 @@ impl SuiteReport {
         }
         for (name, args) in &s.workloads {
             out.push_str(&format!("## Workload `{name}` (`{args}`)\n\n"));
+            if let Some(t) = s.thresholds.get(name) {
+                out.push_str(&format!(
+                    "Thresholds, checked at every level: {}.\n\n",
+                    t.iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             let rows = rows(self, name);
             if rows.is_empty() {
                 out.push_str("No level was measured.\n\n");
@@ -265,6 +294,15 @@ impl SuiteReport {
             for r in &self.sustainable {
                 let c = sustainable_cells(r).map(|c| md_escape(&c));
                 out.push_str(&format!("| {} |\n", c.join(" | ")));
+            }
+            out.push('\n');
+        }
+
+        let broken = self.broken_thresholds();
+        if !broken.is_empty() {
+            out.push_str("## Thresholds broken\n\n");
+            for line in &broken {
+                out.push_str(&format!("- {}\n", md_escape(line)));
             }
             out.push('\n');
         }
@@ -374,6 +412,9 @@ impl SuiteReport {
             }
             out.push_str(&t.to_string());
             out.push('\n');
+        }
+        for line in self.broken_thresholds() {
+            out.push_str(&format!("{line}\n"));
         }
         for f in &self.failures {
             out.push_str(&format!(

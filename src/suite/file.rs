@@ -13,6 +13,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::Deserialize;
 
 use crate::bench::plan::{parse_duration, Workload, MAX_SIZE};
+use crate::bench::Threshold;
 use crate::cli::{split_words, BenchArgs, PlannedStack, TargetArgs, UsageError};
 use crate::report::{LevelSpec, Slo};
 
@@ -79,6 +80,9 @@ struct RawWorkload {
     name: String,
     #[serde(default)]
     args: String,
+    /// `--fail-if` expressions checked against every level of the workload.
+    #[serde(default)]
+    thresholds: Vec<Threshold>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +110,8 @@ pub struct SuiteWorkload {
     pub allow_errors: u64,
     pub sample_bodies: u32,
     pub threads: usize,
+    /// Checked against every level (each repeat); a broken one fails the suite.
+    pub thresholds: Vec<Threshold>,
 }
 
 /// How the sustainable rate is searched.
@@ -352,6 +358,7 @@ fn parse_workload(w: &RawWorkload) -> Result<SuiteWorkload, String> {
         allow_errors: b.allow_errors,
         sample_bodies: b.sample_bodies.max(1),
         threads: b.load_threads.unwrap_or_else(default_threads),
+        thresholds: w.thresholds.clone(),
     })
 }
 
@@ -489,6 +496,7 @@ stacks = ["gunicorn", "gunicorn --workers 2 --proxy nginx", "nosuch"]
 [[workload]]
 name = "io"
 args = "--workload sleep --ms 25 --timeout 3s"
+thresholds = ["p99<50ms", "errors==0"]
 [[workload]]
 name = "hello"
 [load]
@@ -510,6 +518,12 @@ sustainable = { p99 = "100ms", "p99.9" = "1s", errors = 2 }
         assert_eq!(plan.workloads[0].workload, Workload::Sleep { ms: 25 });
         assert_eq!(plan.workloads[0].timeout, Duration::from_secs(3));
         assert_eq!(plan.workloads[1].workload, Workload::Hello);
+        let t: Vec<&str> = plan.workloads[0]
+            .thresholds
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(t, ["p99<50ms", "errors==0"]);
         let levels: Vec<String> = plan.levels.iter().map(LevelSpec::label).collect();
         assert_eq!(levels, ["c1", "c16", "r500", "r0.5"]);
         assert_eq!(plan.levels[2].connections, 32);

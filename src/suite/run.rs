@@ -122,6 +122,15 @@ pub fn run(
                 .iter()
                 .map(|w| (w.name.clone(), w.args.clone()))
                 .collect(),
+            thresholds: plan
+                .workloads
+                .iter()
+                .filter(|w| !w.thresholds.is_empty())
+                .map(|w| {
+                    let texts = w.thresholds.iter().map(|t| t.text.clone()).collect();
+                    (w.name.clone(), texts)
+                })
+                .collect(),
             levels: plan.levels.clone(),
             duration_s: plan.duration.as_secs_f64(),
             warmup_s: plan.warmup.as_secs_f64(),
@@ -401,7 +410,7 @@ impl Runner<'_> {
             Some(rate) => Model::Open { rate },
         };
         let (duration, warmup) = (self.plan.duration, self.plan.warmup);
-        let (bench, cost) = self
+        let (mut bench, cost) = self
             .measure(
                 live,
                 workload,
@@ -414,6 +423,7 @@ impl Runner<'_> {
                 },
             )
             .map_err(|m| failure(("generator", m)))?;
+        bench.check_thresholds(&workload.thresholds);
         Ok(LevelResult::from_bench(
             &live.label,
             &workload.name,

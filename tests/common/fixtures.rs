@@ -378,6 +378,11 @@ pub fn suite_report(finished: bool) -> wsgiprobe::report::SuiteReport {
                 r.requests_per_sec = base / (1.0 + s as f64) + f64::from(repeat) * 10.0;
                 r.latency.p99 = 10_000 * (1 + s as u64) + u64::from(repeat) * 100;
                 r.generator.bottleneck = s == 1 && l == 0 && repeat == 2;
+                r.thresholds = vec![wsgiprobe::bench::Checked {
+                    threshold: "p99<15ms".parse().unwrap(),
+                    measured: Some(r.latency.p99 as f64),
+                    held: r.latency.p99 < 15_000,
+                }];
                 results.push(r);
             }
         }
@@ -443,6 +448,7 @@ pub fn suite_report(finished: bool) -> wsgiprobe::report::SuiteReport {
             title: "test suite".into(),
             stacks: vec!["gunicorn w2".into(), "waitress t4".into(), "nosuch".into()],
             workloads: vec![("hello".into(), "--workload hello".into())],
+            thresholds: BTreeMap::from([("hello".to_string(), vec!["p99<15ms".to_string()])]),
             levels: levels.to_vec(),
             duration_s: 5.0,
             warmup_s: 2.0,
