@@ -194,8 +194,11 @@ mod tests {
         let sampler = CostSampler::start(vec![pgid], start, start + Duration::from_millis(600));
         std::thread::sleep(Duration::from_millis(700));
         let cost = sampler.finish();
+        // One single-threaded busy process in a 0.6 s window: some CPU (how
+        // much depends on what else the machine runs), never more than the
+        // window plus a clock tick or two.
         assert!(
-            cost.cpu_s > 0.1 && cost.cpu_s < 1.5,
+            cost.cpu_s > 0.0 && cost.cpu_s <= 0.65,
             "one busy shell for 0.6 s: {cost:?}"
         );
         assert!(cost.rss_max_bytes > 100_000, "{cost:?}");
