@@ -155,7 +155,7 @@ tcp = "{python} -c 'import sys; print(\"exits-marker: no luck\"); sys.exit(3)' {
 
 [dies]
 description = "serves, then dies"
-tcp = "echo dies-marker; exec timeout 4 {python} wsgiprobe_wsgiref.py {host} {port} {app}"
+tcp = "timeout 4 {python} wsgiprobe_wsgiref.py {host} {port} {app}; echo dies-marker: exit $?"
 "#,
     )
 }
