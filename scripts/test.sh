@@ -3,7 +3,8 @@
 #
 # - Python servers go into a project-local virtual environment (.venv, git-ignored,
 #   reused on the next run).
-# - nginx (for the proxied stacks) comes from apt-get when it is missing.
+# - nginx (for the proxied stacks) and Chromium (for the HTML reports) come
+#   from apt-get when they are missing.
 # - Then formatting, lints and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,17 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
         apt_install nginx-light
     else
         echo "test.sh: nginx is missing; install it with your package manager" >&2
+        exit 2
+    fi
+fi
+# The HTML reports are tested in headless Chromium.
+if [ -z "${WSGIPROBE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null \
+    && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then
+    if command -v apt-get >/dev/null; then
+        echo "test.sh: installing chromium with apt-get (the HTML reports are tested in it)"
+        apt_install chromium
+    else
+        echo "test.sh: Chromium is missing; install it with your package manager or set WSGIPROBE_CHROMIUM" >&2
         exit 2
     fi
 fi

@@ -50,6 +50,8 @@ pub enum Command {
     /// Compare two bench or suite JSON reports: the change in req/s, p50
     /// and p99 of each stack × workload × level, judged across repeats.
     Compare(CompareArgs),
+    /// Render a JSON report wsgiprobe wrote (check, matrix, bench, suite, compare) as a self-contained HTML page.
+    Report(ReportArgs),
 }
 
 /// Run a suite file and write DIR/report.json and DIR/report.md after
@@ -218,6 +220,9 @@ pub struct CheckArgs {
     /// Write the results as a Markdown matrix (cases by stacks) to FILE.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML page (the matrix, each cell opening its case) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Treat warnings (broken SHOULDs) as failures for the exit code
     /// (with --expectations, a warn the file expects stays expected).
     #[arg(long)]
@@ -342,6 +347,24 @@ pub struct BenchArgs {
     /// Write the JSON report to FILE (`-` for standard output instead of the table).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML page (latency spectrum, timeline) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Render a saved JSON report.
+///
+/// Examples:
+///   wsgiprobe report bench.json --html bench.html
+///   wsgiprobe check --server gunicorn --server waitress --json m.json && wsgiprobe report m.json --html m.html
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The JSON report a wsgiprobe command wrote (`-` for standard input).
+    #[arg(value_name = "FILE.json")]
+    pub file: PathBuf,
+    /// Write the self-contained HTML page to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// A command-line combination that cannot work.

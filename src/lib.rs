@@ -39,5 +39,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Suite(args) => commands::suite::run(args),
         Command::Compare(args) => commands::compare::run(args),
+        Command::Report(args) => commands::report::run(args),
     }
 }

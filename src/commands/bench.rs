@@ -115,6 +115,7 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     let stop = args.stop();
     let threads = args.threads();
     let mut exports = Exports::standard(Console::default(), args.json.as_deref(), None);
+    exports.add_html(args.html.as_deref());
     gate::add_github(&mut exports);
     let stacks = args.target.stack_plans()?;
     let settings = Settings {

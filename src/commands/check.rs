@@ -48,6 +48,7 @@ impl CheckPlan {
         };
         let mut exports =
             Exports::standard(console, args.json.as_deref(), args.markdown.as_deref());
+        exports.add_html(args.html.as_deref());
         let gate = GatePlan::from_args(args, &set, &mut exports)?;
         Ok(CheckPlan {
             stacks,

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod events;
 pub(crate) mod gate;
 pub mod probe;
+pub mod report;
 pub mod servers;
 mod spec_set;
 pub mod specs;

@@ -9,6 +9,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use super::bench::BenchReport;
 use super::bench_set::BenchSet;
 use super::check::CheckReport;
@@ -34,6 +36,8 @@ pub enum Document<'a> {
     Suite(&'a SuiteReport),
     /// Two reports compared.
     Compare(&'a CompareReport),
+    /// A report read back from the JSON a run wrote (`wsgiprobe report`).
+    Saved(&'a Value),
 }
 
 /// A format a document can be written in.
@@ -52,6 +56,8 @@ pub enum ExportError {
         format: &'static str,
         document: &'static str,
     },
+    #[error("could not draw the HTML report")]
+    Html(#[source] super::html::RenderError),
     #[error("could not encode the {0}")]
     Encode(&'static str, #[source] serde_json::Error),
     #[error("could not encode the {0}")]
@@ -87,6 +93,22 @@ impl Document<'_> {
             Document::BenchSet(_) => "bench set",
             Document::Suite(_) => "suite",
             Document::Compare(_) => "compare",
+            Document::Saved(_) => "saved",
+        }
+    }
+
+    /// The JSON document (DESIGN's contracts). Renderings that can also be
+    /// made later from a saved report (`wsgiprobe report`) read this, so
+    /// both paths give the same page.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Document::Check { report, .. } => report.to_json(),
+            Document::Matrix(m) => m.to_json(),
+            Document::Bench(b) => b.to_json(),
+            Document::BenchSet(b) => b.to_json(),
+            Document::Suite(s) => s.to_json(),
+            Document::Compare(c) => c.to_json(),
+            Document::Saved(v) => (*v).clone(),
         }
     }
 }
@@ -110,6 +132,12 @@ impl Exporter for Console {
             Document::BenchSet(b) => b.render(),
             Document::Suite(s) => s.render(),
             Document::Compare(c) => c.render(),
+            Document::Saved(_) => {
+                return Err(ExportError::Unsupported {
+                    format: "terminal",
+                    document: doc.kind(),
+                })
+            }
         })
     }
 }
@@ -124,15 +152,7 @@ impl Exporter for Json {
     }
 
     fn export(&self, doc: &Document) -> Result<String, ExportError> {
-        let value = match doc {
-            Document::Check { report, .. } => report.to_json(),
-            Document::Matrix(m) => m.to_json(),
-            Document::Bench(b) => b.to_json(),
-            Document::BenchSet(b) => b.to_json(),
-            Document::Suite(s) => s.to_json(),
-            Document::Compare(c) => c.to_json(),
-        };
-        serde_json::to_string_pretty(&value)
+        serde_json::to_string_pretty(&doc.to_json())
             .map(|s| s + "\n")
             .map_err(|e| ExportError::Encode(self.name(), e))
     }
@@ -153,10 +173,12 @@ impl Exporter for Markdown {
             Document::Matrix(m) => Ok(m.view().markdown()),
             Document::Suite(s) => Ok(s.markdown()),
             Document::Compare(c) => Ok(c.markdown()),
-            Document::Bench(_) | Document::BenchSet(_) => Err(ExportError::Unsupported {
-                format: "Markdown",
-                document: doc.kind(),
-            }),
+            Document::Bench(_) | Document::BenchSet(_) | Document::Saved(_) => {
+                Err(ExportError::Unsupported {
+                    format: "Markdown",
+                    document: doc.kind(),
+                })
+            }
         }
     }
 }
@@ -230,6 +252,14 @@ impl Exports {
             self.list.remove(0);
         }
         self.list.push((exporter, dest));
+    }
+
+    /// Adds the self-contained HTML page (`--html FILE`; `-` for standard
+    /// output).
+    pub fn add_html(&mut self, html: Option<&Path>) {
+        if let Some(path) = html {
+            self.add(Box::new(super::html::Html), Destination::from_arg(path));
+        }
     }
 
     /// Writes the document in every format. Files are written even when

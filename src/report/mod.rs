@@ -9,6 +9,7 @@ mod coverage;
 mod expectations;
 mod export;
 mod github;
+mod html;
 mod junit;
 mod matrix;
 mod pr_comment;
@@ -31,6 +32,7 @@ pub use export::{
     Json, Markdown,
 };
 pub use github::{GithubAnnotations, GithubSummary};
+pub use html::{render as render_html, Html, RenderError, ReportKind};
 pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
 pub use quirks::render_quirks;

@@ -2,6 +2,7 @@
 //! limit, reading its JSON report, and finding processes left behind.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fixtures;
 
 use std::path::PathBuf;
