@@ -350,6 +350,22 @@ pub struct BenchArgs {
     /// Write a self-contained HTML page (latency spectrum, timeline) to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Host your own WSGI application instead of the probe, as MODULE:CALLABLE
+    /// (`app:app`), under any stack wsgiprobe can start (any --server, --proxy).
+    #[arg(long, value_name = "MODULE:CALLABLE", conflicts_with_all = ["url", "workload"])]
+    pub app: Option<String>,
+    /// The folder holding --app's module; the server runs there [default: the current folder].
+    #[arg(long, value_name = "DIR", requires = "app")]
+    pub app_dir: Option<PathBuf>,
+    /// The path every request of --app asks for (readiness too: any answer there means the stack is up).
+    #[arg(long, value_name = "PATH", requires = "app", default_value = "/")]
+    pub path: String,
+    /// The status every response must have, with --app or --url [default: any 2xx].
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(100..=599), conflicts_with = "workload")]
+    pub expect_status: Option<u16>,
+    /// The body every response must have, with --app or --url (compared on one response in --sample-bodies).
+    #[arg(long, value_name = "TEXT", conflicts_with = "workload")]
+    pub expect_body: Option<String>,
 }
 
 /// Render a saved JSON report.
@@ -479,6 +495,7 @@ impl TargetArgs {
                 install: !self.no_install,
                 recipes: recipes.clone(),
                 validate: self.validate,
+                app: None,
             })
         };
         if let Some(cmd) = &self.cmd {
@@ -517,7 +534,9 @@ impl TargetArgs {
     }
 }
 
-fn planned(spec: &GatewaySpec) -> Result<PlannedStack, UsageError> {
+/// Plans one stack as the command line would (`UsageError::Plan` for a
+/// stack that contradicts itself).
+pub fn planned(spec: &GatewaySpec) -> Result<PlannedStack, UsageError> {
     let label = spec.label();
     match gateway::plan(spec) {
         Err(source) if !source.is_unknown_server() => Err(UsageError::Plan { label, source }),

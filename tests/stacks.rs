@@ -639,3 +639,205 @@ fn sigkill_leaves_no_server_worker_or_nginx_behind() {
         sandbox.processes()
     );
 }
+
+#[test]
+fn the_flask_development_server_starts_and_stops_with_nothing_left_behind() {
+    for stack in [
+        &["--server", "flask-dev"][..],
+        &["--server", "flask-dev-threaded", "--proxy", "nginx-unix"],
+    ] {
+        let sandbox = Sandbox::new();
+        let mut args = stack.to_vec();
+        args.extend(["--only", "environ.request-method"]);
+        let (code, report, stderr) = check_in(&sandbox, &args);
+        assert_eq!(code, 0, "{stack:?}: {stderr}");
+        assert!(report["summary"]["pass"].as_u64().unwrap() >= 1);
+        let s = &report["stack"];
+        assert!(
+            s["server_software"]
+                .as_str()
+                .unwrap()
+                .starts_with("Werkzeug/"),
+            "{s}"
+        );
+        let threaded = stack[1] == "flask-dev-threaded";
+        assert_eq!(s["options"]["threaded"], threaded.to_string(), "{s}");
+        sandbox.assert_empty();
+    }
+}
+
+/// The example Flask app, copied into the sandbox so that the servers
+/// hosting it (which run in its folder) are found there afterwards.
+fn flask_app(sandbox: &Sandbox) -> PathBuf {
+    let dir = sandbox.path().join("flaskapp");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(root().join("examples/flaskapp/app.py"), dir.join("app.py")).unwrap();
+    dir
+}
+
+/// `bench ARGS --json FILE` in the sandbox: (exit code, report, stderr).
+fn bench_in(sandbox: &Sandbox, args: &[&str]) -> (i32, Value, String) {
+    let json = sandbox.path().join("bench.json");
+    let _ = std::fs::remove_file(&json);
+    let mut all = vec!["bench", "--json", json.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = wsgiprobe_env(&all, &sandbox.env());
+    let report = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, text(&out.stderr))
+}
+
+#[test]
+fn the_users_own_app_runs_under_gunicorn_direct_and_behind_nginx() {
+    for proxy in [None, Some("nginx"), Some("nginx-unix")] {
+        let sandbox = Sandbox::new();
+        let dir = flask_app(&sandbox);
+        let mut args = vec![
+            "--server",
+            "gunicorn",
+            "--app",
+            "app:app",
+            "--app-dir",
+            dir.to_str().unwrap(),
+            "--path",
+            "/hello",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "Hello, world!\n",
+            "--sample-bodies",
+            "1",
+            "-n",
+            "200",
+            "-c",
+            "4",
+            "--warmup",
+            "0s",
+        ];
+        if let Some(p) = proxy {
+            args.extend(["--proxy", p]);
+        }
+        let (code, r, stderr) = bench_in(&sandbox, &args);
+        assert_eq!(code, 0, "{proxy:?}: {stderr}");
+        assert_eq!(r["ok"], 200, "{proxy:?}: {r:#}");
+        assert_eq!(r["plan"]["workload"]["name"], "app");
+        assert_eq!(r["plan"]["workload"]["path"], "/hello");
+        let app = r["stack"]["app"].as_str().unwrap();
+        assert!(
+            app.starts_with("app:app in ") && app.ends_with("flaskapp"),
+            "{app}"
+        );
+        assert_eq!(r["stack"]["proxy"], proxy.unwrap_or("none"));
+        // The server ran in the app's folder, and stopped with the run.
+        let command = r["stack"]["command"].as_str().unwrap();
+        assert!(command.ends_with(" app:app"), "{command}");
+        sandbox.assert_empty();
+    }
+}
+
+#[test]
+fn the_users_own_app_is_checked_before_and_during_the_run() {
+    let sandbox = Sandbox::new();
+    let dir = flask_app(&sandbox);
+    let dir = dir.to_str().unwrap();
+    let app = ["--app", "app:app", "--app-dir", dir, "-n", "50", "-c", "2"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--server", "waitress", "--warmup", "0s"];
+        args.extend_from_slice(&app);
+        args.extend_from_slice(extra);
+        bench_in(&sandbox, &args)
+    };
+    // A path the app does not serve: refused before measuring, with the status.
+    let (code, _, stderr) = run(&["--path", "/nowhere"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("status 404"), "{stderr}");
+    // The wrong body, and a status the app does not send.
+    let (code, _, stderr) = run(&["--path", "/hello", "--expect-body", "Goodbye\n"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("differs from the expected"), "{stderr}");
+    let (code, _, stderr) = run(&["--path", "/hello", "--expect-status", "201"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("status 200"), "{stderr}");
+    // One sync worker whose requests wait 10 ms serves at most 100 a second.
+    let mut args = vec![
+        "--server",
+        "gunicorn",
+        "--path",
+        "/io",
+        "--expect-body",
+        "waited 10 ms\n",
+        "--warmup",
+        "0s",
+    ];
+    args.extend_from_slice(&app);
+    let (code, r, stderr) = bench_in(&sandbox, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let rate = r["requests_per_sec"].as_f64().unwrap();
+    assert!(rate > 0.0 && rate <= 101.0, "{rate} req/s");
+    assert!(r["latency_us"]["p50"].as_u64().unwrap() >= 10_000);
+    sandbox.assert_empty();
+
+    // Refused before anything starts: a module the folder lacks, --url.
+    for (args, message) in [
+        (
+            &["--app", "nosuch:app", "--app-dir", dir][..],
+            "has no nosuch.py",
+        ),
+        (
+            &["--app", "app:app; touch /tmp/x", "--app-dir", dir],
+            "Python names only",
+        ),
+        (
+            &["--app", "app:app", "--url", "http://127.0.0.1:9/"],
+            "--url",
+        ),
+        (&["--path", "/x"], "--app"),
+        (
+            &["--workload", "hello", "--expect-status", "200"],
+            "--workload",
+        ),
+    ] {
+        let (code, _, stderr) = bench_in(&sandbox, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        sandbox.assert_empty();
+    }
+}
+
+#[test]
+fn flask_dev_serves_one_request_at_a_time_and_its_threaded_mode_does_not() {
+    // Four connections, each request sleeping 50 ms: one at a time is at
+    // most 20 a second; a thread per request, up to 80.
+    let sandbox = Sandbox::new();
+    let rate = |server: &str| {
+        let (code, r, stderr) = bench_in(
+            &sandbox,
+            &[
+                "--server",
+                server,
+                "--workload",
+                "sleep",
+                "--ms",
+                "50",
+                "-c",
+                "4",
+                "-d",
+                "2s",
+                "--warmup",
+                "500ms",
+            ],
+        );
+        assert_eq!(code, 0, "{server}: {stderr}");
+        r["requests_per_sec"].as_f64().unwrap()
+    };
+    let single = rate("flask-dev");
+    assert!(single > 5.0 && single <= 20.5, "flask-dev: {single} req/s");
+    let threaded = rate("flask-dev-threaded");
+    assert!(
+        threaded >= 2.0 * single,
+        "flask-dev-threaded: {threaded} req/s"
+    );
+    sandbox.assert_empty();
+}

@@ -9,6 +9,7 @@ use std::time::Instant;
 use mio::{Interest, Registry, Token};
 
 use super::parse::{ReadProgress, ResponseReader};
+use super::plan::ResponseCheck;
 use super::record::Failure;
 use super::socket::{Addr, Socket};
 
@@ -159,24 +160,19 @@ impl Conn {
 
     /// Reads what has arrived. `closing`: the peer has closed, so read on
     /// to the end of the stream (no further edge will report it).
-    /// `expected` is the body every response must have, when known.
-    pub fn read(
-        &mut self,
-        closing: bool,
-        expected: Option<&[u8]>,
-        bytes_read: &mut u64,
-    ) -> ConnStep {
+    /// `check` says what every response must be.
+    pub fn read(&mut self, closing: bool, check: &ResponseCheck, bytes_read: &mut u64) -> ConnStep {
         loop {
             let Some(s) = self.socket.as_mut() else {
                 return ConnStep::Wait;
             };
             let space = self.buf.len() - self.filled;
             match s.read(&mut self.buf[self.filled..]) {
-                Ok(0) => return self.eof(expected),
+                Ok(0) => return self.eof(check),
                 Ok(n) => {
                     self.filled += n;
                     *bytes_read += n as u64;
-                    if let Some(done) = self.parse(expected) {
+                    if let Some(done) = self.parse(check) {
                         return ConnStep::Done(done);
                     }
                     // A short read drained the socket; epoll reports the next
@@ -208,7 +204,8 @@ impl Conn {
 
     /// Feeds the read buffer to the response reader; `Some` once the
     /// response is complete or cannot be read.
-    fn parse(&mut self, expected: Option<&[u8]>) -> Option<Result<(), Failure>> {
+    fn parse(&mut self, check: &ResponseCheck) -> Option<Result<(), Failure>> {
+        let expected = check.body.as_deref();
         let Conn {
             buf,
             filled,
@@ -247,18 +244,18 @@ impl Conn {
                     return Some(Err(Failure::Trailing(*filled - used)));
                 }
                 *filled = 0;
-                Some(self.judge(expected))
+                Some(self.judge(check))
             }
         }
     }
 
     /// Whether a complete response is the one the workload must get.
-    fn judge(&self, expected: Option<&[u8]>) -> Result<(), Failure> {
+    fn judge(&self, check: &ResponseCheck) -> Result<(), Failure> {
         let r = &self.reader;
-        if !(200..300).contains(&r.status) {
+        if !check.status_ok(r.status) {
             return Err(Failure::Status(r.status));
         }
-        if let Some(e) = expected {
+        if let Some(e) = check.body.as_deref() {
             if r.body_len != e.len() as u64 {
                 return Err(Failure::BodyLength {
                     got: r.body_len,
@@ -274,9 +271,9 @@ impl Conn {
 
     /// The server closed the connection: the end of a body that runs to the
     /// close, or a response cut short.
-    fn eof(&mut self, expected: Option<&[u8]>) -> ConnStep {
+    fn eof(&mut self, check: &ResponseCheck) -> ConnStep {
         if self.reader.eof_completes() {
-            return ConnStep::Done(self.judge(expected));
+            return ConnStep::Done(self.judge(check));
         }
         ConnStep::Lost(io::Error::from(IoKind::UnexpectedEof))
     }

@@ -430,8 +430,7 @@ impl Worker<'_> {
         }
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
             let closing = ev.is_read_closed() || ev.is_error();
-            let expected = plan.check.body.as_deref();
-            let step = c.read(closing, expected, &mut self.rec.totals.bytes_read);
+            let step = c.read(closing, &plan.check, &mut self.rec.totals.bytes_read);
             self.step(i, step);
         }
     }

@@ -57,6 +57,10 @@ pub enum Workload {
     },
     /// A plain GET of the target URL's path; any 2xx answer will do.
     Get,
+    /// A GET of `path` on the user's own app (`bench --app`).
+    App {
+        path: String,
+    },
 }
 
 impl Workload {
@@ -69,6 +73,7 @@ impl Workload {
             Workload::Sleep { .. } => "sleep",
             Workload::Cpu { .. } => "cpu",
             Workload::Get => "get",
+            Workload::App { .. } => "app",
         }
     }
 
@@ -81,6 +86,9 @@ impl Workload {
                 base.into()
             };
         }
+        if let Workload::App { path } = self {
+            return path.clone();
+        }
         let base = base.trim_end_matches('/');
         match self {
             Workload::Hello => format!("{base}/_bench/hello"),
@@ -89,7 +97,7 @@ impl Workload {
             Workload::Echo { .. } => format!("{base}/_bench/echo"),
             Workload::Sleep { ms } => format!("{base}/_bench/sleep/{ms}"),
             Workload::Cpu { ms } => format!("{base}/_bench/cpu/{ms}"),
-            Workload::Get => unreachable!("handled above"),
+            Workload::Get | Workload::App { .. } => unreachable!("handled above"),
         }
     }
 
@@ -116,7 +124,7 @@ impl Workload {
             Workload::Payload { size } | Workload::Echo { size } => Some(pattern(*size)),
             Workload::Stream { chunks, size } => Some(pattern(*size).repeat(*chunks as usize)),
             Workload::Sleep { .. } | Workload::Cpu { .. } => Some(OK.to_vec()),
-            Workload::Get => None,
+            Workload::Get | Workload::App { .. } => None,
         }
     }
 }
@@ -159,6 +167,18 @@ pub struct ResponseCheck {
     /// Compare the body bytes of one response in this many (1 = all); the
     /// length is checked on every response.
     pub sample_every: u32,
+    /// The status every response must have; `None`: any 2xx.
+    pub status: Option<u16>,
+}
+
+impl ResponseCheck {
+    /// Whether a response status is the one asked for.
+    pub fn status_ok(&self, status: u16) -> bool {
+        match self.status {
+            Some(want) => status == want,
+            None => (200..300).contains(&status),
+        }
+    }
 }
 
 /// Everything the engine needs.
@@ -229,6 +249,13 @@ mod tests {
         assert_eq!(s.path("/app/"), "/app/_bench/stream/3/2");
         assert_eq!(s.expected_body().unwrap(), b"010101");
         assert_eq!(Workload::Get.path("/"), "/");
+        let app = Workload::App {
+            path: "/hello?x=1".into(),
+        };
+        assert!(app
+            .request("/", "h:1")
+            .starts_with(b"GET /hello?x=1 HTTP/1.1\r\n"));
+        assert_eq!(app.expected_body(), None);
         assert_eq!(Workload::Get.path("/x/"), "/x/");
     }
 }

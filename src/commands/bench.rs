@@ -1,6 +1,7 @@
 //! `wsgiprobe bench`: its arguments validated into a plan, the run, the report.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -11,9 +12,9 @@ use super::gate;
 use crate::bench::engine::process_cpu;
 use crate::bench::plan::{Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE};
 use crate::bench::run::run_plan;
-use crate::cli::{BenchArgs, PlannedStack};
+use crate::cli::{self, BenchArgs, PlannedStack};
 use crate::exit::Exit;
-use crate::gateway::{Gateway, Stack};
+use crate::gateway::{Gateway, Stack, UserApp};
 use crate::http::{round_trip_capped, HttpError, Target};
 use crate::limits::{self, RangeError};
 use crate::report::style::ms;
@@ -26,6 +27,8 @@ pub enum BenchUsage {
         "--chunks {chunks} of --size {size} bytes make a body of more than {MAX_SIZE} bytes, the most the probe streams; lower one of them"
     )]
     StreamSize { chunks: u32, size: usize },
+    #[error("--expect-status and --expect-body check --app or --url responses; the probe's workloads check their own")]
+    Expect,
 }
 
 /// Every numeric flag against its range (`limits`), before anything is
@@ -60,6 +63,11 @@ impl BenchArgs {
     /// The workload the flags describe (shared with suite files, whose
     /// workloads are bench flags).
     pub(crate) fn workload(&self) -> Workload {
+        if self.app.is_some() {
+            return Workload::App {
+                path: self.path.clone(),
+            };
+        }
         match self.workload {
             None if self.target.url.is_some() => Workload::Get,
             None | Some(WorkloadName::Hello) => Workload::Hello,
@@ -72,6 +80,39 @@ impl BenchArgs {
             Some(WorkloadName::Sleep) => Workload::Sleep { ms: self.ms },
             Some(WorkloadName::Cpu) => Workload::Cpu { ms: self.ms },
         }
+    }
+
+    /// The user's app (`--app`, `--app-dir`, `--path`), its folder made
+    /// absolute: the server runs there. A suite workload that names an app
+    /// puts this in its stacks' `GatewaySpec::app`.
+    pub fn user_app(&self) -> Result<Option<UserApp>> {
+        let Some(callable) = &self.app else {
+            return Ok(None);
+        };
+        let dir = self.app_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let dir = std::path::absolute(&dir)
+            .with_context(|| format!("could not resolve --app-dir {}", dir.display()))?;
+        Ok(Some(UserApp {
+            callable: callable.clone(),
+            dir,
+            path: self.path.clone(),
+        }))
+    }
+
+    /// How every response to `workload` is checked.
+    pub fn response_check(&self, workload: &Workload) -> Result<ResponseCheck, BenchUsage> {
+        let own = matches!(workload, Workload::Get | Workload::App { .. });
+        if !own && (self.expect_status.is_some() || self.expect_body.is_some()) {
+            return Err(BenchUsage::Expect);
+        }
+        Ok(ResponseCheck {
+            body: match &self.expect_body {
+                Some(b) => Some(Arc::from(b.as_bytes())),
+                None => workload.expected_body().map(Arc::from),
+            },
+            sample_every: self.sample_bodies.max(1),
+            status: self.expect_status,
+        })
     }
 
     fn model(&self) -> Model {
@@ -117,12 +158,23 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     let mut exports = Exports::standard(Console::default(), args.json.as_deref(), None);
     exports.add_html(args.html.as_deref());
     gate::add_github(&mut exports);
-    let stacks = args.target.stack_plans()?;
+    let check = args.response_check(&workload)?;
+    let app = args.user_app()?;
+    let stacks = args
+        .target
+        .gateway_specs()?
+        .into_iter()
+        .map(|mut spec| {
+            spec.app = app.clone();
+            cli::planned(&spec)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let settings = Settings {
         workload,
         model,
         stop,
         threads,
+        check,
     };
     if let [planned] = stacks.as_slice() {
         let report = bench_stack(&args, &settings, planned)?;
@@ -168,6 +220,7 @@ struct Settings {
     model: Model,
     stop: Stop,
     threads: usize,
+    check: ResponseCheck,
 }
 
 fn exit_for(report: &BenchReport) -> Exit {
@@ -189,6 +242,7 @@ fn bench_stack(
         model,
         stop,
         threads,
+        check,
     } = settings;
     let (model, stop, threads) = (*model, *stop, *threads);
     let workload = workload.clone();
@@ -214,10 +268,7 @@ fn bench_stack(
     };
 
     let request: Arc<[u8]> = workload.request(&base_path, &target.authority()).into();
-    let check = ResponseCheck {
-        body: workload.expected_body().map(Arc::from),
-        sample_every: args.sample_bodies.max(1),
-    };
+    let check = check.clone();
     // The validation request keeps a probe workload's whole body, and at
     // most --max-body of anything else.
     let max_body = (args.max_body as usize).max(check.body.as_ref().map_or(0, |b| b.len()));
@@ -291,8 +342,9 @@ fn bench_stack(
     Ok(report)
 }
 
-/// One request before any load: the workload must answer 2xx with the
-/// right body, or measuring it means nothing.
+/// One request before any load: the workload must answer with the right
+/// status (any 2xx unless --expect-status) and body, or measuring it means
+/// nothing.
 fn validate(
     target: &Target,
     request: &[u8],
@@ -306,7 +358,7 @@ fn validate(
         ),
         other => other?,
     };
-    if !(200..300).contains(&response.status) {
+    if !check.status_ok(response.status) {
         let body = String::from_utf8_lossy(&response.body);
         bail!(
             "status {} (body: {:?})",

@@ -31,6 +31,8 @@ pub enum PlanError {
         at: usize,
         ch: char,
     },
+    #[error("bad --app {app:?}: {detail}")]
+    BadApp { app: String, detail: String },
 }
 
 impl PlanError {

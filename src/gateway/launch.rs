@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::cleanup;
 use super::error::GatewayError;
 use super::event::Event;
-use super::plan::{GatewaySpec, How, LaunchPlan, ServerPlan, StackPlan, UrlPlan};
+use super::plan::{GatewaySpec, How, LaunchPlan, ServerPlan, StackPlan, UrlPlan, UserApp};
 use super::process::{describe_status, free_port, python_version, tail, ServerProcess};
 use super::proxy::{self, Upstream};
 use super::recipe::{self, Listen};
@@ -43,6 +43,10 @@ pub struct Stack {
     pub transport: String,
     /// Where requests went.
     pub target: String,
+    /// The user's application the server hosted instead of the probe
+    /// (`app:app in /srv/site`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
 }
 
 impl Stack {
@@ -63,6 +67,7 @@ impl Stack {
                 Target::Tcp { .. } => "tcp".into(),
             },
             target: url.to_string(),
+            app: None,
         }
     }
 }
@@ -73,6 +78,8 @@ pub struct Gateway {
     /// Path prefix every request target is joined to (`/` for a launched server).
     pub base_path: String,
     pub stack: Stack,
+    /// What answers readiness: the probe, or the user's app at its path.
+    ready: Ready,
     // Field order matters: the proxy stops first, then the server, then
     // their folder is removed.
     proxy: Option<ServerProcess>,
@@ -136,6 +143,7 @@ impl Gateway {
             stack: Stack::for_url(url, target, software),
             target: target.clone(),
             base_path: base_path.clone(),
+            ready: Ready::Probe,
             proxy: None,
             process: None,
             workdir: None,
@@ -175,15 +183,21 @@ impl Gateway {
         };
         let command = expand(
             &how.template,
-            &python,
-            &spec.host,
-            port,
-            &socket,
-            &files,
-            spec.validate,
+            &Fill {
+                python: &python,
+                host: &spec.host,
+                port,
+                socket: &socket,
+                files: &files,
+                validate: spec.validate,
+                app: spec.app.as_ref(),
+            },
         )?;
         let log = workdir.path().join("server.log");
-        let process = spawn(&command, &files, &log, "server")?;
+        let process = match &spec.app {
+            None => spawn(&command, &files, &log, "server")?,
+            Some(app) => spawn_app(&command, app, &files, &log)?,
+        };
 
         let server_target = match listen {
             Listen::Tcp => Target::Tcp {
@@ -207,6 +221,7 @@ impl Gateway {
             proxy_options: BTreeMap::new(),
             transport: listen.as_str().into(),
             target: describe_target(&server_target),
+            app: spec.app.as_ref().map(UserApp::describe),
         };
         let (target, proxy_process) = match &spec.proxy {
             None => (server_target, None),
@@ -244,6 +259,13 @@ impl Gateway {
             target,
             base_path: "/".into(),
             stack,
+            ready: match &spec.app {
+                None => Ready::Probe,
+                Some(app) => Ready::App {
+                    path: app.path.clone(),
+                    proxied: spec.proxy.is_some(),
+                },
+            },
             proxy: proxy_process,
             process: Some(process),
             workdir: Some(workdir),
@@ -278,7 +300,11 @@ impl Gateway {
                     log_tail: self.log_tail(20),
                 });
             }
-            let last = match ping(&self.target, &self.base_path) {
+            let answer = match &self.ready {
+                Ready::Probe => ping(&self.target, &self.base_path),
+                Ready::App { path, proxied } => ping_app(&self.target, path, *proxied),
+            };
+            let last = match answer {
                 Ok(Ping::Probe(software)) => return Ok(software),
                 Ok(Ping::NotProbe(detail)) => detail,
                 Err(e) => e,
@@ -400,6 +426,32 @@ impl Drop for Gateway {
     }
 }
 
+/// Starts a server hosting the user's app: in the app's folder, which is
+/// also put on `PYTHONPATH` so that every server imports the module
+/// whatever it does with its working directory.
+fn spawn_app(
+    command: &str,
+    app: &UserApp,
+    files: &ProbeFiles,
+    log: &Path,
+) -> Result<ServerProcess, GatewayError> {
+    let mut path = std::ffi::OsString::from(app.dir.as_os_str());
+    if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        path.push(":");
+        path.push(old);
+    }
+    ServerProcess::spawn(
+        command,
+        &app.dir,
+        &[
+            ("WSGIPROBE_EVENTS_DIR", files.events_dir.as_path()),
+            ("PYTHONPATH", Path::new(&path)),
+        ],
+        log,
+        "server",
+    )
+}
+
 /// Starts a server or nginx in the probe's folder, where the probe finds
 /// its events folder.
 fn spawn(
@@ -424,6 +476,36 @@ enum Ping {
     /// The probe answered; `SERVER_SOFTWARE` is read separately.
     Probe(Option<String>),
     NotProbe(String),
+}
+
+/// What tells that a stack is ready.
+enum Ready {
+    /// The probe's `ping` scenario answers with its header.
+    Probe,
+    /// The user's app answers a GET of `path`, whatever the status: the
+    /// server is up and the request reached the app (or the server's own
+    /// error page for it). Behind a proxy, 502, 503 and 504 are the proxy
+    /// saying it cannot reach the server yet. Whether the answer is the
+    /// right one is the caller's check (bench validates one response before
+    /// measuring).
+    App { path: String, proxied: bool },
+}
+
+/// One readiness attempt for a user's app.
+fn ping_app(target: &Target, path: &str, proxied: bool) -> Result<Ping, String> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        target.authority()
+    );
+    let response =
+        round_trip(target, request.as_bytes(), false, PING_TIMEOUT).map_err(|e| e.to_string())?;
+    if proxied && matches!(response.status, 502..=504) {
+        return Ok(Ping::NotProbe(format!(
+            "the proxy answered {path} with status {}: the server behind it does not answer yet",
+            response.status
+        )));
+    }
+    Ok(Ping::Probe(None))
 }
 
 /// One readiness attempt: the `ping` scenario must answer with the probe's header.
@@ -454,25 +536,37 @@ fn ping(target: &Target, base_path: &str) -> Result<Ping, String> {
     Ok(Ping::Probe(software))
 }
 
-/// Fills the placeholders of a command template, quoting for `sh`. A
-/// value with a control character is refused: quoted or not, a newline in
-/// a command line is asking for trouble.
-pub fn expand(
-    template: &str,
-    python: &str,
-    host: &str,
-    port: u16,
-    socket: &Path,
-    files: &ProbeFiles,
-    validate: bool,
-) -> Result<String, GatewayError> {
-    let socket = socket.display().to_string();
-    let app_dir = files.dir.display().to_string();
+/// What the placeholders of a command template stand for.
+pub struct Fill<'a> {
+    pub python: &'a str,
+    pub host: &'a str,
+    pub port: u16,
+    pub socket: &'a Path,
+    pub files: &'a ProbeFiles,
+    /// `{app}` is the probe behind `wsgiref.validate`.
+    pub validate: bool,
+    /// The user's app, hosted instead of the probe.
+    pub app: Option<&'a UserApp>,
+}
+
+/// Fills the placeholders of a command template, quoting for `sh`.
+/// `{app}` and `{app_dir}` are the user's app when there is one, else the
+/// probe; `{probe_dir}` is always the probe's folder (where the wsgiref
+/// runner lives). A value with a control character is refused: quoted or
+/// not, a newline in a command line is asking for trouble.
+pub fn expand(template: &str, f: &Fill) -> Result<String, GatewayError> {
+    let socket = f.socket.display().to_string();
+    let probe_dir = f.files.dir.display().to_string();
+    let (app, app_dir) = match f.app {
+        Some(a) => (a.callable.clone(), a.dir.display().to_string()),
+        None => (probe::app_spec(f.validate).to_string(), probe_dir.clone()),
+    };
     for (placeholder, value) in [
-        ("{python}", python),
-        ("{host}", host),
+        ("{python}", f.python),
+        ("{host}", f.host),
         ("{socket}", &socket),
         ("{app_dir}", &app_dir),
+        ("{probe_dir}", &probe_dir),
     ] {
         if value.chars().any(char::is_control) {
             return Err(GatewayError::Placeholder {
@@ -482,12 +576,13 @@ pub fn expand(
         }
     }
     Ok(template
-        .replace("{python}", &shell_quote(python))
+        .replace("{python}", &shell_quote(f.python))
         .replace("{socket}", &shell_quote(&socket))
-        .replace("{host}", &shell_quote(host))
-        .replace("{port}", &port.to_string())
-        .replace("{app}", probe::app_spec(validate))
-        .replace("{app_dir}", &shell_quote(&app_dir)))
+        .replace("{host}", &shell_quote(f.host))
+        .replace("{port}", &f.port.to_string())
+        .replace("{app}", &app)
+        .replace("{app_dir}", &shell_quote(&app_dir))
+        .replace("{probe_dir}", &shell_quote(&probe_dir)))
 }
 
 fn shell_quote(s: &str) -> String {

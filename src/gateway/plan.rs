@@ -4,6 +4,7 @@
 //! no Python, so every stack of a matrix is planned before the first starts.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,29 @@ pub struct GatewaySpec {
     /// Load the probe behind `wsgiref.validate` (`{app}` is
     /// `wsgiprobe_app:validated_app`).
     pub validate: bool,
+    /// Host this application instead of the probe (`bench --app`; a suite
+    /// workload that names an app).
+    pub app: Option<UserApp>,
+}
+
+/// The user's own WSGI application, hosted instead of the probe under any
+/// stack: `{app}` is its `module:callable` and the server runs in its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserApp {
+    /// `module:callable`, as every gateway takes it.
+    pub callable: String,
+    /// The folder the module is imported from (`{app_dir}`).
+    pub dir: PathBuf,
+    /// The path readiness asks for: the stack is up once a request to it
+    /// gets any answer (an app has no probe to ping).
+    pub path: String,
+}
+
+impl UserApp {
+    /// `app:app in examples/flaskapp`, for reports.
+    pub fn describe(&self) -> String {
+        format!("{} in {}", self.callable, self.dir.display())
+    }
 }
 
 impl GatewaySpec {
@@ -70,6 +94,9 @@ impl GatewaySpec {
             GatewayKind::Command(cmd) => format!("`{cmd}`"),
             GatewayKind::Url(url) => url.clone(),
         };
+        if let Some(app) = &self.app {
+            s.push_str(&format!(" [{}]", app.callable));
+        }
         let t = &self.tuning;
         if let Some(c) = &t.worker_class {
             s.push_str(&format!(" {c}"));
@@ -167,6 +194,9 @@ pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
             no_control("--nginx", &p.nginx)?;
         }
     }
+    if let Some(app) = &spec.app {
+        check_app(spec, app)?;
+    }
     let how = match &spec.kind {
         GatewayKind::Url(url) => How::Reach(plan_url(spec, url)?),
         GatewayKind::Server { name, version } => {
@@ -238,6 +268,72 @@ fn no_control(what: &'static str, value: &str) -> Result<(), PlanError> {
     }
 }
 
+/// A user's app must name a callable the way every server's command line
+/// takes it (it goes into the command unquoted), in a folder that holds it.
+fn check_app(spec: &GatewaySpec, app: &UserApp) -> Result<(), PlanError> {
+    let bad = |detail: String| PlanError::BadApp {
+        app: app.callable.clone(),
+        detail,
+    };
+    let unsupported = |server: &str, what: &str| PlanError::Unsupported {
+        server: server.into(),
+        what: what.into(),
+    };
+    if matches!(spec.kind, GatewayKind::Url(_)) {
+        return Err(unsupported(
+            "--url",
+            "--app: the server at the URL already hosts its app (bench --url measures it as it is)",
+        ));
+    }
+    if spec.validate {
+        return Err(unsupported(
+            "--app",
+            "--validate: the validator wraps the probe app",
+        ));
+    }
+    let ident = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let Some((module, callable)) = app.callable.split_once(':') else {
+        return Err(bad(
+            "give MODULE:CALLABLE, as `app:app` for app.py's `app`".into()
+        ));
+    };
+    if !module.split('.').all(ident) || !ident(callable) {
+        return Err(bad(
+            "MODULE:CALLABLE takes Python names only (`app:app`, `mysite.wsgi:application`)".into(),
+        ));
+    }
+    if !app.dir.is_dir() {
+        return Err(bad(format!(
+            "--app-dir {} is not a folder",
+            app.dir.display()
+        )));
+    }
+    let top = module.split('.').next().unwrap_or(module);
+    if !app.dir.join(format!("{top}.py")).is_file() && !app.dir.join(top).is_dir() {
+        return Err(bad(format!(
+            "{} has no {top}.py and no {top}/ package; point --app-dir at the folder that holds it",
+            app.dir.display()
+        )));
+    }
+    if !app.path.starts_with('/')
+        || app
+            .path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(bad(format!(
+            "--path {:?} must start with / and hold no spaces",
+            app.path
+        )));
+    }
+    Ok(())
+}
+
 fn plan_url(spec: &GatewaySpec, url: &str) -> Result<UrlPlan, PlanError> {
     let extra = if spec.proxy.is_some() {
         Some("--proxy")
@@ -281,6 +377,7 @@ mod tests {
             install: false,
             recipes: Arc::new(RecipeBook::builtin()),
             validate: false,
+            app: None,
         }
     }
 
@@ -367,6 +464,39 @@ mod tests {
 
         let e = refused(spec(GatewayKind::Url("ftp://x/".into())));
         assert!(e.starts_with("bad --url \"ftp://x/\""), "{e}");
+    }
+
+    #[test]
+    fn a_user_app_is_checked_before_anything_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("site.py"), "app = None\n").unwrap();
+        let with = |callable: &str, kind: GatewayKind| {
+            let mut s = spec(kind);
+            s.app = Some(UserApp {
+                callable: callable.into(),
+                dir: dir.path().to_path_buf(),
+                path: "/".into(),
+            });
+            plan(&s).map(|p| p.label())
+        };
+        let gunicorn = || server("gunicorn", None);
+        assert_eq!(with("site:app", gunicorn()).unwrap(), "gunicorn [site:app]");
+        for bad in [
+            "site",
+            "site:app; rm -rf /",
+            "si te:app",
+            "1site:app",
+            "site:",
+        ] {
+            let e = with(bad, gunicorn()).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("bad --app {bad:?}")), "{e}");
+        }
+        let e = with("other:app", gunicorn()).unwrap_err().to_string();
+        assert!(e.contains("no other.py"), "{e}");
+        let e = with("site:app", GatewayKind::Url("http://127.0.0.1:9/".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--url does not support --app"), "{e}");
     }
 
     #[test]

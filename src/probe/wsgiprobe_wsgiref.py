@@ -1,13 +1,15 @@
 """Serve wsgiprobe's probe application with the standard library's
 wsgiref.simple_server.
 
-    python wsgiprobe_wsgiref.py HOST PORT [wsgiprobe_app:CALLABLE]
+    python wsgiprobe_wsgiref.py HOST PORT [MODULE:CALLABLE]
 
 This is the reference host wsgiprobe can always fall back on: it needs nothing
 but CPython 3.8 or later. It serves ``wsgiprobe_app.app`` from the same folder,
-or the probe callable named as the third argument (``validated_app``).
+the probe callable named as the third argument (``validated_app``), or a
+user's application (``app:app``) imported from the working directory.
 """
 
+import importlib
 import os
 import signal
 import socket
@@ -58,10 +60,16 @@ def main(argv):
     application = wsgiprobe_app.app
     if len(argv) == 4:
         module, _, name = argv[3].partition(":")
-        if module != "wsgiprobe_app" or name not in ("app", "validated_app"):
-            sys.stderr.write("wsgiprobe wsgiref: serves wsgiprobe_app:app or wsgiprobe_app:validated_app, not %r\n" % (argv[3],))
-            return 2
-        application = getattr(wsgiprobe_app, name)
+        if module == "wsgiprobe_app":
+            if name not in ("app", "validated_app"):
+                sys.stderr.write("wsgiprobe wsgiref: serves wsgiprobe_app:app or wsgiprobe_app:validated_app, not %r\n" % (argv[3],))
+                return 2
+            application = getattr(wsgiprobe_app, name)
+        else:
+            # The user's own application (bench --app), from the folder the
+            # server runs in.
+            sys.path.insert(0, os.getcwd())
+            application = getattr(importlib.import_module(module), name)
     host = argv[1]
     try:
         port = int(argv[2])

@@ -387,5 +387,6 @@ fn workload_args(w: &Workload) -> String {
         Workload::Sleep { ms } => format!("{ms} ms sleep"),
         Workload::Cpu { ms } => format!("{ms} ms CPU"),
         Workload::Get => "plain GET, any 2xx".into(),
+        Workload::App { path } => format!("GET {path} on the app"),
     }
 }

@@ -293,6 +293,7 @@ impl Runner<'_> {
         let check = ResponseCheck {
             body: workload.workload.expected_body().map(Arc::from),
             sample_every: workload.sample_bodies,
+            status: None,
         };
         if let Err(e) = check_once(&gateway.target, &request, &check, workload.timeout) {
             return Err(failure(

@@ -44,6 +44,7 @@ pub fn stack(gateway: &str, proxy: Option<&str>) -> Stack {
         proxy_options,
         transport: "tcp".into(),
         target: "127.0.0.1:40001".into(),
+        app: None,
     }
 }
 
@@ -225,6 +226,7 @@ pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
         check: ResponseCheck {
             body: None,
             sample_every: 16,
+            status: None,
         },
     };
     let mut report = wsgiprobe::report::BenchReport::new(
@@ -318,6 +320,7 @@ pub fn bench_report_every_request_failed() -> wsgiprobe::report::BenchReport {
         check: ResponseCheck {
             body: None,
             sample_every: 16,
+            status: None,
         },
     };
     let mut report = wsgiprobe::report::BenchReport::new(
