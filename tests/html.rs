@@ -186,3 +186,61 @@ fn report_refuses_what_it_cannot_draw() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--html FILE"));
 }
+
+#[test]
+fn suite_and_compare_pages_draw_every_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite.json");
+    std::fs::write(&suite, fixtures::suite_json().to_string()).unwrap();
+    let html = dir.path().join("suite.html");
+    let out = wsgiprobe(&[
+        "report",
+        suite.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = render(&html);
+    page.assert_script_ran("suite");
+    // Per workload: throughput and p99 against concurrency and against the
+    // offered rate, a spectrum and a timeline pair for each of the five
+    // levels, server CPU and RSS for both models.
+    for w in 0..2 {
+        for id in [
+            format!("chart-rps-closed-{w}"),
+            format!("chart-p99-open-{w}"),
+            format!("chart-spectrum-{w}-c64"),
+            format!("chart-trps-{w}-c16"),
+            format!("chart-cpu-closed-{w}"),
+            format!("chart-rss-open-{w}"),
+        ] {
+            assert_eq!(page.count(&format!("id=\"{id}\"")), 1, "no {id}");
+        }
+    }
+    assert_eq!(
+        page.count("<svg class=\"plot\""),
+        2 * (2 + 2 + 5 + 5 * 2 + 4)
+    );
+    // Three stacks on every sweep chart.
+    assert!(page.count("data-series=\"2\"") >= 2 * 8 * 2);
+    assert!(page.dom.contains("Sustainable rate"));
+    assert!(page.dom.contains("none held"), "a stack that held no rate");
+    assert!(page.dom.contains("granian (hello) died at c64"));
+    assert!(page.dom.contains("Test CPU @ 3.00GHz"));
+
+    let compare = dir.path().join("compare.json");
+    std::fs::write(&compare, fixtures::compare_json().to_string()).unwrap();
+    let out = wsgiprobe(&[
+        "report",
+        compare.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = render(&html);
+    page.assert_script_ran("compare");
+    assert_eq!(page.count("class=\"fill better\""), 3);
+    assert_eq!(page.count("class=\"fill worse\""), 3);
+    assert!(page.dom.contains("p99:+10% broken (+58.0%"));
+    assert!(page.dom.contains("Only in before/report.json: granian"));
+}

@@ -482,3 +482,132 @@ pub fn suite_report(finished: bool) -> wsgiprobe::report::SuiteReport {
         },
     }
 }
+
+/// A suite report as the suite command writes it (DESIGN's suite JSON
+/// contract): three stacks, a closed-loop sweep and an open-loop level,
+/// two repeats, server costs, per-second timelines, the sustainable rates
+/// and a stack that died. Latencies grow with the level and differ by
+/// stack, so every curve has a shape.
+pub fn suite_json() -> serde_json::Value {
+    use serde_json::json;
+    use wsgiprobe::bench::stats::{encode, latency_histogram, Percentiles};
+
+    let stacks = ["gunicorn w2", "uwsgi w2 + nginx-uwsgi", "waitress"];
+    let levels: [(&str, &str, u64, Option<f64>); 5] = [
+        ("c1", "closed", 1, None),
+        ("c16", "closed", 16, None),
+        ("c64", "closed", 64, None),
+        ("r500", "open", 64, Some(500.0)),
+        ("r1000", "open", 64, Some(1000.0)),
+    ];
+    let mut results = Vec::new();
+    for workload in ["hello", "io-10ms"] {
+        for (s, stack) in stacks.iter().enumerate() {
+            for (l, (label, model, connections, rate)) in levels.iter().enumerate() {
+                for repeat in 1..=2u64 {
+                    let base = if workload == "hello" { 400 } else { 10_400 };
+                    let scale = (1 + s as u64) * (1 + l as u64);
+                    let mut h = latency_histogram();
+                    for i in 0..2_000u64 {
+                        h.record(base * scale + (i * i) / 400 * scale + repeat * 10)
+                            .unwrap();
+                    }
+                    let p = Percentiles::of(&h);
+                    let rps = match rate {
+                        Some(r) => r * (0.97 - 0.02 * s as f64),
+                        None => {
+                            *connections as f64 * 1e6 / p.mean / (1.0 + (s as f64) * 0.3)
+                                + repeat as f64 * 7.0
+                        }
+                    };
+                    let timeline: Vec<_> = (0..5)
+                        .map(|sec| {
+                            json!({"second": sec, "requests": (rps * (0.9 + 0.04 * sec as f64)) as u64,
+                                   "errors": 0, "p50_us": p.p50 + sec * 20, "p99_us": p.p99 + sec * 90})
+                        })
+                        .collect();
+                    results.push(json!({
+                        "stack": stack, "workload": workload, "level": label,
+                        "level_spec": {"model": model, "connections": connections, "rate": rate},
+                        "repeat": repeat, "requests": 2_000, "errors": 0, "valid": true,
+                        "measured_s": 5.0, "requests_per_sec": rps,
+                        "latency_us": p, "latency_uncorrected_us": p,
+                        "server": {"cpu_s": 0.4 * scale as f64, "rss_max_bytes": (40 + 20 * s as u64 + 2 * l as u64) << 20,
+                                   "processes": 3, "samples": 50,
+                                   "cpu_per_request_us": 200.0 * scale as f64},
+                        "generator_bottleneck": false, "warnings": [],
+                        "timeline": timeline,
+                        "histogram": {"corrected": encode(&h), "uncorrected": encode(&h)},
+                    }));
+                }
+            }
+        }
+    }
+    let probes = json!([{"phase": "bracket", "rate": 400.0, "requests_per_sec": 399.0,
+                         "latency_us": {"p99": 41_000}, "errors": 0, "holds": true, "broken": []}]);
+    json!({
+        "kind": "suite",
+        "tool": {"name": "wsgiprobe", "version": "0.0.0-test"},
+        "title": "WSGI servers, direct and behind nginx",
+        "started_unix": 1_795_926_818.0,
+        "finished": true,
+        "setup": {"title": "WSGI servers", "stacks": stacks,
+                  "workloads": [["hello", "--workload hello"], ["io-10ms", "--workload sleep --ms 10"]],
+                  "levels": levels.iter().map(|(_, model, connections, rate)| json!(
+                      {"model": model, "connections": connections, "rate": rate})).collect::<Vec<_>>(),
+                  "duration_s": 5.0, "warmup_s": 1.0, "repeats": 2},
+        "results": results,
+        "sustainable": stacks.iter().enumerate().map(|(s, stack)| json!({
+            "stack": stack, "workload": "io-10ms",
+            "rate": if s == 2 { None } else { Some(420.0 / (s + 1) as f64) },
+            "slo": {"latency_us": {"p99": 100_000}, "errors": 0, "min_throughput": 0.95},
+            "bracket": [400.0, 440.0], "converged": true, "probes_after_bracket": 4, "probes": probes,
+        })).collect::<Vec<_>>(),
+        "failures": [{"stack": "granian", "workload": "hello", "repeat": 1, "level": "c64",
+                      "phase": "died", "message": "the server exited (killed by signal 9)", "log_tail": "..."}],
+        "environment": {"cpu_model": "Test CPU @ 3.00GHz", "cores": 2, "kernel": "Linux 6.1.0",
+                        "python": "3.11.7", "nginx": "1.22.1", "wsgiprobe": "0.0.0-test",
+                        "date": "2026-11-29T04:33:38Z",
+                        "stacks": {"waitress": stack("waitress", None)},
+                        "suite_file": "suites/servers.toml", "suite_text": "title = \"WSGI servers\"\n"},
+        "timing": {"wall_s": 130.0, "measured_s": 120.0, "overhead_ratio": 0.04},
+    })
+}
+
+/// A comparison of two suite reports as `compare` writes it: one stack
+/// faster, one slower beyond a limit, one unchanged.
+pub fn compare_json() -> serde_json::Value {
+    use serde_json::json;
+    let metric = |m: &str, before: f64, after: f64, sig: bool, better: bool| {
+        json!({"metric": m, "before": before, "after": after, "change": after / before - 1.0,
+               "p": if sig { 0.01 } else { 0.6 }, "significant": sig,
+               "better": if sig { Some(better) } else { None }})
+    };
+    json!({
+        "kind": "compare",
+        "before": "before/report.json",
+        "after": "after/report.json",
+        "test": "Mann-Whitney U, two-sided",
+        "alpha": 0.05,
+        "rows": [
+            {"stack": "gunicorn", "workload": "hello", "level": "c16", "n_before": 5, "n_after": 5,
+             "samples": "repeats", "verdict": "faster",
+             "metrics": [metric("rps", 3000.0, 3600.0, true, true), metric("p50", 5000.0, 4200.0, true, true),
+                         metric("p99", 9000.0, 8000.0, true, true)]},
+            {"stack": "waitress", "workload": "hello", "level": "c16", "n_before": 5, "n_after": 5,
+             "samples": "repeats", "verdict": "slower",
+             "metrics": [metric("rps", 2000.0, 1500.0, true, false), metric("p50", 7000.0, 9000.0, true, false),
+                         metric("p99", 12000.0, 19000.0, true, false)]},
+            {"stack": "uwsgi", "workload": "hello", "level": "c16", "n_before": 5, "n_after": 5,
+             "samples": "repeats", "verdict": "no significant difference",
+             "metrics": [metric("rps", 2500.0, 2520.0, false, true), metric("p50", 6000.0, 6010.0, false, true),
+                         metric("p99", 11000.0, 10800.0, false, true)]},
+        ],
+        "only_before": ["granian · hello · c16"],
+        "only_after": [],
+        "limits": ["p99:+10%", "rps:-5%"],
+        "broken": [{"stack": "waitress", "workload": "hello", "level": "c16", "limit": "p99:+10%",
+                    "change": 0.58, "p": 0.01}],
+        "notes": ["5 repeats a side: the smallest p the test can give is 0.008."],
+    })
+}

@@ -49,6 +49,8 @@ pub enum Unit {
     Percentile,
     Seconds,
     Bytes,
+    /// A plain count (connections).
+    Count,
 }
 
 impl Unit {
@@ -59,6 +61,7 @@ impl Unit {
             Unit::Percentile => "pct",
             Unit::Seconds => "s",
             Unit::Bytes => "bytes",
+            Unit::Count => "count",
         }
     }
 }
@@ -76,7 +79,7 @@ pub fn format(unit: Unit, v: f64) -> String {
                 format!("{} µs", sig(v))
             }
         }
-        Unit::PerSec => {
+        Unit::PerSec | Unit::Count => {
             if v.abs() >= 100.0 || v.fract() == 0.0 {
                 thousands(v.round())
             } else {
@@ -332,7 +335,7 @@ fn nice_step(raw: f64) -> f64 {
 fn tick_label(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Percentile => format(unit, v),
-        Unit::PerSec if v >= 10_000.0 => {
+        Unit::PerSec | Unit::Count if v >= 10_000.0 => {
             let k = v / 1000.0;
             format!("{}k", sig(k))
         }

@@ -6,8 +6,10 @@
 
 mod bench;
 mod chart;
+mod compare;
 mod conformance;
 mod page;
+mod suite;
 
 use serde_json::Value;
 
@@ -38,6 +40,8 @@ pub enum ReportKind {
     Check,
     Matrix,
     Bench,
+    Suite,
+    Compare,
 }
 
 impl ReportKind {
@@ -48,6 +52,8 @@ impl ReportKind {
             Some("check") => Ok(ReportKind::Check),
             Some("matrix") => Ok(ReportKind::Matrix),
             Some("bench") => Ok(ReportKind::Bench),
+            Some("suite") => Ok(ReportKind::Suite),
+            Some("compare") => Ok(ReportKind::Compare),
             Some(other) => Err(RenderError::UnknownKind(other.to_string())),
             None if doc.get("requests_per_sec").is_some() && doc.get("latency_us").is_some() => {
                 Ok(ReportKind::Bench)
@@ -75,6 +81,8 @@ pub fn render(doc: &Value) -> Result<String, RenderError> {
         ReportKind::Check => conformance::check_page(doc),
         ReportKind::Matrix => conformance::matrix_page(doc),
         ReportKind::Bench => bench::page(doc),
+        ReportKind::Suite => suite::page(doc),
+        ReportKind::Compare => compare::page(doc),
     })
 }
 

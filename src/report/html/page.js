@@ -282,8 +282,20 @@
     });
   }
 
+  function setupLevels() {
+    document.querySelectorAll("select[data-levels]").forEach(function (sel) {
+      var set = sel.getAttribute("data-levels");
+      sel.addEventListener("change", function () {
+        document.querySelectorAll('.levelpane[data-levels="' + set + '"]').forEach(function (p) {
+          p.hidden = p.getAttribute("data-level") !== sel.value;
+        });
+      });
+    });
+  }
+
   try {
     document.querySelectorAll("figure[data-chart]").forEach(setupChart);
+    setupLevels();
     setupMatrix();
     root.setAttribute("data-charts", String(document.querySelectorAll("svg.plot .series path").length));
     if (!root.getAttribute("data-script-errors")) root.setAttribute("data-ready", "true");
