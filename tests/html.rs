@@ -47,7 +47,7 @@ fn bench_pages_draw_the_spectrum_and_the_timeline() {
         ] {
             assert_eq!(page.count(id), 1, "{what}: no {id}");
         }
-        assert_eq!(page.count("<svg class=\"plot\""), 3, "{what}");
+        assert_eq!(page.count("<svg class=\"plot"), 3, "{what}");
         // Spectrum (and service time when open), requests/s and errors/s,
         // p50 and p99: each drawn on every y scale its chart has.
         let series = if open { 2 } else { 1 } * 2 + 2 + 2 * 2;
@@ -137,7 +137,7 @@ fn report_draws_a_saved_run_as_the_run_drew_it() {
     );
     let page = render(&again);
     page.assert_script_ran("bench from a real run");
-    assert_eq!(page.count("<svg class=\"plot\""), 3);
+    assert_eq!(page.count("<svg class=\"plot"), 3);
     assert!(drawn_series(&page) >= 2);
 
     // A check, written by the run itself.
@@ -217,10 +217,7 @@ fn suite_and_compare_pages_draw_every_stack() {
             assert_eq!(page.count(&format!("id=\"{id}\"")), 1, "no {id}");
         }
     }
-    assert_eq!(
-        page.count("<svg class=\"plot\""),
-        2 * (2 + 2 + 5 + 5 * 2 + 4)
-    );
+    assert_eq!(page.count("<svg class=\"plot"), 2 * (2 + 2 + 5 + 5 * 2 + 4));
     // Three stacks on every sweep chart.
     assert!(page.count("data-series=\"2\"") >= 2 * 8 * 2);
     assert!(page.dom.contains("Sustainable rate"));

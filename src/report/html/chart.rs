@@ -372,7 +372,8 @@ impl LineChart {
         let default_log = self.y_switch && spread(ys()) > 30.0;
 
         let mut svg = format!(
-            "<svg class=\"plot\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\" preserveAspectRatio=\"xMidYMid meet\">",
+            "<div class=\"plot-wrap\"><svg class=\"plot{}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\" preserveAspectRatio=\"xMidYMid meet\">",
+            if self.wide { " wide" } else { "" },
             esc(&self.title)
         );
         // x grid and labels, shared by both y scales.
@@ -442,7 +443,7 @@ impl LineChart {
             plot.1 - plot.0,
             plot.3 - plot.2
         ));
-        svg.push_str("<g class=\"hover\"></g></svg>");
+        svg.push_str("<g class=\"hover\"></g></svg></div>");
 
         let mut legend = String::from("<div class=\"legend\">");
         for (i, s) in self.series.iter().enumerate() {
