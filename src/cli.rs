@@ -50,7 +50,7 @@ pub enum Command {
     /// Compare two bench or suite JSON reports: the change in req/s, p50
     /// and p99 of each stack × workload × level, judged across repeats.
     Compare(CompareArgs),
-    /// Render a JSON report wsgiprobe wrote (check, matrix, bench, suite, compare) as a self-contained HTML page.
+    /// Draw a JSON report wsgiprobe wrote (check, matrix, bench, suite, compare) as a self-contained HTML page.
     Report(ReportArgs),
 }
 
@@ -381,6 +381,9 @@ pub struct ReportArgs {
     /// Write the self-contained HTML page to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write the Markdown the run would have written (check and matrix reports) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 /// A command-line combination that cannot work.

@@ -241,3 +241,59 @@ fn suite_and_compare_pages_draw_every_stack() {
     assert!(page.dom.contains("p99:+10% broken (+58.0%"));
     assert!(page.dom.contains("Only in before/report.json: granian"));
 }
+
+#[test]
+fn report_writes_the_markdown_the_run_would_have_written() {
+    use wsgiprobe::report::{stack_label, Json, Markdown};
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = fixtures::matrix_report();
+    let check = fixtures::check_report("waitress", Some("nginx"));
+    let label = stack_label(&check.to_json()["stack"]);
+    for (name, doc) in [
+        ("matrix", Document::Matrix(&matrix)),
+        (
+            "check",
+            Document::Check {
+                report: &check,
+                label: &label,
+            },
+        ),
+    ] {
+        let json = dir.path().join(format!("{name}.json"));
+        std::fs::write(&json, Json.export(&doc).unwrap()).unwrap();
+        let md = dir.path().join(format!("{name}.md"));
+        let out = wsgiprobe(&[
+            "report",
+            json.to_str().unwrap(),
+            "--markdown",
+            md.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(
+            std::fs::read_to_string(&md).unwrap(),
+            Markdown.export(&doc).unwrap(),
+            "{name}"
+        );
+    }
+
+    // A bench report has no Markdown, saved or not; nothing is written.
+    let bench = fixtures::bench_report(false);
+    let json = dir.path().join("bench.json");
+    std::fs::write(&json, Json.export(&Document::Bench(&bench)).unwrap()).unwrap();
+    let html = dir.path().join("bench.html");
+    let out = wsgiprobe(&[
+        "report",
+        json.to_str().unwrap(),
+        "--markdown",
+        "-",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--html"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!html.exists());
+}

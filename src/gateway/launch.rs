@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cleanup;
 use super::error::GatewayError;
@@ -18,8 +18,9 @@ use super::venv;
 use crate::http::{round_trip, Target};
 use crate::probe::{self, ProbeFiles, PROBE_HEADER, SCENARIO_HEADER};
 
-/// The stack under test, as every report records it.
-#[derive(Debug, Clone, Serialize)]
+/// The stack under test, as every report records it (and reads back from
+/// a saved report).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stack {
     /// A `--server` name (`wsgiref`, `gunicorn`, ...), `command` or `url`.
     pub gateway: String,

@@ -87,7 +87,7 @@ pub fn render(doc: &Value) -> Result<String, RenderError> {
 }
 
 /// A stack's short name from its JSON: `gunicorn 27.0.1 gthread w2 + nginx`.
-fn stack_label(stack: &Value) -> String {
+pub fn stack_label(stack: &Value) -> String {
     let mut s = text(stack, "/gateway").unwrap_or("?").to_string();
     if let Some(v) = text(stack, "/version") {
         s.push(' ');
