@@ -530,3 +530,40 @@ fn connections_never_opened_cost_no_read_buffer() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn url_runs_check_the_status_and_body_asked_for() {
+    let s = stall_server(&[]);
+    let (code, r, out) = bench(
+        &[
+            "--url",
+            &s.url,
+            "-n",
+            "200",
+            "-c",
+            "2",
+            "--warmup",
+            "0s",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "ok\n",
+            "--sample-bodies",
+            "1",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(u(&r, "/ok"), 200);
+    for (flag, value, message) in [
+        ("--expect-status", "201", "status 200"),
+        ("--expect-body", "nope\n", "differs from the expected"),
+    ] {
+        let (code, _, out) = bench(
+            &["--url", &s.url, "-n", "10", "--warmup", "0s", flag, value],
+            Duration::from_secs(30),
+        );
+        assert_eq!(code, 2, "{flag}: {out}");
+        assert!(out.contains(message), "{flag}: {out}");
+    }
+}
