@@ -45,6 +45,8 @@ pub struct Page {
     title: String,
     header: String,
     body: String,
+    /// The sections' anchors and headings, for the bar of links.
+    toc: Vec<(String, String)>,
 }
 
 impl Page {
@@ -74,11 +76,13 @@ impl Page {
             title: title.to_string(),
             header,
             body: String::new(),
+            toc: Vec::new(),
         }
     }
 
     /// Adds a section with a heading (its id is the anchor of the table of contents).
     pub fn section(&mut self, id: &str, heading: &str, content: &str) {
+        self.toc.push((id.to_string(), heading.to_string()));
         self.body.push_str(&format!(
             "<section id=\"{}\"><h2>{}</h2>{content}</section>",
             esc(id),
@@ -93,12 +97,22 @@ impl Page {
 
     /// The whole document; `kind` is set on `<html>` for the script.
     pub fn finish(self, kind: &str, footer: &str) -> String {
+        let nav = if self.toc.len() >= 3 {
+            let links: String = self
+                .toc
+                .iter()
+                .map(|(id, h)| format!("<a href=\"#{}\">{}</a>", esc(id), esc(h)))
+                .collect();
+            format!("<nav class=\"toc\">{links}</nav>")
+        } else {
+            String::new()
+        };
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\" data-report=\"{}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"color-scheme\" content=\"light dark\">\
 <title>{}</title><script>{ERROR_HOOK}</script><style>{CSS}</style></head>\
-<body><div class=\"errors\" role=\"alert\" hidden></div>{}<main>{}</main>\
+<body><div class=\"errors\" role=\"alert\" hidden></div>{}{nav}<main>{}</main>\
 <footer>{}</footer><dialog id=\"detail\"><form method=\"dialog\"><button class=\"close\" aria-label=\"close\">×</button></form><div class=\"content\"></div></dialog>\
 <script>{JS}</script></body></html>\n",
             esc(kind),
