@@ -131,7 +131,7 @@ pub struct TargetArgs {
     /// --threads 4 --proxy nginx'` (repeatable; takes the options below).
     #[arg(long, value_name = "SPEC", conflicts_with_all = ["cmd", "url"])]
     pub stack: Vec<String>,
-    /// Start any server: placeholders {python} {host} {port} {socket} {app} {app_dir}; runs in {app_dir}.
+    /// Start any server: placeholders {python} {host} {port} {socket} {app} {app_dir} {probe_dir}; runs in {app_dir}.
     #[arg(long, value_name = "TEMPLATE", group = "target")]
     pub cmd: Option<String>,
     /// A server that already hosts the probe app (http://host:port/path or unix:/path.sock).
