@@ -205,8 +205,9 @@ pub fn page(doc: &Value) -> String {
         ));
     }
 
-    let sustainable = sustainable(doc);
-    for (i, w) in workloads(doc).iter().enumerate() {
+    let workloads = workloads(doc);
+    let sustainable = sustainable(doc, &workloads);
+    for (i, w) in workloads.iter().enumerate() {
         let mut body = sweep_charts(w, i);
         body.push_str(&spectra(w, i));
         body.push_str(&timelines(w, i));
@@ -235,11 +236,14 @@ fn x_axis(levels: &[&Level], open: bool) -> Axis {
     } else {
         Scale::Linear
     };
-    if open {
+    let mut axis = if open {
         Axis::new("offered rate (requests per second)", scale, Unit::PerSec)
     } else {
         Axis::new("connections", scale, Unit::Count)
-    }
+    };
+    // A few levels high up the scale would otherwise sit in its right half.
+    axis.min = Some(lo);
+    axis
 }
 
 fn sweep_charts(w: &Workload, i: usize) -> String {
@@ -261,6 +265,13 @@ fn sweep_charts(w: &Workload, i: usize) -> String {
                 })
                 .collect()
         };
+        let mut achieved = lines("/requests_per_sec");
+        if open {
+            let mut offered =
+                Series::new("offered", 8, levels.iter().map(|l| (l.x, l.x)).collect());
+            offered.dashed = true;
+            achieved.push(offered);
+        }
         let rps = LineChart {
             title: if open {
                 "Achieved against offered rate".into()
@@ -274,7 +285,7 @@ fn sweep_charts(w: &Workload, i: usize) -> String {
             },
             x: x.clone(),
             y: Axis::new("requests per second", Scale::Linear, Unit::PerSec),
-            series: lines("/requests_per_sec"),
+            series: achieved,
             y_switch: false,
             wide: false,
         };
@@ -464,8 +475,9 @@ fn cost_charts(w: &Workload, i: usize) -> String {
     out
 }
 
-/// The sustainable-rate bars of each workload, by workload name.
-fn sustainable(doc: &Value) -> BTreeMap<String, String> {
+/// The sustainable-rate bars of each workload, by workload name, each
+/// stack in its colour on the workload's charts.
+fn sustainable(doc: &Value, workloads: &[Workload]) -> BTreeMap<String, String> {
     let mut by: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for s in doc["sustainable"].as_array().into_iter().flatten() {
         by.entry(text(s, "/workload").unwrap_or("?").to_string())
@@ -478,17 +490,20 @@ fn sustainable(doc: &Value) -> BTreeMap<String, String> {
                 .first()
                 .map(|s| slo_text(&s["slo"]))
                 .unwrap_or_default();
+            let workload = workloads.iter().find(|x| x.name == w);
             let rows: Vec<(String, f64, String, String)> = list
                 .iter()
                 .enumerate()
                 .map(|(k, s)| {
                     let rate = num(s, "/rate");
+                    let stack = text(s, "/stack").unwrap_or("?");
+                    let c = workload.map_or(k, |x| color(x, stack));
                     (
-                        text(s, "/stack").unwrap_or("?").to_string(),
+                        stack.to_string(),
                         rate.unwrap_or(0.0),
                         rate.map(|r| format!("{} req/s", thousands(r)))
                             .unwrap_or_else(|| "none held".into()),
-                        format!("c{}", k % 10),
+                        format!("c{}", c % 10),
                     )
                 })
                 .collect();
