@@ -54,8 +54,8 @@ pub enum Command {
     Report(ReportArgs),
 }
 
-/// Run a suite file and write DIR/report.json and DIR/report.md after
-/// every level.
+/// Run a suite file and write DIR/report.json, DIR/report.md and
+/// DIR/report.html after every level.
 ///
 ///   wsgiprobe suite suites/servers.toml
 ///   wsgiprobe suite suites/proxies.toml --out reports/proxies --python .venv/bin/python
@@ -63,7 +63,7 @@ pub enum Command {
 pub struct SuiteArgs {
     /// The suite file (TOML; see suites/README.md).
     pub file: PathBuf,
-    /// Folder for report.json and report.md (default: reports/NAME-DATE,
+    /// Folder for report.json, report.md and report.html (default: reports/NAME-DATE,
     /// NAME being the suite file's name).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

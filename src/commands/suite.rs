@@ -1,7 +1,7 @@
 //! `wsgiprobe suite FILE`: the suite file validated whole (every stack
 //! planned) before any stack starts, the run, its progress on stderr, and
-//! the report written to DIR/report.json and DIR/report.md after every
-//! level.
+//! the report written to DIR/report.json, DIR/report.md and
+//! DIR/report.html after every level.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use crate::cli::SuiteArgs;
 use crate::exit::Exit;
 use crate::report::style::ms;
 use crate::report::{
-    format_rate, Console, Destination, Document, Exports, Json, Markdown, SuiteReport,
+    format_rate, Console, Destination, Document, Exports, Html, Json, Markdown, SuiteReport,
 };
 use crate::suite::{self, SuiteEvent, SuitePlan};
 
@@ -37,6 +37,7 @@ pub fn run(args: SuiteArgs) -> Result<Exit> {
     let files = Exports::to(vec![
         (Box::new(Json), Destination::File(out.join("report.json"))),
         (Box::new(Markdown), Destination::File(out.join("report.md"))),
+        (Box::new(Html), Destination::File(out.join("report.html"))),
     ]);
 
     let nginx = plan
@@ -66,9 +67,10 @@ pub fn run(args: SuiteArgs) -> Result<Exit> {
     Exports::to(vec![(Box::new(Console::default()), Destination::Stdout)])
         .write(&Document::Suite(&report))?;
     eprintln!(
-        "wsgiprobe: wrote {} and {}",
+        "wsgiprobe: wrote {}, {} and {}",
         out.join("report.json").display(),
-        out.join("report.md").display()
+        out.join("report.md").display(),
+        out.join("report.html").display()
     );
     Ok(exit_for(&report))
 }

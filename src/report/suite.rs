@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::bench::{BenchReport, Generator};
 use super::check::ToolInfo;
-use crate::bench::stats::{encode, Percentiles};
+use crate::bench::stats::{encode, Percentiles, TimelinePoint};
 use crate::bench::Checked;
 use crate::gateway::Stack;
 
@@ -97,6 +97,9 @@ pub struct LevelResult {
     /// The workload's thresholds against this level.
     pub thresholds: Vec<Checked>,
     pub warnings: Vec<String>,
+    /// Requests, errors and p50/p99 per second of the measured window,
+    /// for the HTML report's timeline.
+    pub timeline: Vec<TimelinePoint>,
     /// The run's merged histograms, encoded (`bench::stats::encode`).
     pub histogram_corrected: String,
     pub histogram_uncorrected: String,
@@ -137,6 +140,7 @@ impl LevelResult {
             warnings: bench.warnings.clone(),
             histogram_corrected: encode(&t.corrected),
             histogram_uncorrected: encode(&t.uncorrected),
+            timeline: bench.result.timeline.clone(),
         }
     }
 
@@ -178,6 +182,7 @@ impl LevelResult {
             "generator": self.generator,
             "generator_bottleneck": self.generator.bottleneck,
             "warnings": self.warnings,
+            "timeline": self.timeline,
             "histogram": {
                 "format": "HdrHistogram V2 compressed (deflate), base64; values in microseconds",
                 "corrected": self.histogram_corrected,
