@@ -297,3 +297,75 @@ fn report_writes_the_markdown_the_run_would_have_written() {
     );
     assert!(!html.exists());
 }
+
+#[test]
+fn a_real_suite_and_bench_set_write_pages_that_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tiny.toml");
+    std::fs::write(
+        &file,
+        "title = \"two servers\"\n\
+         stacks = [\"gunicorn\", \"waitress\"]\n\
+         [[workload]]\nname = \"hello\"\nargs = \"--workload hello\"\n\
+         [load]\nconnections = [1, 4]\nduration = \"1s\"\nwarmup = \"200ms\"\nrepeats = 1\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = wsgiprobe_within(
+        &[
+            "suite",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let page = render(&out.join("report.html"));
+    page.assert_script_ran("suite");
+    // Two levels: throughput and p99 against concurrency, a spectrum and a
+    // timeline pair for each level, CPU and RSS.
+    for id in [
+        "chart-rps-closed-0",
+        "chart-p99-closed-0",
+        "chart-spectrum-0-c4",
+        "chart-trps-0-c1",
+        "chart-cpu-closed-0",
+    ] {
+        assert_eq!(page.count(&format!("id=\"{id}\"")), 1, "no {id}");
+    }
+    assert_eq!(page.count("<svg class=\"plot"), 2 + 2 + 2 * 2 + 2);
+    assert!(drawn_series(&page) >= 2 * 2 * 2, "every stack's lines");
+
+    // Several stacks in one bench: one page ranks them.
+    let html = dir.path().join("set.html");
+    let json = dir.path().join("set.json");
+    let run = wsgiprobe_within(
+        &[
+            "bench",
+            "--server",
+            "gunicorn",
+            "--server",
+            "waitress",
+            "-n",
+            "300",
+            "-c",
+            "4",
+            "--warmup",
+            "0s",
+            "--json",
+            json.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let page = render(&html);
+    page.assert_script_ran("bench set");
+    assert_eq!(page.count("<svg class=\"plot"), 3);
+    assert!(page.dom.contains(" times faster than "), "the ranking");
+    assert!(drawn_series(&page) >= 2 * 2, "both stacks on the spectrum");
+}

@@ -69,7 +69,7 @@ fn markdown(doc: &Value, kind: ReportKind) -> Result<String> {
             })?
         }
         ReportKind::Matrix => Markdown.export(&Document::Matrix(&saved_matrix(doc)?))?,
-        ReportKind::Bench | ReportKind::Suite | ReportKind::Compare => bail!(
+        ReportKind::Bench | ReportKind::BenchSet | ReportKind::Suite | ReportKind::Compare => bail!(
             "Markdown from a saved report is made for check and matrix reports; draw this one with --html"
         ),
     })

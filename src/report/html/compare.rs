@@ -124,7 +124,7 @@ pub fn page(doc: &Value) -> String {
         }
     }
     if !notes.is_empty() {
-        page.section("notes", "Notes", &callouts("", &notes));
+        page.section("notes", "Notes", &callouts("info", &notes));
     }
     page.finish("compare", &super::footer(doc))
 }

@@ -5,6 +5,7 @@
 //! shell, styles and script are in `page.rs`.
 
 mod bench;
+mod bench_set;
 mod chart;
 mod compare;
 mod conformance;
@@ -40,6 +41,8 @@ pub enum ReportKind {
     Check,
     Matrix,
     Bench,
+    /// `bench --server a --server b`: several runs and how they rank.
+    BenchSet,
     Suite,
     Compare,
 }
@@ -52,6 +55,7 @@ impl ReportKind {
             Some("check") => Ok(ReportKind::Check),
             Some("matrix") => Ok(ReportKind::Matrix),
             Some("bench") => Ok(ReportKind::Bench),
+            Some("bench-set") => Ok(ReportKind::BenchSet),
             Some("suite") => Ok(ReportKind::Suite),
             Some("compare") => Ok(ReportKind::Compare),
             Some(other) => Err(RenderError::UnknownKind(other.to_string())),
@@ -81,6 +85,7 @@ pub fn render(doc: &Value) -> Result<String, RenderError> {
         ReportKind::Check => conformance::check_page(doc),
         ReportKind::Matrix => conformance::matrix_page(doc),
         ReportKind::Bench => bench::page(doc),
+        ReportKind::BenchSet => bench_set::page(doc),
         ReportKind::Suite => suite::page(doc),
         ReportKind::Compare => compare::page(doc),
     })
