@@ -841,3 +841,58 @@ fn flask_dev_serves_one_request_at_a_time_and_its_threaded_mode_does_not() {
     );
     sandbox.assert_empty();
 }
+
+#[test]
+fn a_suite_hosts_the_users_app_as_a_workload() {
+    let sandbox = Sandbox::new();
+    flask_app(&sandbox);
+    // The app's folder is found from the suite file's own.
+    let suite = sandbox.path().join("classic.toml");
+    std::fs::write(
+        &suite,
+        "stacks = [\"gunicorn\", \"waitress --proxy nginx\"]\n\
+         [[workload]]\nname = \"flask-hello\"\n\
+         args = \"--app app:app --app-dir flaskapp --path /hello --expect-body 'Hello, world!\\n'\"\n\
+         [[workload]]\nname = \"probe-hello\"\nargs = \"--workload hello\"\n\
+         [load]\nconnections = [2]\nduration = \"1s\"\nwarmup = \"200ms\"\nrepeats = 1\n",
+    )
+    .unwrap();
+    let out = sandbox.path().join("out");
+    let run = wsgiprobe_env(
+        &[
+            "suite",
+            suite.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &sandbox.env(),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "{results:#?}");
+    for r in results {
+        assert!(r["requests"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["errors"], 0, "{r}");
+    }
+    assert!(out.join("report.html").exists());
+    sandbox.assert_empty();
+
+    // An app the folder does not hold is refused before any stack starts.
+    std::fs::write(
+        &suite,
+        "stacks = [\"gunicorn\"]\n\
+         [[workload]]\nname = \"missing\"\nargs = \"--app nosuch:app --app-dir flaskapp\"\n\
+         [load]\nconnections = [2]\nduration = \"1s\"\n",
+    )
+    .unwrap();
+    let run = wsgiprobe_env(&["suite", suite.to_str().unwrap()], &sandbox.env());
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("workload \"missing\"") && stderr.contains("no nosuch.py"),
+        "{stderr}"
+    );
+    sandbox.assert_empty();
+}

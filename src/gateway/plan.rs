@@ -175,6 +175,14 @@ impl StackPlan {
         self.spec.label()
     }
 
+    /// The same stack hosting `app` instead of the probe (a suite workload
+    /// that names an app), checked as `plan` checks any stack.
+    pub fn with_app(&self, app: &UserApp) -> Result<StackPlan, PlanError> {
+        let mut spec = self.spec.clone();
+        spec.app = Some(app.clone());
+        plan(&spec)
+    }
+
     /// For `--url`: where the server is.
     pub fn url(&self) -> Option<&UrlPlan> {
         match &self.how {

@@ -12,14 +12,15 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::Deserialize;
 
-use crate::bench::plan::{parse_duration, Workload, MAX_SIZE};
+use crate::bench::plan::{parse_duration, ResponseCheck, Workload, MAX_SIZE};
 use crate::bench::Threshold;
 use crate::cli::{split_words, BenchArgs, PlannedStack, TargetArgs, UsageError};
+use crate::gateway::UserApp;
 use crate::report::{LevelSpec, Slo};
 
 /// Bench flags a workload may set; the rest belong to `[load]` or to the
 /// suite's command line.
-const WORKLOAD_FLAGS: [&str; 8] = [
+const WORKLOAD_FLAGS: [&str; 13] = [
     "workload",
     "size",
     "chunks",
@@ -28,6 +29,11 @@ const WORKLOAD_FLAGS: [&str; 8] = [
     "allow_errors",
     "sample_bodies",
     "load_threads",
+    "app",
+    "app_dir",
+    "path",
+    "expect_status",
+    "expect_body",
 ];
 
 /// Percentiles an SLO may bound.
@@ -112,6 +118,12 @@ pub struct SuiteWorkload {
     pub threads: usize,
     /// Checked against every level (each repeat); a broken one fails the suite.
     pub thresholds: Vec<Threshold>,
+    /// The user's application the stacks host for this workload instead of
+    /// the probe (`--app`, `--app-dir` relative to the suite file, `--path`).
+    pub app: Option<UserApp>,
+    /// What every response must be (the probe workload's body, or an app's
+    /// `--expect-status` and `--expect-body`).
+    pub check: ResponseCheck,
 }
 
 /// How the sustainable rate is searched.
@@ -215,7 +227,19 @@ impl SuitePlan {
             if workloads.iter().any(|o| o.name == w.name) {
                 return Err(invalid(&entry, "two workloads have this name".into()));
             }
-            workloads.push(parse_workload(w).map_err(|d| invalid(&entry, d))?);
+            let base = path.parent().unwrap_or(Path::new("."));
+            let workload = parse_workload(w, base).map_err(|d| invalid(&entry, d))?;
+            // A stack that cannot host the app is refused now, as a flag
+            // the server lacks is, before any stack starts.
+            if let Some(app) = &workload.app {
+                for s in &stacks {
+                    if let Ok(plan) = &s.plan {
+                        plan.with_app(app)
+                            .map_err(|e| invalid(&entry, format!("{}: {e}", s.label)))?;
+                    }
+                }
+            }
+            workloads.push(workload);
         }
 
         let load = &raw.load;
@@ -305,7 +329,7 @@ impl SuitePlan {
     }
 }
 
-fn parse_workload(w: &RawWorkload) -> Result<SuiteWorkload, String> {
+fn parse_workload(w: &RawWorkload, base: &Path) -> Result<SuiteWorkload, String> {
     let words = split_words(&w.args).ok_or("unbalanced quote in args")?;
     let command = WorkloadLine::command();
     let args: HashSet<&str> = command
@@ -350,10 +374,25 @@ fn parse_workload(w: &RawWorkload) -> Result<SuiteWorkload, String> {
     if b.load_threads == Some(0) {
         return Err("--load-threads must be at least 1".into());
     }
+    let workload = b.workload();
+    let check = b.response_check(&workload).map_err(|e| e.to_string())?;
+    // A suite file runs the same from any folder: the app's folder is
+    // found from the file's own.
+    let app = match &b.app {
+        None => None,
+        Some(callable) => Some(UserApp {
+            callable: callable.clone(),
+            dir: std::path::absolute(base.join(b.app_dir.clone().unwrap_or_default()))
+                .map_err(|e| format!("--app-dir: {e}"))?,
+            path: b.path.clone(),
+        }),
+    };
     Ok(SuiteWorkload {
         name: w.name.clone(),
         args: w.args.clone(),
-        workload: b.workload(),
+        app,
+        check,
+        workload,
         timeout: b.timeout,
         allow_errors: b.allow_errors,
         sample_bodies: b.sample_bodies.max(1),

@@ -272,6 +272,17 @@ impl Runner<'_> {
         let plan = plan
             .as_ref()
             .map_err(|e| failure("start", e.to_string(), String::new()))?;
+        // A workload that names an app: the same stack, hosting it.
+        let with_app;
+        let plan = match &workload.app {
+            None => plan,
+            Some(app) => {
+                with_app = plan
+                    .with_app(app)
+                    .map_err(|e| failure("start", e.to_string(), String::new()))?;
+                &with_app
+            }
+        };
         let events = |e| (self.events)(SuiteEvent::Gateway(e));
         let gateway = Gateway::start(plan, &events).map_err(|e| {
             let tail = match &e {
@@ -290,11 +301,7 @@ impl Runner<'_> {
             .workload
             .request(&gateway.base_path, &gateway.target.authority())
             .into();
-        let check = ResponseCheck {
-            body: workload.workload.expected_body().map(Arc::from),
-            sample_every: workload.sample_bodies,
-            status: None,
-        };
+        let check = workload.check.clone();
         if let Err(e) = check_once(&gateway.target, &request, &check, workload.timeout) {
             return Err(failure(
                 "health",
