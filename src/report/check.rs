@@ -50,16 +50,44 @@ impl Summary {
             ..Summary::default()
         };
         for r in results {
-            *match r.verdict.outcome {
-                Outcome::Pass => &mut s.pass,
-                Outcome::Fail => &mut s.fail,
-                Outcome::Warn => &mut s.warn,
-                Outcome::Skip => &mut s.skip,
-                Outcome::Error => &mut s.error,
-                Outcome::Quirk => &mut s.quirk,
-            } += 1;
+            s.add_outcome(r.verdict.outcome);
         }
+        s.total = results.len();
         s
+    }
+
+    /// Counts one more case with outcome `o`.
+    pub fn add(&mut self, o: Outcome) {
+        self.total += 1;
+        self.add_outcome(o);
+    }
+
+    fn add_outcome(&mut self, o: Outcome) {
+        *match o {
+            Outcome::Pass => &mut self.pass,
+            Outcome::Fail => &mut self.fail,
+            Outcome::Warn => &mut self.warn,
+            Outcome::Skip => &mut self.skip,
+            Outcome::Error => &mut self.error,
+            Outcome::Quirk => &mut self.quirk,
+        } += 1;
+    }
+
+    /// The outcomes that occurred, with their counts: `3 pass, 1 fail`.
+    pub fn counts_text(&self) -> String {
+        let parts: Vec<String> = [
+            (self.pass, "pass"),
+            (self.fail, "fail"),
+            (self.warn, "warn"),
+            (self.skip, "skip"),
+            (self.error, "error"),
+            (self.quirk, "quirk"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect();
+        parts.join(", ")
     }
 
     /// One line: `31 cases: 28 pass, 2 fail, 1 warn, 0 skip, 0 error`

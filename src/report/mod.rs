@@ -11,6 +11,7 @@ mod export;
 mod github;
 mod html;
 mod junit;
+mod markdown;
 mod matrix;
 mod pr_comment;
 mod quirks;

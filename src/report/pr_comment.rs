@@ -16,12 +16,15 @@ pub const COMMENT_LIMIT: usize = 65_536;
 const BUDGET: usize = COMMENT_LIMIT - 4_096;
 
 /// The whole document: `head` (title), the summary, what is unexpected,
-/// then `stacks`, the `matrix` lines and the evidence `blocks`, folded.
+/// the `differ` lines (cases where the stacks differ, in view), then
+/// `stacks`, the `agree` lines (the cases where every stack agrees, and the
+/// counts) and the evidence `blocks`, folded.
 pub fn compose(
     view: &MatrixView,
     head: String,
     stacks: String,
-    matrix: Vec<String>,
+    differ: Vec<String>,
+    agree: Vec<String>,
     blocks: Vec<String>,
 ) -> String {
     let mut md = head;
@@ -32,14 +35,34 @@ pub fn compose(
         let budget = BUDGET.saturating_sub(md.len()) / 2;
         md.push_str(&fit(rows, budget, "rows"));
     }
+    let ran = view.columns.iter().filter(|c| c.result.is_ok()).count();
+    if ran > 1 && !differ.is_empty() {
+        md.push_str("\n## Where the stacks differ\n\n");
+        let budget = BUDGET.saturating_sub(md.len()) / 3;
+        md.push_str(&fit(differ.clone(), budget, "rows"));
+    }
     md.push('\n');
     md.push_str(&fold(&format!("Stacks ({})", view.columns.len()), &stacks));
-    let cases = matrix.len().saturating_sub(1 + 6);
+    let (title, mut matrix) = if ran > 1 {
+        let cases = agree.len().saturating_sub(1 + 6);
+        (
+            format!("Matrix: {cases} cases where every stack agrees, and the counts"),
+            agree,
+        )
+    } else {
+        // One stack: every case in one table, what did not pass first.
+        let mut all = differ;
+        all.extend(agree.into_iter().skip(usize::from(!all.is_empty())));
+        (
+            format!("Matrix: {} cases", all.len().saturating_sub(1 + 6)),
+            all,
+        )
+    };
+    if matrix.is_empty() {
+        matrix.push(String::new());
+    }
     let budget = BUDGET.saturating_sub(md.len() + 200) * 2 / 3;
-    md.push_str(&fold(
-        &format!("Matrix: {cases} cases by {} stacks", view.columns.len()),
-        &fit(matrix, budget, "rows"),
-    ));
+    md.push_str(&fold(&title, &fit(matrix, budget, "rows")));
     if !blocks.is_empty() {
         let n = blocks.len();
         let budget = BUDGET.saturating_sub(md.len() + 200);

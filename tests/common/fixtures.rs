@@ -138,8 +138,17 @@ pub fn check_report(gateway: &str, proxy: Option<&str>) -> CheckReport {
     }
 }
 
-/// Two stacks that ran and one that did not start.
+/// Two stacks that ran and one that did not start. The second expected
+/// another port and saw control characters, so each stack's expected and
+/// actual must stay with that stack, escaped.
 pub fn matrix_report() -> MatrixReport {
+    let mut behind_nginx = check_report("waitress", Some("nginx"));
+    for r in &mut behind_nginx.results {
+        if r.case.case.id == "environ.server-port.str" {
+            r.verdict.expected = "environ.SERVER_PORT equals \"40002\"".into();
+            r.verdict.actual = "environ.SERVER_PORT = \"4|0\u{1b}[31m\" (str)".into();
+        }
+    }
     MatrixReport {
         tool: tool(),
         started: when(),
@@ -151,7 +160,7 @@ pub fn matrix_report() -> MatrixReport {
             },
             StackRun {
                 label: "waitress + nginx".into(),
-                result: Ok(check_report("waitress", Some("nginx"))),
+                result: Ok(behind_nginx),
             },
             StackRun {
                 label: "granian".into(),
