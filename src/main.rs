@@ -2,7 +2,15 @@
 
 fn main() {
     let cli = wsgiprobe::cli::parse();
-    let code = match wsgiprobe::run(cli) {
+    let result = wsgiprobe::run(cli);
+    // A signal outranks whatever the run came to: an error it returned is
+    // most likely the signal's doing (its server was stopped under it).
+    if let Some(signal) = wsgiprobe::gateway::interrupted() {
+        wsgiprobe::gateway::remove_registered_folders();
+        wsgiprobe::commands::events::interrupted(signal);
+        std::process::exit(signal.exit_code());
+    }
+    let code = match result {
         Ok(exit) => exit.code(),
         Err(e) => {
             eprintln!("wsgiprobe: error: {e}");
@@ -12,6 +20,5 @@ fn main() {
             wsgiprobe::Exit::Harness.code()
         }
     };
-    wsgiprobe::gateway::exit_if_interrupted();
     std::process::exit(code);
 }

@@ -26,6 +26,13 @@ pub(super) struct Played {
     pub response_head: Option<String>,
 }
 
+/// The time limit of one exchange of the case: its own, or the run's.
+pub(super) fn case_limit(case: &Case, config: &RunnerConfig) -> Duration {
+    case.timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(config.case_timeout)
+}
+
 /// Plays one case: request, stimulus, events.
 pub(super) fn play_case(
     lc: &LoadedCase,
@@ -34,10 +41,7 @@ pub(super) fn play_case(
     token: &str,
 ) -> Played {
     let case = &lc.case;
-    let timeout = case
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(config.case_timeout);
+    let timeout = case_limit(case, config);
     let unsent = |what: String| Played {
         exchange: Exchange::HarnessFault { what },
         request: String::new(),

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::judge::Outcome;
+use crate::cancel::Cancel;
 use crate::http::Target;
 
 /// How the runner behaves.
@@ -19,6 +21,11 @@ pub struct RunnerConfig {
     /// The prefix of every token the run sends (`RUNID-INDEX`); a fresh one
     /// when absent.
     pub run_id: Option<String>,
+    /// Stop taking cases once this is set; cases in flight are dropped.
+    pub cancel: Cancel,
+    /// Stop taking cases after the first with one of these outcomes
+    /// (`--fail-fast`); empty: run them all.
+    pub fail_fast: Vec<Outcome>,
 }
 
 impl Default for RunnerConfig {
@@ -29,6 +36,8 @@ impl Default for RunnerConfig {
             max_body: crate::http::DEFAULT_BODY_LIMIT,
             events_wait: Duration::from_secs(2),
             run_id: None,
+            cancel: Cancel::default(),
+            fail_fast: Vec::new(),
         }
     }
 }

@@ -27,6 +27,6 @@ pub use config::{RunTarget, RunnerConfig};
 pub use evidence::{Exchange, WireFacts};
 pub use judge::{describe, judge, Outcome, Verdict};
 pub use request::build_request;
-pub use schedule::{new_run_id, run_cases, CaseResult, Progress};
+pub use schedule::{new_run_id, run_cases, CaseResult, CaseRun, Progress, Stopped};
 pub use validate::ValidateReport;
 pub use verdict::{decide, quirk_stage, Decision, ProxyInFront, VerdictRules};

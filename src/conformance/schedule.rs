@@ -1,15 +1,19 @@
 //! The runner's schedule: which case runs when. Cases run `jobs` at a time;
-//! one that timed out among others is tried again alone; `serial` cases run
-//! alone at the end; once the server is gone the remaining cases are not
-//! run. Each case is played (`case.rs`) and decided by the verdict pipeline
+//! one that timed out among others is tried again alone, unless the server
+//! answered a later case while it waited (then the hang was its own);
+//! `serial` cases run alone at the end; once the server is gone the
+//! remaining cases are not run. A cancelled run (a signal) stops taking
+//! cases and drops those in flight, whose evidence the stopped server
+//! spoiled; `--fail-fast` stops taking cases after the first that fails.
+//! Each case is played (`case.rs`) and decided by the verdict pipeline
 //! (`verdict.rs`). It never prints; progress goes out over a channel.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::case::play_case;
+use super::case::{case_limit, play_case};
 use super::config::{RunTarget, RunnerConfig};
 use super::evidence::Exchange;
 use super::judge::{Outcome, Verdict};
@@ -46,21 +50,74 @@ pub enum Progress {
     },
 }
 
-/// Runs the cases and returns one result per case, in the order given.
+/// Why a run stopped before every case was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The run was cancelled (a signal).
+    Cancelled,
+    /// A case failed and the run was asked to stop at the first failure.
+    FailFast,
+}
+
+/// What a run came to: the decided cases in the order given, and those
+/// that were not (a stopped run).
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub results: Vec<CaseResult>,
+    /// Ids of the cases that were not decided, in the order given.
+    pub not_run: Vec<String>,
+    pub stopped: Option<Stopped>,
+}
+
+/// When a case that answered started and when its answer was in, for
+/// telling a case's own hang from queueing behind another.
+#[derive(Default)]
+struct Answers(Mutex<Vec<(Instant, Instant)>>);
+
+impl Answers {
+    fn record(&self, started: Instant, r: &CaseResult) {
+        if r.response_head.is_some() {
+            if let Ok(mut a) = self.0.lock() {
+                a.push((started, started + r.elapsed));
+            }
+        }
+    }
+
+    /// Whether the server answered a case that started after `started`
+    /// before `deadline`. A server that serves one connection at a time
+    /// takes them in the order they came, so such an answer means it was
+    /// not stuck behind anything while this case waited: the hang was the
+    /// case's own, and running it again alone would only cost its limit
+    /// twice.
+    fn later_answered_before(&self, started: Instant, deadline: Instant) -> bool {
+        self.0
+            .lock()
+            .map(|a| a.iter().any(|(s, done)| *s > started && *done < deadline))
+            .unwrap_or(false)
+    }
+}
+
+/// Runs the cases; every case is decided unless the run is stopped.
 pub fn run_cases(
     cases: &[LoadedCase],
     to: &RunTarget,
     config: &RunnerConfig,
     rules: &VerdictRules,
     progress: Option<Sender<Progress>>,
-) -> Vec<CaseResult> {
+) -> CaseRun {
     let run_id = config.run_id.clone().unwrap_or_else(new_run_id);
     let total = cases.len();
     let done = AtomicUsize::new(0);
     let progress = progress.map(Mutex::new);
     let gone: Mutex<Option<String>> = Mutex::new(None);
+    let failed_fast = AtomicBool::new(false);
+    let stopping = || config.cancel.is_set() || failed_fast.load(Ordering::SeqCst);
+    let answers = Answers::default();
     let report = |r: &CaseResult| {
         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        if config.fail_fast.contains(&r.verdict.outcome) {
+            failed_fast.store(true, Ordering::SeqCst);
+        }
         if let Some(tx) = &progress {
             if let Ok(tx) = tx.lock() {
                 let _ = tx.send(Progress::Finished {
@@ -72,9 +129,11 @@ pub fn run_cases(
             }
         }
     };
-    let run_one = |index: usize, quiet: bool| -> CaseResult {
+    // `None` when the run was cancelled while the case was in flight.
+    let run_one = |index: usize| -> Option<(CaseResult, Instant)> {
         let already_gone = gone.lock().ok().and_then(|g| g.clone());
-        let result = run_case(
+        let started = Instant::now();
+        let (result, why_gone) = run_case(
             &cases[index],
             to,
             config,
@@ -82,15 +141,16 @@ pub fn run_cases(
             &format!("{run_id}-{index}"),
             already_gone.as_deref(),
         );
-        if let Some(why) = &result.1 {
+        if config.cancel.is_set() {
+            return None;
+        }
+        if let Some(why) = why_gone {
             if let Ok(mut g) = gone.lock() {
-                g.get_or_insert(why.clone());
+                g.get_or_insert(why);
             }
         }
-        if !quiet {
-            report(&result.0);
-        }
-        result.0
+        answers.record(started, &result);
+        Some((result, started))
     };
 
     let mut results: Vec<Option<CaseResult>> = vec![None; total];
@@ -103,15 +163,25 @@ pub fn run_cases(
     std::thread::scope(|s| {
         for _ in 0..config.jobs.max(1).min(concurrent.len().max(1)) {
             s.spawn(|| loop {
+                if stopping() {
+                    break;
+                }
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&index) = concurrent.get(k) else {
                     break;
                 };
+                let Some((r, started)) = run_one(index) else {
+                    break;
+                };
                 // A case that timed out while others were in flight may only
                 // have waited behind them (a one-worker server): it is tried
-                // again alone before it counts.
-                let r = run_one(index, true);
-                if r.timed_out {
+                // again alone before it counts, unless the server answered a
+                // later case meanwhile.
+                let deadline = started + case_limit(&cases[index].case, config);
+                if r.timed_out
+                    && config.jobs > 1
+                    && !answers.later_answered_before(started, deadline)
+                {
                     retry.lock().unwrap().push(index);
                 } else {
                     report(&r);
@@ -123,12 +193,38 @@ pub fn run_cases(
     let mut again = retry.into_inner().unwrap();
     again.sort_unstable();
     for index in again.into_iter().chain(serial) {
-        results[index] = Some(run_one(index, false));
+        if stopping() {
+            break;
+        }
+        let Some((r, _)) = run_one(index) else {
+            break;
+        };
+        report(&r);
+        results[index] = Some(r);
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every case ran"))
-        .collect()
+    let stopped = if config.cancel.is_set() {
+        Some(Stopped::Cancelled)
+    } else if failed_fast.load(Ordering::SeqCst) {
+        Some(Stopped::FailFast)
+    } else {
+        None
+    };
+    let mut run = CaseRun {
+        results: Vec::new(),
+        not_run: Vec::new(),
+        stopped,
+    };
+    for (lc, r) in cases.iter().zip(results) {
+        match r {
+            Some(r) => run.results.push(r),
+            None => run.not_run.push(lc.case.id.clone()),
+        }
+    }
+    debug_assert!(
+        run.stopped.is_some() || run.not_run.is_empty(),
+        "only a stop leaves cases undecided"
+    );
+    run
 }
 
 /// Plays one case and decides it; also says why the server is gone when

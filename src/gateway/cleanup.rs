@@ -1,69 +1,135 @@
-//! Making sure no child process outlives wsgiprobe.
+//! Making sure no child process and no private folder outlives wsgiprobe,
+//! and that a signal ends a run with what it gathered written out.
 //!
 //! Every server is started in a process group of its own, so one signal to
 //! the group reaches the server, its workers and anything a shell wrapper
 //! forked. Normal ends and panics are covered by `Drop` on the running
-//! gateway; Ctrl-C, SIGTERM and SIGHUP by a handler that kills every group
-//! still registered here and removes the private folders, then exits;
-//! SIGKILL, which runs no handler, by each group's supervisor (process.rs).
+//! gateway. SIGINT, SIGTERM and SIGHUP go to one handler thread
+//! ([`install_signal_handler`], at start-up, for every command) which
+//! records the signal, sets the [`Cancel`] flag and stops every registered
+//! process group. Then:
+//!
+//! - a command that gathers results (check, bench) said so with
+//!   [`gather_on_interrupt`]: its runner sees the flag, stops early, and the
+//!   command writes the partial report and exits with the signal's status;
+//!   the handler only steps in if that takes longer than [`GATHER_LIMIT`];
+//! - any other command is ended by the handler at once;
+//! - a second signal ends the process at once.
+//!
+//! Whoever ends the process removes the registered folders first. SIGKILL,
+//! which runs no handler, is covered by each group's supervisor
+//! (process.rs).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::cancel::Cancel;
+use crate::exit::Signal;
 
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static FOLDERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static NOTICE: OnceLock<fn()> = OnceLock::new();
+/// The number of the first signal that arrived; 0 before any.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+static CANCEL: AtomicBool = AtomicBool::new(false);
+static GATHER: AtomicBool = AtomicBool::new(false);
+static NOTICE: OnceLock<fn(Signal)> = OnceLock::new();
 
-/// Registers what the signal handler calls once every server is stopped
-/// and before it exits. The handler ends the process, so nobody could tell
-/// the user afterwards; and this module does not print, so the words belong
-/// to whoever registers them (the command layer, at start-up). The first
-/// registration stands.
-pub fn on_interrupt(notice: fn()) {
+/// How long a gathering command has, after a signal, to write its report
+/// and exit before the handler ends the process itself. Longer than the
+/// longest case limit, so the cases in flight can come back.
+pub const GATHER_LIMIT: Duration = Duration::from_secs(20);
+
+/// Registers what to tell the user when the handler itself ends the
+/// process (this module does not print; the words belong to the command
+/// layer). The first registration stands.
+pub fn on_interrupt(notice: fn(Signal)) {
     let _ = NOTICE.set(notice);
 }
 
-/// Installs the signal handler once. Called before the first child starts.
+/// Says that the running command stops its work on [`on_signal`], writes
+/// what it gathered and exits itself: the handler then waits for it (up
+/// to [`GATHER_LIMIT`]) instead of ending the process at once.
+pub fn gather_on_interrupt() {
+    GATHER.store(true, Ordering::SeqCst);
+}
+
+/// The flag a signal sets, for runners to poll.
+pub fn on_signal() -> Cancel {
+    Cancel::on(&CANCEL)
+}
+
+/// Installs the handler thread once. Called at start-up, before any child.
 pub fn install_signal_handler() {
     HANDLER.call_once(|| {
-        // If a handler cannot be installed (another library owns SIGINT), the
-        // Drop-based teardown still covers every exit but a signal.
-        let _ = ctrlc::set_handler(|| {
-            INTERRUPTED.store(true, Ordering::SeqCst);
-            kill_all_registered();
-            for dir in FOLDERS.lock().map(|v| v.clone()).unwrap_or_default() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            if let Some(notice) = NOTICE.get() {
-                notice();
-            }
-            std::process::exit(crate::exit::SIGINT_EXIT);
-        });
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        // If the handler cannot be installed, the Drop-based teardown still
+        // covers every exit but a signal.
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for number in signals.forever() {
+                    let Some(signal) = Signal::from_number(number) else {
+                        continue;
+                    };
+                    if SIGNAL
+                        .compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_err()
+                    {
+                        // A second signal: the user does not want to wait.
+                        end_now(interrupted().unwrap_or(signal), Duration::ZERO);
+                    }
+                    CANCEL.store(true, Ordering::SeqCst);
+                    if !GATHER.load(Ordering::SeqCst) {
+                        end_now(signal, STOP_GRACE);
+                    }
+                    stop_registered_groups(STOP_GRACE);
+                    let _ = std::thread::Builder::new()
+                        .name("signal-watchdog".into())
+                        .spawn(move || {
+                            std::thread::sleep(GATHER_LIMIT);
+                            end_now(signal, Duration::ZERO);
+                        });
+                }
+            });
     });
 }
 
-/// Whether a signal arrived. The handler then owns the exit: the main
-/// thread, which may finish meanwhile (its server is gone), must wait for it
-/// rather than exit with a status of its own.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+/// Time servers get to stop after TERM before they are killed.
+const STOP_GRACE: Duration = Duration::from_millis(1500);
+
+/// The signal that interrupted the run, if one did.
+pub fn interrupted() -> Option<Signal> {
+    Signal::from_number(SIGNAL.load(Ordering::SeqCst))
 }
 
-/// Waits for the signal handler to finish tearing down and exit; exits
-/// with the interrupt status itself should the handler not (bounded).
-pub fn exit_if_interrupted() {
-    if !interrupted() {
-        return;
+/// Stops every registered process group, removes every registered folder,
+/// tells the user and exits with the signal's status.
+fn end_now(signal: Signal, grace: Duration) -> ! {
+    stop_registered_groups(grace);
+    remove_registered_folders();
+    if let Some(notice) = NOTICE.get() {
+        notice(signal);
     }
-    std::thread::sleep(Duration::from_secs(10));
-    std::process::exit(crate::exit::SIGINT_EXIT);
+    std::process::exit(signal.exit_code());
 }
 
-/// Registers a process group to kill on a signal.
+/// Removes the private folders still registered (their owners were not
+/// dropped: the process is ending early).
+pub fn remove_registered_folders() {
+    let dirs = FOLDERS.lock().map(|v| v.clone()).unwrap_or_default();
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(&dir);
+        unregister_folder(&dir);
+    }
+}
+
+/// Registers a process group to stop on a signal.
 pub fn register_group(pgid: i32) {
     if let Ok(mut g) = GROUPS.lock() {
         g.push(pgid);
@@ -77,7 +143,7 @@ pub fn unregister_group(pgid: i32) {
     }
 }
 
-/// Registers a private folder to remove on a signal.
+/// Registers a private folder to remove should the process end early.
 pub fn register_folder(dir: PathBuf) {
     if let Ok(mut f) = FOLDERS.lock() {
         f.push(dir);
@@ -91,9 +157,9 @@ pub fn unregister_folder(dir: &std::path::Path) {
     }
 }
 
-fn kill_all_registered() {
+fn stop_registered_groups(grace: Duration) {
     let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
-    stop_groups(&groups, Duration::from_millis(1500), || {});
+    stop_groups(&groups, grace, || {});
 }
 
 /// Stops process groups: TERM so servers can stop their workers, a grace

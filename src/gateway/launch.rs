@@ -99,9 +99,6 @@ impl Gateway {
         let gateway = match &plan.how {
             How::Reach(url) => Self::reach(url, spec.start_timeout)?,
             How::Launch(launch) => {
-                // Before the first child, pip's included: a signal must find
-                // every process group registered and a handler that stops them.
-                cleanup::install_signal_handler();
                 let (python, version) = match &launch.server {
                     Some(server) => resolve_python(spec, server, events)?,
                     None => (spec.python.clone(), None),

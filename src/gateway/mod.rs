@@ -19,7 +19,10 @@ mod proxy;
 mod recipe;
 mod venv;
 
-pub use cleanup::{exit_if_interrupted, install_signal_handler, interrupted, on_interrupt};
+pub use cleanup::{
+    gather_on_interrupt, install_signal_handler, interrupted, on_interrupt, on_signal,
+    remove_registered_folders, GATHER_LIMIT,
+};
 pub use error::{GatewayError, PlanError};
 pub use event::Event;
 pub use launch::{expand, Fill, Gateway, Stack};

@@ -157,12 +157,12 @@ pub fn run(
         total,
     };
     for workload in &plan.workloads {
-        if gateway::interrupted() {
+        if gateway::interrupted().is_some() {
             break;
         }
         runner.workload(workload)?;
     }
-    runner.report.finished = !gateway::interrupted();
+    runner.report.finished = !gateway::interrupted().is_some();
     runner.save()?;
     Ok(runner.report)
 }
@@ -205,7 +205,7 @@ impl Runner<'_> {
                     continue;
                 };
                 for level in &plan.levels {
-                    if gateway::interrupted() {
+                    if gateway::interrupted().is_some() {
                         return Ok(());
                     }
                     self.done += 1;
@@ -234,7 +234,7 @@ impl Runner<'_> {
         }
         if let Some(spec) = &plan.sustainable {
             for live in stacks.iter().flatten() {
-                if gateway::interrupted() {
+                if gateway::interrupted().is_some() {
                     return Ok(());
                 }
                 let result = self.sustainable(live, workload, spec);
@@ -515,7 +515,7 @@ impl Runner<'_> {
             });
         }
         let mut probe = |rate: f64| -> Result<ProbeFigures, String> {
-            if gateway::interrupted() {
+            if gateway::interrupted().is_some() {
                 return Err("interrupted".into());
             }
             self.health(live, workload).map_err(|(_, m)| m)?;
