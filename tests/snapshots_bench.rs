@@ -5,7 +5,8 @@
 mod common;
 
 use common::fixtures;
-use wsgiprobe::report::{Console, Document, Exporter, Json};
+use wsgiprobe::bench::Model;
+use wsgiprobe::report::{Console, Document, Exporter, Json, Markdown};
 
 #[test]
 fn bench_table_closed_loop() {
@@ -55,4 +56,30 @@ fn bench_json() {
         assert!(value["latency_us"].get(p).is_some(), "no latency_us.{p}");
     }
     insta::assert_json_snapshot!(value);
+}
+
+/// The open model where the stack did not keep up: the headline is what it
+/// achieved, the offered rate beside it, and the shortfall said in words.
+#[test]
+fn bench_table_open_loop_not_kept_up() {
+    let mut report = fixtures::bench_report(true);
+    report.plan.model = Model::Open { rate: 10_000.0 };
+    report.result.totals.window.responses = 34_060;
+    let text = Console::default()
+        .export(&Document::Bench(&report))
+        .unwrap();
+    assert!(text.contains("asked 10,000/s, achieved 6,812/s"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&Json.export(&Document::Bench(&report)).unwrap()).unwrap();
+    assert_eq!(json["offered_rate"], 10_000.0);
+    assert_eq!(json["rate_held"], false);
+    assert_eq!(json["requests_per_sec"], 6_812.0);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn bench_markdown() {
+    let report = fixtures::bench_report(true);
+    let text = Markdown.export(&Document::Bench(&report)).unwrap();
+    insta::assert_snapshot!(text);
 }

@@ -118,6 +118,11 @@ impl Conn {
         self.socket.take().is_some()
     }
 
+    /// The status code of the response being read (once its head is in).
+    pub fn status(&self) -> u16 {
+        self.reader.status
+    }
+
     /// Counts a complete response; whether the server closes the
     /// connection after it.
     pub fn count_response(&mut self) -> bool {

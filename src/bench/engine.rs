@@ -27,9 +27,10 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::conn::{Conn, ConnStep};
 use super::plan::{Model, Plan, Stop};
-use super::record::{Failure, Recorder, Totals};
+use super::record::{Failure, Reading, Recorder, Totals};
 use super::socket::{Addr, Socket};
 use super::stats::{micros, SecondSnapshot};
+use crate::cancel::Cancel;
 
 /// How often timeouts and the end of the run are checked.
 const HOUSEKEEPING: Duration = Duration::from_millis(10);
@@ -64,11 +65,16 @@ struct Worker<'a> {
     sampled: u32,
     rec: Recorder,
     last_housekeeping: Instant,
+    cancel: Cancel,
+    /// The counters when the measured window began, and when it ended.
+    window_start: Option<Reading>,
+    window_end: Option<Reading>,
 }
 
 /// Runs one worker to the end of the plan with `connections` connections
 /// and, for counted runs, a `quota` of measured requests; returns what it
 /// measured.
+#[allow(clippy::too_many_arguments)]
 pub fn run_worker(
     id: usize,
     plan: &Plan,
@@ -76,6 +82,7 @@ pub fn run_worker(
     clock: Clock,
     connections: usize,
     quota: Option<u64>,
+    cancel: Cancel,
     tx: Option<Sender<SecondSnapshot>>,
 ) -> io::Result<Totals> {
     let cpu_start = thread_cpu();
@@ -109,8 +116,11 @@ pub fn run_worker(
         timer,
         armed_for: None,
         sampled: 0,
-        rec: Recorder::new(id, clock.measure_start, tx),
+        rec: Recorder::new(id, clock.measure_start, cancel, tx),
         last_housekeeping: now,
+        cancel,
+        window_start: None,
+        window_end: None,
     };
     // All workers start together so the open model's schedules interleave.
     if let Some(wait) = clock.start.checked_duration_since(Instant::now()) {
@@ -119,7 +129,10 @@ pub fn run_worker(
     let wall_start = Instant::now();
     w.run()?;
     let wall = wall_start.elapsed();
+    let end = w.window_end.unwrap_or_else(|| w.reading());
+    let window = w.window_start.map(|start| start.until(&end));
     let mut totals = w.rec.totals;
+    totals.window = window.unwrap_or_default();
     totals.cpu = thread_cpu().saturating_sub(cpu_start);
     if wall > Duration::ZERO {
         totals.busiest_thread = totals.cpu.as_secs_f64() / wall.as_secs_f64();
@@ -132,6 +145,16 @@ impl Worker<'_> {
         let mut events = Events::with_capacity(1024);
         loop {
             let now = Instant::now();
+            self.read_window(now);
+            if self.cancel.is_set() {
+                // The servers are being stopped: what is in flight now would
+                // only fail for that reason, so the run ends here.
+                self.rec.totals.cancelled_at = Some(now);
+                if self.window_start.is_some() && self.window_end.is_none() {
+                    self.window_end = Some(self.reading());
+                }
+                return Ok(());
+            }
             if now.duration_since(self.last_housekeeping) >= HOUSEKEEPING {
                 self.housekeeping(now);
             }
@@ -153,6 +176,22 @@ impl Worker<'_> {
                 }
                 self.on_event(ev.token().0, ev);
             }
+        }
+    }
+
+    /// The running counters now.
+    fn reading(&self) -> Reading {
+        let open = self.conns.iter().filter(|c| c.connected).count() as u64;
+        Reading::of(&self.rec.totals, open)
+    }
+
+    /// Reads the counters as the measured window begins and as it ends.
+    fn read_window(&mut self, now: Instant) {
+        if self.window_start.is_none() && now >= self.clock.measure_start {
+            self.window_start = Some(self.reading());
+        }
+        if self.window_end.is_none() && self.clock.end.is_some_and(|end| now >= end) {
+            self.window_end = Some(self.reading());
         }
     }
 
@@ -350,7 +389,8 @@ impl Worker<'_> {
                 .saturating_sub(self.next_index)
                 .max(1);
             self.next_index += n;
-            self.rec.finish_n(due, None, now, &Err(Failure::Unsent), n);
+            self.rec
+                .finish_n(due, None, now, None, &Err(Failure::Unsent), n);
         }
         // Idle connections are left idle: nothing more is due.
         self.idle.clear();
@@ -488,7 +528,9 @@ impl Worker<'_> {
         } else if c.close() {
             counts.closed_by_client += 1;
         }
-        self.rec.finish(c.intended, Some(c.sent), now, &result);
+        let status = answered.then(|| c.status());
+        self.rec
+            .finish(c.intended, Some(c.sent), now, status, &result);
         if let Err(Failure::Connect(_)) = result {
             self.conns[i].backoff_until = Some(now + CONNECT_BACKOFF);
         } else {

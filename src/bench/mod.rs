@@ -21,7 +21,7 @@ pub mod socket;
 pub mod stats;
 pub mod threshold;
 
-pub use plan::{parse_duration, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName};
+pub use plan::{HttpRequest, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName};
 pub use record::Totals;
 pub use run::{run_plan, RunResult};
 pub use threshold::{check_all, Checked, Figures, Threshold};

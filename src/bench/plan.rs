@@ -57,10 +57,79 @@ pub enum Workload {
     },
     /// A plain GET of the target URL's path; any 2xx answer will do.
     Get,
-    /// A GET of `path` on the user's own app (`bench --app`).
+    /// A request of the user's making to the target URL (`-m`, `-H`,
+    /// `--body`); any 2xx answer will do.
+    Http(HttpRequest),
+    /// A request to `path` on the user's own app (`bench --app`), shaped by
+    /// `-m`, `-H` and `--body` like `Http`.
     App {
         path: String,
+        #[serde(flatten)]
+        request: HttpRequest,
     },
+}
+
+/// The request `bench --url` sends when told how (`-m`, `-H`, `--body`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpRequest {
+    pub method: String,
+    /// `(name, value)`, in the order given.
+    pub headers: Vec<(String, String)>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub body_bytes: usize,
+}
+
+impl HttpRequest {
+    /// Checks what the command line gave: a method token, `Name: value`
+    /// headers with a token name and no line break in the value.
+    pub fn new(
+        method: Option<&str>,
+        headers: &[String],
+        body: Vec<u8>,
+    ) -> Result<HttpRequest, String> {
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        };
+        let method = match method {
+            Some(m) if token(m) => m.to_string(),
+            Some(m) => {
+                return Err(format!(
+                    "bad -m {m:?}: a method is a token such as GET or POST"
+                ))
+            }
+            None if body.is_empty() => "GET".into(),
+            None => "POST".into(),
+        };
+        let mut parsed = Vec::new();
+        for h in headers {
+            let Some((name, value)) = h.split_once(':') else {
+                return Err(format!("bad -H {h:?}: give it as 'Name: value'"));
+            };
+            let value = value.trim();
+            if !token(name) {
+                return Err(format!("bad -H {h:?}: {name:?} is not a header name"));
+            }
+            if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+                return Err(format!("bad -H {h:?}: the value holds a control character"));
+            }
+            parsed.push((name.to_string(), value.to_string()));
+        }
+        Ok(HttpRequest {
+            method,
+            headers: parsed,
+            body_bytes: body.len(),
+            body,
+        })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
 }
 
 impl Workload {
@@ -73,20 +142,21 @@ impl Workload {
             Workload::Sleep { .. } => "sleep",
             Workload::Cpu { .. } => "cpu",
             Workload::Get => "get",
+            Workload::Http(_) => "http",
             Workload::App { .. } => "app",
         }
     }
 
     /// The request path, under `base` (which ends with `/`).
     pub fn path(&self, base: &str) -> String {
-        if *self == Workload::Get {
+        if matches!(self, Workload::Get | Workload::Http(_)) {
             return if base.is_empty() {
                 "/".into()
             } else {
                 base.into()
             };
         }
-        if let Workload::App { path } = self {
+        if let Workload::App { path, .. } = self {
             return path.clone();
         }
         let base = base.trim_end_matches('/');
@@ -97,7 +167,9 @@ impl Workload {
             Workload::Echo { .. } => format!("{base}/_bench/echo"),
             Workload::Sleep { ms } => format!("{base}/_bench/sleep/{ms}"),
             Workload::Cpu { ms } => format!("{base}/_bench/cpu/{ms}"),
-            Workload::Get | Workload::App { .. } => unreachable!("handled above"),
+            Workload::Get | Workload::Http(_) | Workload::App { .. } => {
+                unreachable!("handled above")
+            }
         }
     }
 
@@ -113,6 +185,22 @@ impl Workload {
                 r.extend_from_slice(&pattern(*size));
                 r
             }
+            Workload::Http(h) | Workload::App { request: h, .. } => {
+                let mut head = format!("{} {path} HTTP/1.1\r\n", h.method);
+                if !h.has("host") {
+                    head.push_str(&format!("Host: {authority}\r\n"));
+                }
+                for (name, value) in &h.headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                if !h.body.is_empty() && !h.has("content-length") {
+                    head.push_str(&format!("Content-Length: {}\r\n", h.body.len()));
+                }
+                head.push_str("\r\n");
+                let mut r = head.into_bytes();
+                r.extend_from_slice(&h.body);
+                r
+            }
             _ => format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n").into_bytes(),
         }
     }
@@ -124,7 +212,7 @@ impl Workload {
             Workload::Payload { size } | Workload::Echo { size } => Some(pattern(*size)),
             Workload::Stream { chunks, size } => Some(pattern(*size).repeat(*chunks as usize)),
             Workload::Sleep { .. } | Workload::Cpu { .. } => Some(OK.to_vec()),
-            Workload::Get | Workload::App { .. } => None,
+            Workload::Get | Workload::Http(_) | Workload::App { .. } => None,
         }
     }
 }
@@ -167,18 +255,6 @@ pub struct ResponseCheck {
     /// Compare the body bytes of one response in this many (1 = all); the
     /// length is checked on every response.
     pub sample_every: u32,
-    /// The status every response must have; `None`: any 2xx.
-    pub status: Option<u16>,
-}
-
-impl ResponseCheck {
-    /// Whether a response status is the one asked for.
-    pub fn status_ok(&self, status: u16) -> bool {
-        match self.status {
-            Some(want) => status == want,
-            None => (200..300).contains(&status),
-        }
-    }
 }
 
 /// Everything the engine needs.
@@ -194,48 +270,9 @@ pub struct Plan {
     pub check: ResponseCheck,
 }
 
-/// Parses `15s`, `500ms`, `2m`, `1h`, `1.5s` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (try 15s, 500ms, 2m)"))?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
-            ))
-        }
-    };
-    let secs = value * scale;
-    if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("{s:?} is too long"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-    }
 
     #[test]
     fn requests_and_bodies_match_the_probe() {
@@ -251,11 +288,40 @@ mod tests {
         assert_eq!(Workload::Get.path("/"), "/");
         let app = Workload::App {
             path: "/hello?x=1".into(),
+            request: HttpRequest::new(None, &[], vec![]).unwrap(),
         };
         assert!(app
             .request("/", "h:1")
             .starts_with(b"GET /hello?x=1 HTTP/1.1\r\n"));
         assert_eq!(app.expected_body(), None);
         assert_eq!(Workload::Get.path("/x/"), "/x/");
+    }
+
+    #[test]
+    fn a_request_of_the_users_making() {
+        let h = HttpRequest::new(
+            None,
+            &["Content-Type: application/json".into(), "X-A:1".into()],
+            b"{}".to_vec(),
+        )
+        .unwrap();
+        let r = Workload::Http(h).request("/api", "h:1");
+        assert_eq!(
+            r,
+            b"POST /api HTTP/1.1\r\nHost: h:1\r\nContent-Type: application/json\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n{}"
+        );
+        let h = HttpRequest::new(Some("DELETE"), &["Host: other".into()], vec![]).unwrap();
+        assert_eq!(
+            Workload::Http(h).request("/", "h:1"),
+            b"DELETE / HTTP/1.1\r\nHost: other\r\n\r\n"
+        );
+        for (m, hs) in [
+            (Some("GE T"), vec![]),
+            (None, vec!["NoColon".to_string()]),
+            (None, vec!["Bad Name: x".to_string()]),
+            (None, vec!["X: a\r\nInjected: 1".to_string()]),
+        ] {
+            assert!(HttpRequest::new(m, &hs, vec![]).is_err(), "{m:?} {hs:?}");
+        }
     }
 }

@@ -15,6 +15,7 @@ use super::stats::{
     self, latency_histogram, micros, timeline_histogram, Connections, ErrorKind, Errors,
     SecondSnapshot,
 };
+use crate::cancel::Cancel;
 
 /// What one worker thread, or the whole run, measured.
 #[derive(Debug)]
@@ -46,6 +47,116 @@ pub struct Totals {
     pub last_response: Option<Instant>,
     /// The first error seen, as `kind: detail`, for the user.
     pub first_error: Option<String>,
+    /// Measured requests answered, by status code (any status, 2xx or not).
+    pub statuses: StatusCounts,
+    /// Responses received in all, warm-up included (the window's count is
+    /// the difference between two readings).
+    pub responses_total: u64,
+    /// What happened inside the measured window only.
+    pub window: Window,
+    /// When the run was cancelled (a signal), if it was.
+    pub cancelled_at: Option<Instant>,
+}
+
+/// Counts per HTTP status code; a handful of codes at most, so a short list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCounts(Vec<(u16, u64)>);
+
+impl StatusCounts {
+    pub fn add(&mut self, status: u16, n: u64) {
+        match self.0.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, count)) => *count += n,
+            None => self.0.push((status, n)),
+        }
+    }
+
+    /// `(status, count)`, by status.
+    pub fn sorted(&self) -> Vec<(u16, u64)> {
+        let mut v = self.0.clone();
+        v.sort_unstable();
+        v
+    }
+
+    pub fn merge(&mut self, other: &StatusCounts) {
+        for (s, n) in &other.0 {
+            self.add(*s, *n);
+        }
+    }
+}
+
+/// What a worker did between the start and the end of the measured window:
+/// the difference of two readings of its running counters, so warm-up
+/// connections and responses that come in after the window never count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Responses received (complete, any status).
+    pub responses: u64,
+    pub bytes_read: u64,
+    /// Requests started on a connection.
+    pub sent: u64,
+    /// Connections opened and closed during the window.
+    pub connections: Connections,
+    /// Connections already open when the window began (from the warm-up).
+    pub open_at_start: u64,
+}
+
+impl Window {
+    pub fn merge(&mut self, o: &Window) {
+        self.responses += o.responses;
+        self.bytes_read += o.bytes_read;
+        self.sent += o.sent;
+        self.connections.merge(&o.connections);
+        self.open_at_start += o.open_at_start;
+    }
+}
+
+/// A reading of a worker's running counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    responses: u64,
+    bytes_read: u64,
+    sent: u64,
+    connections: Connections,
+    open: u64,
+}
+
+impl Reading {
+    /// The counters of `t` now, with `open` connections open.
+    pub fn of(t: &Totals, open: u64) -> Reading {
+        Reading {
+            responses: t.responses_total,
+            bytes_read: t.bytes_read,
+            sent: t.sent_total,
+            connections: t.connections,
+            open,
+        }
+    }
+
+    /// What happened between `self` and the later reading `end`.
+    pub fn until(&self, end: &Reading) -> Window {
+        let c = |a: u64, b: u64| b.saturating_sub(a);
+        Window {
+            responses: c(self.responses, end.responses),
+            bytes_read: c(self.bytes_read, end.bytes_read),
+            sent: c(self.sent, end.sent),
+            connections: Connections {
+                opened: c(self.connections.opened, end.connections.opened),
+                closed_by_server: c(
+                    self.connections.closed_by_server,
+                    end.connections.closed_by_server,
+                ),
+                retried_after_close: c(
+                    self.connections.retried_after_close,
+                    end.connections.retried_after_close,
+                ),
+                closed_by_client: c(
+                    self.connections.closed_by_client,
+                    end.connections.closed_by_client,
+                ),
+            },
+            open_at_start: self.open,
+        }
+    }
 }
 
 impl Default for Totals {
@@ -65,6 +176,10 @@ impl Default for Totals {
             busiest_thread: 0.0,
             last_response: None,
             first_error: None,
+            statuses: StatusCounts::default(),
+            responses_total: 0,
+            window: Window::default(),
+            cancelled_at: None,
         }
     }
 }
@@ -89,6 +204,13 @@ impl Totals {
         if self.first_error.is_none() {
             self.first_error.clone_from(&other.first_error);
         }
+        self.statuses.merge(&other.statuses);
+        self.responses_total += other.responses_total;
+        self.window.merge(&other.window);
+        self.cancelled_at = match (self.cancelled_at, other.cancelled_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     /// Requests that got a complete response, 2xx or not (those whose
@@ -181,6 +303,9 @@ impl fmt::Display for Failure {
 pub struct Recorder {
     pub totals: Totals,
     measure_start: Instant,
+    /// Once set, nothing more is recorded: the signal handler is stopping
+    /// the servers, and what fails from then on is its doing.
+    cancel: Cancel,
     worker: usize,
     tx: Option<Sender<SecondSnapshot>>,
     /// The timeline's current second (since `measure_start`) and what ended in it.
@@ -194,11 +319,13 @@ impl Recorder {
     pub fn new(
         worker: usize,
         measure_start: Instant,
+        cancel: Cancel,
         tx: Option<Sender<SecondSnapshot>>,
     ) -> Recorder {
         Recorder {
             totals: Totals::default(),
             measure_start,
+            cancel,
             worker,
             tx,
             second: 0,
@@ -211,8 +338,10 @@ impl Recorder {
     /// Records a request that ended at `now`: the one place every request
     /// passes through when it ends, answered (2xx or not), failed, timed
     /// out, or given up. `intended` is when it was due (open model) or
-    /// started (closed); `sent` is when it was started on a connection.
-    /// Requests due before the measured window (warm-up) are ignored here.
+    /// started (closed); `sent` is when it was started on a connection;
+    /// `status` is the answer's status code, when there was an answer.
+    /// Requests due before the measured window (warm-up) are ignored here,
+    /// but for the count of responses the window's throughput reads.
     ///
     /// A measured request adds one to `requests`, one to `ok` or to its
     /// error kind, and its latency from `intended` to `corrected` and to the
@@ -239,9 +368,10 @@ impl Recorder {
         intended: Instant,
         sent: Option<Instant>,
         now: Instant,
+        status: Option<u16>,
         result: &Result<(), Failure>,
     ) {
-        self.finish_n(intended, sent, now, result, 1);
+        self.finish_n(intended, sent, now, status, result, 1);
     }
 
     /// Records `n` requests that ended alike, as `n` calls of
@@ -254,11 +384,21 @@ impl Recorder {
         intended: Instant,
         sent: Option<Instant>,
         now: Instant,
+        status: Option<u16>,
         result: &Result<(), Failure>,
         n: u64,
     ) {
+        if self.cancel.is_set() {
+            return;
+        }
+        if status.is_some() {
+            self.totals.responses_total += n;
+        }
         if intended < self.measure_start || n == 0 {
             return;
+        }
+        if let Some(s) = status {
+            self.totals.statuses.add(s, n);
         }
         let ended = match (result, sent) {
             (Err(Failure::Timeout(after)), Some(sent)) => sent + *after,
@@ -347,19 +487,43 @@ mod tests {
     /// One request of every ending, plus a warm-up one, through `finish`.
     fn recorded(t0: Instant) -> Recorder {
         let start = t0 + ms(100);
-        let mut r = Recorder::new(0, start, None);
+        let mut r = Recorder::new(0, start, Cancel::default(), None);
         let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
         let reset = || io::Error::from(io::ErrorKind::ConnectionReset);
         // Warm-up: due before the window, not recorded.
-        r.finish(t0, Some(t0), start + ms(1), &Ok(()));
+        r.finish(t0, Some(t0), start + ms(1), Some(200), &Ok(()));
         let at = |n| start + ms(n);
-        r.finish(at(0), Some(at(0)), at(2), &Ok(()));
-        r.finish(at(1), Some(at(1)), at(3), &Err(Failure::Status(500)));
-        r.finish(at(2), Some(at(7)), at(400), &Err(Failure::Timeout(TIMEOUT)));
-        r.finish(at(3), Some(at(3)), at(5), &Err(Failure::Closed(reset())));
-        r.finish(at(4), Some(at(4)), at(4), &Err(Failure::Connect(refused())));
-        r.finish(at(5), None, at(900), &Err(Failure::Unsent));
-        r.finish(at(6), Some(at(6)), at(8), &Ok(()));
+        r.finish(at(0), Some(at(0)), at(2), Some(200), &Ok(()));
+        r.finish(
+            at(1),
+            Some(at(1)),
+            at(3),
+            Some(500),
+            &Err(Failure::Status(500)),
+        );
+        r.finish(
+            at(2),
+            Some(at(7)),
+            at(400),
+            None,
+            &Err(Failure::Timeout(TIMEOUT)),
+        );
+        r.finish(
+            at(3),
+            Some(at(3)),
+            at(5),
+            None,
+            &Err(Failure::Closed(reset())),
+        );
+        r.finish(
+            at(4),
+            Some(at(4)),
+            at(4),
+            None,
+            &Err(Failure::Connect(refused())),
+        );
+        r.finish(at(5), None, at(900), None, &Err(Failure::Unsent));
+        r.finish(at(6), Some(at(6)), at(8), Some(200), &Ok(()));
         r
     }
 
@@ -383,6 +547,10 @@ mod tests {
             assert_eq!(t.errors.get(kind), 1, "{kind:?}");
         }
         assert_eq!(t.started(), 6);
+        // Every answer by status, the warm-up's left out; every response
+        // counted for the window's throughput, the warm-up's included.
+        assert_eq!(t.statuses.sorted(), vec![(200, 2), (500, 1)]);
+        assert_eq!(t.responses_total, 4);
         assert_eq!(t.first_error.as_deref(), Some("status: status 500"));
         // The last answered request (the Ok at +8 ms), not the later failures.
         assert_eq!(t.last_response, Some(t0 + ms(108)));
@@ -436,11 +604,12 @@ mod tests {
         a.totals.cpu = ms(5);
         a.totals.busiest_thread = 0.5;
         a.totals.connections.opened = 2;
-        let mut b = Recorder::new(1, t0, None);
+        let mut b = Recorder::new(1, t0, Cancel::default(), None);
         b.finish(
             t0,
             Some(t0),
             t0 + ms(200),
+            None,
             &Err(Failure::Io(io::Error::other("x"))),
         );
         b.totals.sent_total = 1;
@@ -474,6 +643,8 @@ mod tests {
         assert_eq!(m.busiest_thread, 0.75);
         assert_eq!(m.last_response, a.last_response);
         assert_eq!(m.first_error, a.first_error);
+        assert_eq!(m.statuses, a.statuses);
+        assert_eq!(m.responses_total, a.responses_total);
         // The first error of a worker that had one, whichever merged first.
         let mut m = Totals::default();
         m.merge(&b);

@@ -9,6 +9,7 @@ use super::plan::{Plan, ResponseCheck, Stop};
 use super::record::Totals;
 use super::socket::Addr;
 use super::stats::{TimelineCollector, TimelinePoint};
+use crate::cancel::Cancel;
 use crate::http::{round_trip, HttpError, Target};
 
 /// Time given to worker threads to start before the first request is due:
@@ -20,20 +21,25 @@ pub const START_DELAY: Duration = Duration::from_millis(50);
 pub struct RunResult {
     /// The workers' totals, added up.
     pub totals: Totals,
-    /// The measured window: the duration, or first to last response of a counted run.
+    /// The measured window: the duration, or first to last response of a
+    /// counted run; up to the signal when one cut the run short.
     pub measured: Duration,
     /// Worker threads that ran.
     pub threads: usize,
     pub timeline: Vec<TimelinePoint>,
+    /// A signal cut the run short.
+    pub interrupted: bool,
 }
 
 impl RunResult {
-    /// What the stack achieved: requests started on a connection over the
-    /// measured window (never the offered rate, so unsent ones are left out).
+    /// What the stack achieved: responses received inside the measured
+    /// window, per second of it. Never the offered rate: a request the stack
+    /// answered only after the window, however long ago it was due, is not
+    /// throughput of the window.
     pub fn requests_per_sec(&self) -> f64 {
         let secs = self.measured.as_secs_f64();
         if secs > 0.0 {
-            self.totals.started() as f64 / secs
+            self.totals.window.responses as f64 / secs
         } else {
             0.0
         }
@@ -45,6 +51,7 @@ impl RunResult {
 pub fn run_plan(
     plan: &Plan,
     target: &Target,
+    cancel: Cancel,
     on_second: &mut dyn FnMut(TimelinePoint),
 ) -> io::Result<RunResult> {
     let addr = Addr::resolve(target)?;
@@ -77,7 +84,7 @@ pub fn run_plan(
                 std::thread::Builder::new()
                     .name(format!("bench-{k}"))
                     .spawn_scoped(s, move || {
-                        run_worker(k, plan, addr, clock, conns, quota, Some(tx))
+                        run_worker(k, plan, addr, clock, conns, quota, cancel, Some(tx))
                     })
                     .expect("spawn a worker thread")
             })
@@ -101,14 +108,18 @@ pub fn run_plan(
     for report in reports {
         totals.merge(&report?);
     }
-    let measured = match plan.stop {
+    let mut measured = match plan.stop {
         Stop::Duration(d) => d,
         Stop::Count(_) => totals
             .last_response
             .map(|t| t.saturating_duration_since(measure_start))
             .unwrap_or_default(),
     };
+    if let Some(at) = totals.cancelled_at {
+        measured = measured.min(at.saturating_duration_since(measure_start));
+    }
     Ok(RunResult {
+        interrupted: totals.cancelled_at.is_some(),
         totals,
         measured,
         threads,

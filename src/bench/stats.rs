@@ -51,6 +51,8 @@ pub struct Percentiles {
     pub max: u64,
     pub min: u64,
     pub mean: f64,
+    /// Standard deviation.
+    pub stdev: f64,
     pub count: u64,
 }
 
@@ -68,6 +70,7 @@ impl Percentiles {
             max: h.max(),
             min: h.min(),
             mean: h.mean(),
+            stdev: h.stdev(),
             count: h.len(),
         }
     }

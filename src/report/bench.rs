@@ -6,18 +6,24 @@ use std::time::{Duration, SystemTime};
 use comfy_table::CellAlignment;
 use serde_json::{json, Value};
 
-use super::check::ToolInfo;
-use super::style::{ms, table};
-use crate::bench::plan::{Model, Plan, Stop, Workload};
+use super::check::{rfc3339, ToolInfo};
+use super::export::Console;
+use super::markdown::{code, text};
+use super::style::{bytes, ms, table, thousands};
+use crate::bench::plan::{HttpRequest, Model, Plan, Stop, Workload};
 use crate::bench::run::RunResult;
 use crate::bench::stats::{encode, spectrum, Percentiles};
 use crate::bench::threshold::{check_all, Checked, Figures, Threshold};
+use crate::exit::Signal;
 use crate::gateway::Stack;
 
 /// A worker thread busier than this was itself the bottleneck.
 const BUSY_LIMIT: f64 = 0.90;
 /// Open model: a generator whose sends run this late (p99) fell behind.
 const LAG_LIMIT_US: u64 = 5_000;
+/// Open model: the stack held the offered rate if it answered at least this
+/// share of it in the window (the window's edges cost a request or two).
+const HELD_SHARE: f64 = 0.95;
 
 /// How the load generator itself fared.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,6 +61,8 @@ pub struct BenchReport {
     pub warnings: Vec<String>,
     /// `--fail-if` thresholds against this run, in the order given.
     pub thresholds: Vec<Checked>,
+    /// The signal that cut the run short, if one did.
+    pub interrupted: Option<Signal>,
 }
 
 impl BenchReport {
@@ -88,16 +96,16 @@ impl BenchReport {
             bottleneck,
         };
         let mut warnings = Vec::new();
-        let c = &t.connections;
+        let w = &t.window;
         // Only closes the server made after answering count: a client that
         // drops the connection after each failed request, or one with more
         // connections than requests, opens as many without the server
-        // closing any.
-        if t.answered() >= 20 && c.closed_by_server * 10 >= t.answered() * 9 {
+        // closing any. The measured window's figures alone.
+        if w.responses >= 20 && w.connections.closed_by_server * 10 >= w.responses * 9 {
             warnings.push(format!(
-                "the server closed the connection after almost every request ({} closes for {} answered requests): the figures include connection set-up; this server (or its mode) does not keep connections alive",
-                c.closed_by_server,
-                t.answered()
+                "the server closed the connection after almost every request ({} closes for {} answered requests in the measured window): the figures include connection set-up; this server (or its mode) does not keep connections alive",
+                thousands(w.connections.closed_by_server as f64),
+                thousands(w.responses as f64)
             ));
         }
         if bottleneck {
@@ -134,6 +142,7 @@ impl BenchReport {
             allow_errors,
             warnings,
             thresholds: Vec::new(),
+            interrupted: None,
         }
     }
 
@@ -152,6 +161,76 @@ impl BenchReport {
     /// Thresholds the run did not meet.
     pub fn broken_thresholds(&self) -> impl Iterator<Item = &Checked> {
         self.thresholds.iter().filter(|c| !c.held)
+    }
+
+    /// Open model: the rate asked for.
+    pub fn offered_rate(&self) -> Option<f64> {
+        match self.plan.model {
+            Model::Open { rate } => Some(rate),
+            Model::Closed => None,
+        }
+    }
+
+    /// Open model: whether the stack answered the offered rate in the
+    /// window (within 5%, less a request or two lost at the window's edges).
+    pub fn rate_held(&self) -> Option<bool> {
+        let rate = self.offered_rate()?;
+        let secs = self.result.measured.as_secs_f64();
+        let answered = self.result.totals.window.responses as f64;
+        Some(secs > 0.0 && answered >= HELD_SHARE * rate * secs - 2.0)
+    }
+
+    /// Bytes read per second of the window (heads and bodies).
+    pub fn bytes_per_sec(&self) -> f64 {
+        let secs = self.result.measured.as_secs_f64();
+        if secs > 0.0 {
+            self.result.totals.window.bytes_read as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Requests per connection in the window: those sent over the
+    /// connections open at its start and opened during it.
+    fn requests_per_connection(&self) -> f64 {
+        let w = &self.result.totals.window;
+        let conns = w.open_at_start + w.connections.opened;
+        if conns > 0 {
+            w.sent as f64 / conns as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// The throughput headline, with the offered rate beside it in the
+    /// open model and, when the stack did not keep up, that said in words.
+    pub fn headline(&self) -> String {
+        let achieved = self.result.requests_per_sec();
+        let mut line = format!("{} req/s", thousands(achieved));
+        if let (Some(rate), Some(held)) = (self.offered_rate(), self.rate_held()) {
+            if held {
+                line.push_str(&format!(" (offered {}/s: held)", thousands(rate)));
+            } else {
+                line.push_str(&format!(
+                    " (asked {}/s, achieved {}/s: the stack did not keep up)",
+                    thousands(rate),
+                    thousands(achieved)
+                ));
+            }
+        }
+        line
+    }
+
+    /// `200 ×9,990, 500 ×10`.
+    fn statuses_text(&self) -> String {
+        let list = self.result.totals.statuses.sorted();
+        if list.is_empty() {
+            return "none".into();
+        }
+        list.iter()
+            .map(|(s, n)| format!("{s} ×{}", thousands(*n as f64)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A run with more errors than allowed (or with nothing measured) does not count.
@@ -179,10 +258,18 @@ impl BenchReport {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
+        let statuses: serde_json::Map<String, Value> = t
+            .statuses
+            .sorted()
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), json!(n)))
+            .collect();
+        let w = &t.window;
         let mut doc = json!({
             "tool": {"name": self.tool.name, "version": self.tool.version},
             "stack": self.stack,
             "started_unix": started,
+            "interrupted": self.interrupted.map(Signal::name),
             "plan": {
                 "model": model,
                 "rate": rate,
@@ -200,7 +287,12 @@ impl BenchReport {
             "ok": t.ok,
             "measured_s": r.measured.as_secs_f64(),
             "requests_per_sec": r.requests_per_sec(),
-            "bytes_read": t.bytes_read,
+            "responses_in_window": w.responses,
+            "offered_rate": self.offered_rate(),
+            "rate_held": self.rate_held(),
+            "statuses": statuses,
+            "bytes_read": w.bytes_read,
+            "bytes_per_sec": self.bytes_per_sec(),
             "latency_us": corrected,
             "latency_uncorrected_us": uncorrected,
             "latency_note": match plan.model {
@@ -215,11 +307,13 @@ impl BenchReport {
                 "first": t.first_error,
             },
             "connections": {
-                "opened": t.connections.opened,
-                "closed_by_server": t.connections.closed_by_server,
-                "closed_by_client": t.connections.closed_by_client,
-                "retried_after_close": t.connections.retried_after_close,
-                "requests_per_connection": if t.connections.opened > 0 { t.sent_total as f64 / t.connections.opened as f64 } else { 0.0 },
+                "note": "the measured window only",
+                "open_at_start": w.open_at_start,
+                "opened": w.connections.opened,
+                "closed_by_server": w.connections.closed_by_server,
+                "closed_by_client": w.connections.closed_by_client,
+                "retried_after_close": w.connections.retried_after_close,
+                "requests_per_connection": self.requests_per_connection(),
             },
             "generator": self.generator,
             "warnings": self.warnings,
@@ -238,136 +332,176 @@ impl BenchReport {
     }
 
     /// The terminal summary.
-    pub fn render(&self) -> String {
+    pub fn render(&self, console: &Console) -> String {
         let r = &self.result;
         let totals = &r.totals;
         let s = &self.stack;
-        let mut out = String::new();
-        let what = match self.plan.model {
-            Model::Closed => format!("closed loop, {} connections", self.plan.connections),
-            Model::Open { rate } => format!(
-                "open loop at {rate} req/s, up to {} connections",
-                self.plan.connections
-            ),
-        };
-        out.push_str(&format!(
-            "{} {}: {}{} at {} ({}, proxy {})\nworkload {} ({}), {what}, {} load thread(s), {:.1} s measured\n",
-            self.tool.name,
-            self.tool.version,
-            s.gateway,
-            s.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
-            s.target,
-            s.transport,
-            s.proxy,
-            self.workload.name(),
-            workload_args(&self.workload),
-            r.threads,
-            r.measured.as_secs_f64(),
-        ));
-        if let Some(sw) = &s.server_software {
-            out.push_str(&format!("SERVER_SOFTWARE: {sw}\n"));
-        }
-
-        let mut t = table(None);
         let corrected = Percentiles::of(&totals.corrected);
         let uncorrected = Percentiles::of(&totals.uncorrected);
         let open = matches!(self.plan.model, Model::Open { .. });
-        t.set_header(vec![
-            "req/s", "requests", "errors", "p50", "p90", "p99", "p99.9", "max",
-        ]);
         // Without one answered request the histogram only times failures
         // (often near zero): no figure is better than a misleading one.
         let answered = totals.answered() > 0;
         let latency = |us: u64| if answered { ms(us) } else { "-".into() };
-        let row = |label: String, p: &Percentiles| {
-            vec![
-                label,
-                totals.requests.to_string(),
-                totals.errors.total().to_string(),
-                latency(p.p50),
-                latency(p.p90),
-                latency(p.p99),
-                latency(p.p99_9),
-                latency(p.max),
-            ]
-        };
-        t.add_row(row(format!("{:.1}", r.requests_per_sec()), &corrected));
-        if open {
-            let mut service = row("(service time)".into(), &uncorrected);
-            service[1].clear();
-            service[2].clear();
-            t.add_row(service);
+        let mut out = String::new();
+        out.push_str(&format!(
+            "{} {}: {}{} at {} ({}, {})\nworkload {} ({}), {}, {} measured\n",
+            self.tool.name,
+            self.tool.version,
+            s.gateway,
+            s.version
+                .as_ref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            s.target,
+            s.transport,
+            if s.proxy == "none" {
+                "no proxy".to_string()
+            } else {
+                format!("behind {}", s.proxy)
+            },
+            self.workload.name(),
+            workload_args(&self.workload),
+            self.load_text(),
+            crate::duration::show(r.measured),
+        ));
+        if let Some(sw) = &s.server_software {
+            out.push_str(&format!("SERVER_SOFTWARE: {sw}\n"));
         }
-        for i in 0..8 {
-            if let Some(col) = t.column_mut(i) {
-                col.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        out.push_str(&t.to_string());
         out.push('\n');
-        if open {
-            out.push_str("latency counts from each request's intended send time; service time from the actual send\n");
-        }
+        let field = |name: &str, value: String| format!("  {name:<12}{value}\n");
+        out.push_str(&field("throughput", self.headline()));
+        out.push_str(&field(
+            "requests",
+            format!(
+                "{} ({} ok, {} errors)",
+                thousands(totals.requests as f64),
+                thousands(totals.ok as f64),
+                thousands(totals.errors.total() as f64)
+            ),
+        ));
+        out.push_str(&field("statuses", self.statuses_text()));
+        out.push_str(&field(
+            "transfer",
+            format!(
+                "{}/s ({} read in the window)",
+                bytes(self.bytes_per_sec()),
+                bytes(totals.window.bytes_read as f64)
+            ),
+        ));
+        out.push_str(&field(
+            "latency",
+            format!(
+                "mean {}, stdev {}{}",
+                latency(corrected.mean.round() as u64),
+                latency(corrected.stdev.round() as u64),
+                if open {
+                    ", from each request's due time"
+                } else {
+                    ""
+                }
+            ),
+        ));
 
-        if !answered {
-            out.push_str("no request was answered: there is no latency to show\n");
-        }
-        let spec = spectrum(&totals.corrected);
-        if answered && !spec.is_empty() {
-            let mut t = table(None);
-            t.set_header(vec!["percentile", "latency", "requests ≤"]);
-            for p in &spec {
-                t.add_row(vec![
-                    format!("{}", p.percentile),
-                    ms(p.latency_us),
-                    p.count.to_string(),
-                ]);
+        if !console.quiet {
+            let mut t = table(Some(console.width));
+            t.set_header(vec!["latency", "p50", "p90", "p99", "p99.9", "max"]);
+            let row = |label: &str, p: &Percentiles| {
+                vec![
+                    label.to_string(),
+                    latency(p.p50),
+                    latency(p.p90),
+                    latency(p.p99),
+                    latency(p.p99_9),
+                    latency(p.max),
+                ]
+            };
+            t.add_row(row(if open { "corrected" } else { "measured" }, &corrected));
+            if open {
+                t.add_row(row("service", &uncorrected));
             }
-            out.push_str(&t.to_string());
-            out.push('\n');
+            for i in 1..6 {
+                if let Some(col) = t.column_mut(i) {
+                    col.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            out.push_str(&format!("{t}\n"));
+            if open {
+                out.push_str("corrected: from each request's due time (waiting for a connection included); service: from the actual send\n");
+            }
+            if !answered {
+                out.push_str("no request was answered: there is no latency to show\n");
+            }
+            let spec = spectrum(&totals.corrected);
+            if answered && !spec.is_empty() {
+                let mut t = table(Some(console.width));
+                t.set_header(vec!["percentile", "latency", "requests ≤"]);
+                for p in &spec {
+                    t.add_row(vec![
+                        format!("{}", p.percentile),
+                        ms(p.latency_us),
+                        thousands(p.count as f64),
+                    ]);
+                }
+                for i in 0..3 {
+                    if let Some(col) = t.column_mut(i) {
+                        col.set_cell_alignment(CellAlignment::Right);
+                    }
+                }
+                out.push_str(&format!("{t}\n"));
+            }
         }
 
         if totals.errors.total() > 0 {
             let kinds: Vec<String> = totals
                 .errors
                 .nonzero()
-                .map(|(k, n)| format!("{} {n}", k.as_str()))
+                .map(|(k, n)| format!("{} {}", k.as_str(), thousands(n as f64)))
                 .collect();
             out.push_str(&format!("errors: {}\n", kinds.join(", ")));
             if let Some(e) = &totals.first_error {
                 out.push_str(&format!("first error: {e}\n"));
             }
         }
-        let c = &totals.connections;
+        let w = &totals.window;
         out.push_str(&format!(
-            "connections: {} opened, {:.1} requests each, {} closed by the server, {} closed after errors, {} requests resent after an idle close\n",
-            c.opened,
-            if c.opened > 0 { totals.sent_total as f64 / c.opened as f64 } else { 0.0 },
-            c.closed_by_server,
-            c.closed_by_client,
-            c.retried_after_close,
+            "connections (measured window): {} open at its start, {} opened, {:.1} requests each, {} closed by the server, {} closed after errors, {} requests resent after an idle close\n",
+            w.open_at_start,
+            w.connections.opened,
+            self.requests_per_connection(),
+            w.connections.closed_by_server,
+            w.connections.closed_by_client,
+            w.connections.retried_after_close,
         ));
-        let g = &self.generator;
-        out.push_str(&format!(
-            "generator: {:.2} s CPU on {} thread(s) ({:.1} µs per request), busiest thread {:.0}%",
-            g.cpu_s,
-            g.threads,
-            g.cpu_per_request_us,
-            g.busiest_thread * 100.0
-        ));
-        if let Some(lag) = &g.sched_lag_us {
+        if !console.quiet {
+            let g = &self.generator;
             out.push_str(&format!(
-                ", send lag p99 {} max {}",
-                ms(lag.p99),
-                ms(lag.max)
+                "generator: {:.2} s CPU on {} thread(s) ({:.1} µs per request), busiest thread {:.0}%",
+                g.cpu_s,
+                g.threads,
+                g.cpu_per_request_us,
+                g.busiest_thread * 100.0
             ));
+            if let Some(lag) = &g.sched_lag_us {
+                out.push_str(&format!(
+                    ", send lag p99 {} max {}",
+                    ms(lag.p99),
+                    ms(lag.max)
+                ));
+            }
+            out.push('\n');
         }
-        out.push('\n');
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
         }
         out.push_str(&crate::report::render_thresholds(&self.thresholds));
-        if !self.valid() {
+        if let Some(signal) = self.interrupted {
+            out.push_str(&format!(
+                "INTERRUPTED by {} after {} of the measured window: the figures are for that part\n",
+                signal.name(),
+                crate::duration::show(r.measured)
+            ));
+        } else if !self.valid() {
             out.push_str(&format!(
                 "INVALID RUN: {} errors (allowed: {}; raise with --allow-errors)\n",
                 totals.errors.total(),
@@ -375,6 +509,106 @@ impl BenchReport {
             ));
         }
         out
+    }
+
+    /// `open loop at 2,000/s, up to 64 connections, 1 load thread`.
+    fn load_text(&self) -> String {
+        let threads = self.result.threads;
+        let threads = format!(
+            "{threads} load thread{}",
+            if threads == 1 { "" } else { "s" }
+        );
+        match self.plan.model {
+            Model::Closed => format!(
+                "closed loop, {} connections, {threads}",
+                self.plan.connections
+            ),
+            Model::Open { rate } => format!(
+                "open loop at {}/s, up to {} connections, {threads}",
+                thousands(rate),
+                self.plan.connections
+            ),
+        }
+    }
+
+    /// The summary as Markdown, for a pull request or a notebook.
+    pub fn markdown(&self) -> String {
+        let r = &self.result;
+        let t = &r.totals;
+        let s = &self.stack;
+        let p = Percentiles::of(&t.corrected);
+        let server = match &s.version {
+            Some(v) => format!("{} {v}", s.gateway),
+            None => s.gateway.clone(),
+        };
+        let mut md = format!(
+            "# wsgiprobe bench: {} ({})\n\nGenerated by {} {} on {}.\n\n",
+            text(&server),
+            self.workload.name(),
+            self.tool.name,
+            self.tool.version,
+            rfc3339(self.started),
+        );
+        md.push_str("| stack | workload | load | measured |\n|---|---|---|---|\n");
+        md.push_str(&format!(
+            "| {} at {} ({}, {}) | {} ({}) | {} | {} |\n\n",
+            text(&server),
+            code(&s.target),
+            s.transport,
+            if s.proxy == "none" {
+                "no proxy".to_string()
+            } else {
+                format!("behind {}", text(&s.proxy))
+            },
+            self.workload.name(),
+            text(&workload_args(&self.workload)),
+            self.load_text(),
+            crate::duration::show(r.measured),
+        ));
+        md.push_str("| throughput | requests | errors | mean | stdev | p50 | p90 | p99 | p99.9 | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
+            text(&self.headline()),
+            thousands(t.requests as f64),
+            thousands(t.errors.total() as f64),
+            ms(p.mean.round() as u64),
+            ms(p.stdev.round() as u64),
+            ms(p.p50),
+            ms(p.p90),
+            ms(p.p99),
+            ms(p.p99_9),
+            ms(p.max),
+        ));
+        md.push_str(&format!(
+            "- statuses: {}\n- transfer: {}/s\n- connections (measured window): {} open at its start, {} opened, {:.1} requests each\n",
+            self.statuses_text(),
+            bytes(self.bytes_per_sec()),
+            t.window.open_at_start,
+            t.window.connections.opened,
+            self.requests_per_connection(),
+        ));
+        if matches!(self.plan.model, Model::Open { .. }) {
+            md.push_str(
+                "- latency counts from each request's due time (coordinated omission corrected)\n",
+            );
+        }
+        for w in &self.warnings {
+            md.push_str(&format!("- warning: {}\n", text(w)));
+        }
+        if let Some(signal) = self.interrupted {
+            md.push_str(&format!(
+                "\n**Interrupted** by {} after {} of the measured window.\n",
+                signal.name(),
+                crate::duration::show(r.measured)
+            ));
+        } else if !self.valid() {
+            md.push_str(&format!(
+                "\n**Invalid run**: {} errors (allowed: {}).\n",
+                t.errors.total(),
+                self.allow_errors
+            ));
+        }
+        md
     }
 }
 
@@ -387,6 +621,24 @@ fn workload_args(w: &Workload) -> String {
         Workload::Sleep { ms } => format!("{ms} ms sleep"),
         Workload::Cpu { ms } => format!("{ms} ms CPU"),
         Workload::Get => "plain GET, any 2xx".into(),
-        Workload::App { path } => format!("GET {path} on the app"),
+        Workload::Http(h) => format!("{}, any 2xx", request_args(h)),
+        Workload::App { path, request } => format!("{} {path} on the app", request_args(request)),
     }
+}
+
+fn request_args(h: &HttpRequest) -> String {
+    format!(
+        "{}{}{}",
+        h.method,
+        if h.headers.is_empty() {
+            String::new()
+        } else {
+            format!(", {} headers", h.headers.len())
+        },
+        if h.body_bytes > 0 {
+            format!(", {} body bytes", h.body_bytes)
+        } else {
+            String::new()
+        }
+    )
 }

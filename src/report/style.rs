@@ -2,7 +2,7 @@
 //! outcome, and how durations are printed. Every terminal view uses these,
 //! so they look alike and a change of style is one edit.
 
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 
 use crate::conformance::Outcome;
 
@@ -39,6 +39,66 @@ pub fn table(width: Option<u16>) -> Table {
         t.set_width(width.unwrap_or(PIPED_WIDTH));
     }
     t
+}
+
+/// Keeps column `i` as wide as its widest cell, so an id in it is never
+/// split across lines (it can still be copied into `--only`).
+pub fn keep_whole(t: &mut Table, i: usize) {
+    if let Some(col) = t.column_mut(i) {
+        col.set_constraint(ColumnConstraint::ContentWidth);
+    }
+}
+
+/// Columns of the terminal on standard output: its own width, else
+/// `$COLUMNS`, else 80 (a pipe or a file gets what fits a classic terminal).
+pub fn terminal_width() -> u16 {
+    // SAFETY: TIOCGWINSZ fills the zeroed winsize it is given, or fails.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_col > 0
+    {
+        return ws.ws_col;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|c: &u16| *c >= 20)
+        .unwrap_or(80)
+}
+
+/// `text` wrapped to `width` columns: the first line starts with `first`,
+/// the others with `rest`. Words are never broken, so an id or a URL stays
+/// whole even when it is longer than the line.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let options = textwrap::Options::new(width.max(20))
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(false)
+        // Only at spaces: the Unicode rules would break after `-` and `/`,
+        // inside ids and URLs.
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    let mut out = String::new();
+    for line in textwrap::wrap(text, options) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `text` in the outcome's colour (ANSI) when `color` is on.
+pub fn paint(o: Outcome, text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match o {
+        Outcome::Pass => "32",
+        Outcome::Fail => "1;31",
+        Outcome::Warn => "33",
+        Outcome::Skip => "90",
+        Outcome::Error => "35",
+        Outcome::Quirk => "36",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
 }
 
 /// The colour an outcome is shown in.
@@ -85,9 +145,75 @@ pub fn ms(us: u64) -> String {
     }
 }
 
+/// A count or a rate with thousands separators: `6,812`, `10,000`; below
+/// 100, one decimal (`12.5`).
+pub fn thousands(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    if v.abs() < 100.0 && v.fract() != 0.0 {
+        return format!("{v:.1}");
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Bytes in binary units with three significant figures: `512 B`,
+/// `1.41 KiB`, `23.4 MiB`.
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0} B")
+    } else if v >= 100.0 {
+        format!("{v:.0} {}", UNITS[unit])
+    } else if v >= 10.0 {
+        format!("{v:.1} {}", UNITS[unit])
+    } else {
+        format!("{v:.2} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_never_breaks_a_word() {
+        let id = "response.headers.no-transfer-encoding-for-http10";
+        let text = format!("see {id} and {id} again, https://example.org/a/b/c");
+        let out = wrap(&text, 30, "  ", "    ");
+        assert!(out.lines().filter(|l| l.trim() == id).count() == 2, "{out}");
+        assert!(out.lines().all(|l| l.starts_with("  ")), "{out}");
+        assert!(out.contains("https://example.org/a/b/c"), "{out}");
+    }
+
+    #[test]
+    fn counts_and_sizes_read_easily() {
+        assert_eq!(thousands(6812.4), "6,812");
+        assert_eq!(thousands(10000.0), "10,000");
+        assert_eq!(thousands(1234567.0), "1,234,567");
+        assert_eq!(thousands(12.5), "12.5");
+        assert_eq!(thousands(12.0), "12");
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1444.0), "1.41 KiB");
+        assert_eq!(bytes(24_536_678.0), "23.4 MiB");
+    }
 
     #[test]
     fn milliseconds_keep_three_significant_figures() {
