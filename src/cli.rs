@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use std::sync::Arc;
 
-use crate::bench::{parse_duration, Threshold, WorkloadName};
+use crate::bench::{Threshold, WorkloadName};
+use crate::duration;
 use crate::gateway::{
     self, GatewayKind, GatewaySpec, PlanError, ProxyKind, ProxySpec, RecipeBook, RecipeFileError,
     StackPlan, Tuning,
@@ -24,10 +25,64 @@ pub fn parse() -> Cli {
 
 /// Checks WSGI gateway servers against PEP 3333.
 #[derive(Debug, Parser)]
-#[command(name = "wsgiprobe", version, about, long_about = None)]
+#[command(
+    name = "wsgiprobe",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:
+  wsgiprobe check                              conformance of wsgiref (standard library)
+  wsgiprobe check --server gunicorn --json -   the report as JSON on standard output
+  wsgiprobe bench --server waitress -R 3000    open-loop load at 3000 requests/s"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How every command writes to the terminal.
+#[derive(Debug, Clone, Copy, Args, Default)]
+pub struct OutputArgs {
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is
+    /// set or TERM=dumb), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Quiet: no progress or start-up messages, and only the summary of the
+    /// results (files asked for are written in full).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (`tty`) or is not a terminal.
+    /// `auto` follows the NO_COLOR convention (set and not empty: no colour)
+    /// and leaves dumb terminals alone.
+    pub fn enabled(self, tty: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && fancy_terminal(),
+        }
+    }
+}
+
+/// Whether the terminal takes colours and cursor movement: not with
+/// NO_COLOR set (non-empty) or TERM=dumb.
+pub fn fancy_terminal() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    !no_color && !dumb
 }
 
 // Parsed once per process: the size of the biggest variant costs nothing.
@@ -35,14 +90,31 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the conformance cases against a gateway server.
+    #[command(after_help = "Examples:
+  wsgiprobe check                                   wsgiref, from the standard library
+  wsgiprobe check --server gunicorn --proxy nginx   gunicorn behind nginx
+  wsgiprobe check --server gunicorn --server waitress --markdown matrix.md
+  wsgiprobe check --url http://127.0.0.1:8000/ --only input --json report.json")]
     Check(CheckArgs),
     /// List the conformance cases and their ids.
+    #[command(after_help = "Examples:
+  wsgiprobe specs --only input.read     the cases whose id starts with input.read
+  wsgiprobe specs --coverage            the requirements and the cases covering each")]
     Specs(SpecsArgs),
     /// Write the probe app into a folder, to host it under any server (then use `check --url`).
+    #[command(after_help = "Example:
+  wsgiprobe probe --out probe && cd probe && gunicorn -b 127.0.0.1:8000 wsgiprobe_app:app")]
     Probe(ProbeArgs),
     /// List the servers wsgiprobe can start, whether --python can import them, and their versions.
+    #[command(after_help = "Examples:
+  wsgiprobe servers
+  wsgiprobe servers --python .venv/bin/python --json")]
     Servers(ServersArgs),
     /// Drive load through a stack (or any HTTP server with --url) and report latency.
+    #[command(after_help = "Examples:
+  wsgiprobe bench --server gunicorn --workers 2 -c 64 -d 15s     closed loop, 64 connections
+  wsgiprobe bench --server waitress -R 3000 -d 1m30s             open loop at 3000 requests/s
+  wsgiprobe bench --url http://127.0.0.1:8080/api -m POST -H 'Content-Type: application/json' --body '{}'")]
     Bench(BenchArgs),
     /// Run a suite file: stacks × workloads × load levels, repeated, with
     /// the sustainable rate under a latency SLO and what each server costs.
@@ -52,6 +124,31 @@ pub enum Command {
     Compare(CompareArgs),
     /// Draw a JSON report wsgiprobe wrote (check, matrix, bench, suite, compare) as a self-contained HTML page.
     Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  wsgiprobe completions bash > ~/.local/share/bash-completion/completions/wsgiprobe
+  wsgiprobe completions zsh > ~/.zfunc/_wsgiprobe
+  wsgiprobe completions fish > ~/.config/fish/completions/wsgiprobe.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a folder.
+    #[command(after_help = "Examples:
+  wsgiprobe man | man -l -
+  wsgiprobe man --out /usr/local/share/man/man1")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write wsgiprobe.1 and one page per command (wsgiprobe-check.1, ...) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Run a suite file and write DIR/report.json, DIR/report.md and
@@ -121,7 +218,7 @@ pub struct ServersArgs {
 }
 
 /// Which gateway to check.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// A server wsgiprobe knows how to start, `NAME` or `NAME==VERSION` (a managed
     /// environment); repeat for a matrix (default: wsgiref, from the standard library).
@@ -135,7 +232,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "TEMPLATE", group = "target")]
     pub cmd: Option<String>,
     /// A server that already hosts the probe app (http://host:port/path or unix:/path.sock).
-    #[arg(long, group = "target")]
+    #[arg(long, group = "target", value_name = "URL")]
     pub url: Option<String>,
     #[command(flatten)]
     pub tuning: TuningArgs,
@@ -151,13 +248,12 @@ pub struct TargetArgs {
     /// The nginx program for --proxy.
     #[arg(long, env = "WSGIPROBE_NGINX", default_value = "nginx")]
     pub nginx: String,
-    /// Seconds a server has to start serving the probe.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub start_timeout: f64,
-    /// Also run the standard library's wsgiref.validate checks: the server loads
-    /// wsgiprobe_app:validated_app (host that yourself with --url) and the report
-    /// lists what the validator found, apart from the case verdicts.
-    #[arg(long)]
+    /// How long a server has to start serving the probe (30s, 2m; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = duration::secs, default_value = "30s")]
+    pub start_timeout: Duration,
+    /// Load the probe behind wsgiref.validate (set from `check --validate`;
+    /// not a flag of every command).
+    #[arg(skip)]
     pub validate: bool,
 }
 
@@ -253,11 +349,24 @@ pub struct CheckArgs {
     /// longer body is an error verdict that says so.
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = limits::parse_size)]
     pub max_body: u64,
-    /// Milliseconds one case may take unless it sets its own.
-    #[arg(long, value_name = "MS", default_value_t = 5000)]
-    pub timeout: u64,
-    /// No colour in the table.
+    /// How long one case may take unless it sets its own (5s, 500ms; a bare
+    /// number is milliseconds).
+    #[arg(long, value_name = "DURATION", value_parser = duration::millis, default_value = "5s")]
+    pub timeout: Duration,
+    /// Stop at the first case that fails (with --strict, or warns); the
+    /// cases not run are listed.
+    #[arg(short = 'x', long)]
+    pub fail_fast: bool,
+    /// Show every case, passes included, not only a summary per area.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Also run the standard library's wsgiref.validate checks: the server loads
+    /// wsgiprobe_app:validated_app (host that yourself with --url) and the report
+    /// lists what the validator found, apart from the case verdicts.
     #[arg(long)]
+    pub validate: bool,
+    /// The same as --color never (kept for old command lines).
+    #[arg(long, hide = true)]
     pub no_color: bool,
 }
 
@@ -287,8 +396,12 @@ pub struct ProbeArgs {
 /// Drive load through a stack and report throughput and latency.
 ///
 /// With --url and no --workload, any HTTP/1.1 server can be measured: each
-/// request is a plain GET of the URL's path and any 2xx answer counts.
+/// request is a plain GET of the URL's path (or what -m, -H and --body make
+/// it) and any 2xx answer counts.
 #[derive(Debug, Args)]
+#[command(mut_arg("url", |a| a.help(
+    "Any HTTP/1.1 server to measure (http://host:port/path or unix:/path.sock); with --workload, one hosting the probe app"
+)))]
 pub struct BenchArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -302,28 +415,29 @@ pub struct BenchArgs {
     /// Chunks of the stream workload.
     #[arg(long, default_value_t = 16)]
     pub chunks: u32,
-    /// Milliseconds of the sleep and cpu workloads.
-    #[arg(long, default_value_t = 10)]
-    pub ms: u64,
+    /// How long the sleep and cpu workloads take per request (10ms, 0.5s; a
+    /// bare number is milliseconds).
+    #[arg(long, value_name = "DURATION", value_parser = duration::millis, default_value = "10ms")]
+    pub ms: Duration,
     /// Connections (closed model: requests in flight; open model: the most in flight).
     #[arg(short = 'c', long, default_value_t = 64)]
     pub connections: usize,
     /// Open model: requests per second, due on a fixed schedule; latency
-    /// counts from when each was due. Without it, the closed model.
-    #[arg(long, value_name = "PER_SEC")]
+    /// counts from when each was due (wrk2's -R). Without it, the closed model.
+    #[arg(short = 'R', long, value_name = "PER_SEC")]
     pub rate: Option<f64>,
-    /// How long to measure (15s, 500ms, 2m); default 10s unless -n is given.
-    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    /// How long to measure (15s, 500ms, 1m30s); default 10s unless -n is given.
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = duration::secs, conflicts_with = "requests")]
     pub duration: Option<Duration>,
     /// Measure exactly this many requests instead of a duration.
     #[arg(short = 'n', long)]
     pub requests: Option<u64>,
     /// Load before measuring starts, not counted.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    #[arg(long, value_name = "DURATION", value_parser = duration::secs, default_value = "2s")]
     pub warmup: Duration,
     /// Time limit of one request; a request that hits it counts as an error
     /// and is recorded at this latency.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    #[arg(long, value_name = "DURATION", value_parser = duration::secs, default_value = "10s")]
     pub timeout: Duration,
     /// Load-generator threads, each with its own event loop (default: half
     /// the CPUs, at least 1, leaving the rest to the stack).
@@ -366,6 +480,26 @@ pub struct BenchArgs {
     /// The body every response must have, with --app or --url (compared on one response in --sample-bodies).
     #[arg(long, value_name = "TEXT", conflicts_with = "workload")]
     pub expect_body: Option<String>,
+    /// Write the summary as Markdown to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// --url or --app: the request method (default GET; POST when a body is given).
+    #[arg(short = 'm', long, value_name = "METHOD", conflicts_with = "workload")]
+    pub method: Option<String>,
+    /// --url or --app: a request header, `Name: value` (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: VALUE",
+        conflicts_with = "workload"
+    )]
+    pub headers: Vec<String>,
+    /// --url or --app: the request body.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["workload", "body_file"])]
+    pub body: Option<String>,
+    /// --url or --app: the request body, read from FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "workload")]
+    pub body_file: Option<PathBuf>,
 }
 
 /// Render a saved JSON report.
@@ -459,7 +593,7 @@ impl TargetArgs {
         servers: &[String],
         stacks: &[String],
     ) -> Result<Vec<GatewaySpec>, UsageError> {
-        limits::START_TIMEOUT.check_f64(self.start_timeout)?;
+        limits::START_TIMEOUT.check_duration(self.start_timeout)?;
         let recipes = Arc::new(match &self.recipes {
             Some(path) => RecipeBook::with_file(path)?,
             None => RecipeBook::builtin(),
@@ -483,7 +617,7 @@ impl TargetArgs {
                 kind,
                 python: absolute(&self.python),
                 host: "127.0.0.1".into(),
-                start_timeout: Duration::from_secs_f64(self.start_timeout),
+                start_timeout: self.start_timeout,
                 tuning: Tuning {
                     workers: tuning.workers,
                     threads: tuning.threads,

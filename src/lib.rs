@@ -6,9 +6,11 @@
 //! docs/architecture.md maps the modules.
 
 pub mod bench;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod conformance;
+pub mod duration;
 pub mod exit;
 pub mod expectations;
 pub mod gateway;
@@ -28,17 +30,22 @@ use cli::{Cli, Command};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<Exit> {
-    // The signal handler ends the process itself; it calls this to tell
-    // the user, so the words stay in the command layer.
+    // Before any child starts, for every command: a signal stops the
+    // servers, and the handler tells the user in the command layer's words
+    // when it has to end the process itself.
     gateway::on_interrupt(commands::events::interrupted);
+    gateway::install_signal_handler();
+    let output = cli.output;
     match cli.command {
-        Command::Check(args) => commands::check::run(args),
+        Command::Check(args) => commands::check::run(args, &output),
         Command::Specs(args) => commands::specs::run(args),
         Command::Probe(args) => commands::probe::run(args),
         Command::Servers(args) => commands::servers::run(args),
-        Command::Bench(args) => commands::bench::run(args),
+        Command::Bench(args) => commands::bench::run(args, &output),
         Command::Suite(args) => commands::suite::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Completions(args) => commands::completions::completions(args),
+        Command::Man(args) => commands::completions::man(args),
     }
 }

@@ -17,14 +17,14 @@ fn doc(report: &wsgiprobe::report::CheckReport) -> Document<'_> {
 #[test]
 fn check_table() {
     let report = fixtures::check_report("gunicorn", None);
-    let text = Console { color: false }.export(&doc(&report)).unwrap();
+    let text = Console::default().export(&doc(&report)).unwrap();
     insta::assert_snapshot!(text);
 }
 
 #[test]
 fn check_table_behind_a_proxy() {
     let report = fixtures::check_report("waitress", Some("nginx"));
-    let text = Console { color: false }.export(&doc(&report)).unwrap();
+    let text = Console::default().export(&doc(&report)).unwrap();
     insta::assert_snapshot!(text);
 }
 
@@ -44,4 +44,73 @@ fn check_markdown() {
     let report = fixtures::check_report("gunicorn", None);
     let text = Markdown.export(&doc(&report)).unwrap();
     insta::assert_snapshot!(text);
+}
+
+/// `-v`: every case under its area, passes included.
+#[test]
+fn check_table_verbose() {
+    let report = fixtures::check_report("gunicorn", None);
+    let console = Console {
+        verbose: true,
+        ..Console::default()
+    };
+    let text = console.export(&doc(&report)).unwrap();
+    insta::assert_snapshot!(text);
+}
+
+/// `-q`: the closing list and the counts only.
+#[test]
+fn check_table_quiet() {
+    let report = fixtures::check_report("gunicorn", None);
+    let console = Console {
+        quiet: true,
+        ..Console::default()
+    };
+    let text = console.export(&doc(&report)).unwrap();
+    insta::assert_snapshot!(text);
+}
+
+/// Every line of the default view fits 80 columns, and every case id that
+/// appears is whole on its line.
+#[test]
+fn check_table_fits_80_columns_with_ids_whole() {
+    let report = fixtures::check_report("gunicorn", None);
+    let text = Console::default().export(&doc(&report)).unwrap();
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    for r in &report.results {
+        let id = &r.case.case.id;
+        if r.verdict.outcome != wsgiprobe::conformance::Outcome::Pass {
+            assert!(text.contains(id.as_str()), "{id} missing:\n{text}");
+        }
+    }
+}
+
+/// A run cut short by Ctrl-C: what was decided, and what was not run.
+#[test]
+fn check_table_interrupted() {
+    let mut report = fixtures::check_report("gunicorn", None);
+    report.stopped = Some(wsgiprobe::conformance::Stopped::Cancelled);
+    report.interrupted = Some(wsgiprobe::exit::Signal::Interrupt);
+    report.not_run = vec![
+        "response.close.normal".into(),
+        "response.head.no-content".into(),
+    ];
+    let text = Console {
+        quiet: true,
+        ..Console::default()
+    }
+    .export(&doc(&report))
+    .unwrap();
+    insta::assert_snapshot!(text);
+    let json: serde_json::Value =
+        serde_json::from_str(&Json.export(&doc(&report)).unwrap()).unwrap();
+    assert_eq!(json["interrupted"], "SIGINT");
+    assert_eq!(json["stopped"], "interrupted");
+    assert_eq!(json["not_run"][1], "response.head.no-content");
 }

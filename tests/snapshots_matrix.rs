@@ -9,9 +9,7 @@ use wsgiprobe::report::{Console, Document, Exporter, Json, Markdown};
 #[test]
 fn matrix_table() {
     let m = fixtures::matrix_report();
-    let text = Console { color: false }
-        .export(&Document::Matrix(&m))
-        .unwrap();
+    let text = Console::default().export(&Document::Matrix(&m)).unwrap();
     insta::assert_snapshot!(text);
 }
 

@@ -255,6 +255,18 @@ pub struct ResponseCheck {
     /// Compare the body bytes of one response in this many (1 = all); the
     /// length is checked on every response.
     pub sample_every: u32,
+    /// The status every response must have; `None`: any 2xx.
+    pub status: Option<u16>,
+}
+
+impl ResponseCheck {
+    /// Whether a response status is the one asked for.
+    pub fn status_ok(&self, status: u16) -> bool {
+        match self.status {
+            Some(want) => status == want,
+            None => (200..300).contains(&status),
+        }
+    }
 }
 
 /// Everything the engine needs.

@@ -574,15 +574,15 @@ mod tests {
     #[test]
     fn many_alike_are_recorded_as_each_would_be() {
         let t0 = Instant::now();
-        let mut one = Recorder::new(0, t0, None);
-        let mut many = Recorder::new(0, t0, None);
+        let mut one = Recorder::new(0, t0, Cancel::default(), None);
+        let mut many = Recorder::new(0, t0, Cancel::default(), None);
         let unsent = Err(Failure::Unsent);
         for _ in 0..1000 {
-            one.finish(t0 + ms(1), None, t0 + ms(30), &unsent);
+            one.finish(t0 + ms(1), None, t0 + ms(30), None, &unsent);
         }
-        many.finish_n(t0 + ms(1), None, t0 + ms(30), &unsent, 1000);
+        many.finish_n(t0 + ms(1), None, t0 + ms(30), None, &unsent, 1000);
         // Warm-up ones are left out, in bulk too.
-        many.finish_n(t0 - ms(1), None, t0 + ms(30), &unsent, 7);
+        many.finish_n(t0 - ms(1), None, t0 + ms(30), None, &unsent, 7);
         let (a, b) = (one.totals, many.totals);
         assert_eq!((a.requests, b.requests), (1000, 1000));
         assert_eq!(

@@ -10,14 +10,16 @@ use anyhow::{bail, Context, Result};
 use super::events;
 use super::gate;
 use crate::bench::engine::process_cpu;
-use crate::bench::plan::{Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE};
+use crate::bench::plan::{
+    HttpRequest, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE,
+};
 use crate::bench::run::run_plan;
-use crate::cli::{self, BenchArgs, PlannedStack};
+use crate::cli::{self, BenchArgs, OutputArgs, PlannedStack};
 use crate::exit::Exit;
-use crate::gateway::{Gateway, Stack, UserApp};
+use crate::gateway::{self, Gateway, Stack, UserApp};
 use crate::http::{round_trip_capped, HttpError, Target};
 use crate::limits::{self, RangeError};
-use crate::report::style::ms;
+use crate::report::style::{ms, thousands};
 use crate::report::{BenchReport, BenchSet, BenchSetRun, Console, Document, Exports};
 
 /// Bad bench options; each says what to use instead.
@@ -29,6 +31,16 @@ pub enum BenchUsage {
     StreamSize { chunks: u32, size: usize },
     #[error("--expect-status and --expect-body check --app or --url responses; the probe's workloads check their own")]
     Expect,
+    #[error("-m, -H, --body and --body-file shape the request of --url or --app; the probe's workloads make their own")]
+    RequestWithoutTarget,
+    #[error("{0}")]
+    Request(String),
+    #[error("could not read --body-file {path}")]
+    BodyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Every numeric flag against its range (`limits`), before anything is
@@ -37,7 +49,7 @@ fn check_ranges(args: &BenchArgs) -> Result<(), RangeError> {
     use limits::*;
     SIZE.check(args.size as u64)?;
     CHUNKS.check(u64::from(args.chunks))?;
-    MS.check(args.ms)?;
+    MS.check(u64::try_from(args.ms.as_millis()).unwrap_or(u64::MAX))?;
     CONNECTIONS.check(args.connections as u64)?;
     if let Some(rate) = args.rate {
         RATE.check_f64(rate)?;
@@ -62,14 +74,27 @@ fn check_ranges(args: &BenchArgs) -> Result<(), RangeError> {
 impl BenchArgs {
     /// The workload the flags describe (shared with suite files, whose
     /// workloads are bench flags).
-    pub(crate) fn workload(&self) -> Workload {
+    pub(crate) fn workload(&self) -> Result<Workload, BenchUsage> {
+        let ms = u64::try_from(self.ms.as_millis()).unwrap_or(u64::MAX);
+        let shaped = self.method.is_some()
+            || !self.headers.is_empty()
+            || self.body.is_some()
+            || self.body_file.is_some();
         if self.app.is_some() {
-            return Workload::App {
+            return Ok(Workload::App {
                 path: self.path.clone(),
-            };
+                request: self.http_request()?,
+            });
         }
-        match self.workload {
-            None if self.target.url.is_some() => Workload::Get,
+        Ok(match self.workload {
+            None if self.target.url.is_some() => {
+                if shaped {
+                    Workload::Http(self.http_request()?)
+                } else {
+                    Workload::Get
+                }
+            }
+            _ if shaped => return Err(BenchUsage::RequestWithoutTarget),
             None | Some(WorkloadName::Hello) => Workload::Hello,
             Some(WorkloadName::Payload) => Workload::Payload { size: self.size },
             Some(WorkloadName::Stream) => Workload::Stream {
@@ -77,9 +102,22 @@ impl BenchArgs {
                 size: self.size,
             },
             Some(WorkloadName::Echo) => Workload::Echo { size: self.size },
-            Some(WorkloadName::Sleep) => Workload::Sleep { ms: self.ms },
-            Some(WorkloadName::Cpu) => Workload::Cpu { ms: self.ms },
-        }
+            Some(WorkloadName::Sleep) => Workload::Sleep { ms },
+            Some(WorkloadName::Cpu) => Workload::Cpu { ms },
+        })
+    }
+
+    /// The request `-m`, `-H`, `--body` and `--body-file` describe.
+    fn http_request(&self) -> Result<HttpRequest, BenchUsage> {
+        let body = match (&self.body, &self.body_file) {
+            (Some(text), _) => text.clone().into_bytes(),
+            (None, Some(path)) => std::fs::read(path).map_err(|source| BenchUsage::BodyFile {
+                path: path.display().to_string(),
+                source,
+            })?,
+            (None, None) => Vec::new(),
+        };
+        HttpRequest::new(self.method.as_deref(), &self.headers, body).map_err(BenchUsage::Request)
     }
 
     /// The user's app (`--app`, `--app-dir`, `--path`), its folder made
@@ -101,7 +139,10 @@ impl BenchArgs {
 
     /// How every response to `workload` is checked.
     pub fn response_check(&self, workload: &Workload) -> Result<ResponseCheck, BenchUsage> {
-        let own = matches!(workload, Workload::Get | Workload::App { .. });
+        let own = matches!(
+            workload,
+            Workload::Get | Workload::Http(_) | Workload::App { .. }
+        );
         if !own && (self.expect_status.is_some() || self.expect_body.is_some()) {
             return Err(BenchUsage::Expect);
         }
@@ -144,9 +185,9 @@ pub fn default_threads() -> usize {
 }
 
 /// Runs `wsgiprobe bench`.
-pub fn run(args: BenchArgs) -> Result<Exit> {
+pub fn run(args: BenchArgs, output: &OutputArgs) -> Result<Exit> {
     check_ranges(&args)?;
-    let workload = args.workload();
+    let workload = args.workload()?;
     if let Workload::Stream { chunks, size } = workload {
         if (chunks as usize).saturating_mul(size) > MAX_SIZE {
             return Err(BenchUsage::StreamSize { chunks, size }.into());
@@ -155,7 +196,13 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     let model = args.model();
     let stop = args.stop();
     let threads = args.threads();
-    let mut exports = Exports::standard(Console::default(), args.json.as_deref(), None);
+    let console = Console {
+        color: output.color.enabled(std::io::stdout().is_terminal()),
+        quiet: output.quiet,
+        width: crate::report::style::terminal_width(),
+        ..Console::default()
+    };
+    let mut exports = Exports::standard(console, args.json.as_deref(), args.markdown.as_deref());
     exports.add_html(args.html.as_deref());
     gate::add_github(&mut exports);
     let check = args.response_check(&workload)?;
@@ -175,14 +222,18 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
         stop,
         threads,
         check,
+        chatty: !output.quiet,
     };
+    // From here a signal ends the measuring; what was measured is written
+    // below and the exit status says which signal it was.
+    gateway::gather_on_interrupt();
     if let [planned] = stacks.as_slice() {
         let report = bench_stack(&args, &settings, planned)?;
         exports.write(&Document::Bench(&report))?;
         if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
             // The terminal summary, which names them, is not on standard output.
             for line in crate::report::broken_lines(&report.thresholds) {
-                eprintln!("wsgiprobe: {line}");
+                events::say(&format!("wsgiprobe: {line}"));
             }
         }
         return Ok(exit_for(&report));
@@ -192,15 +243,30 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     // the machine; a stack that does not start is reported and the rest run.
     let mut runs = Vec::new();
     for (i, planned) in stacks.iter().enumerate() {
-        eprintln!(
-            "wsgiprobe: stack {}/{}: {}",
-            i + 1,
-            stacks.len(),
-            planned.label
-        );
+        if settings.chatty {
+            events::say(&format!(
+                "wsgiprobe: stack {}/{}: {}",
+                i + 1,
+                stacks.len(),
+                planned.label
+            ));
+        }
         let result = bench_stack(&args, &settings, planned).map_err(|e| format!("{e:#}"));
+        if gateway::interrupted().is_some() {
+            // The stack cut short keeps what it measured; no later one starts.
+            if let Ok(report) = result {
+                runs.push(BenchSetRun {
+                    label: planned.label.clone(),
+                    result: Ok(report),
+                });
+            }
+            break;
+        }
         if let Err(e) = &result {
-            eprintln!("wsgiprobe: {} was not measured: {e}", planned.label);
+            events::say(&format!(
+                "wsgiprobe: {} was not measured: {e}",
+                planned.label
+            ));
         }
         runs.push(BenchSetRun {
             label: planned.label.clone(),
@@ -209,9 +275,13 @@ pub fn run(args: BenchArgs) -> Result<Exit> {
     }
     let set = BenchSet { runs };
     exports.write(&Document::BenchSet(&set))?;
-    Ok(Exit::worst(set.runs.iter().map(|r| {
-        r.result.as_ref().map_or(Exit::Harness, exit_for)
-    })))
+    let interrupted = gateway::interrupted().map(Exit::Interrupted);
+    Ok(Exit::worst(
+        set.runs
+            .iter()
+            .map(|r| r.result.as_ref().map_or(Exit::Harness, exit_for))
+            .chain(interrupted),
+    ))
 }
 
 /// The flags every stack of a run shares, validated.
@@ -221,9 +291,14 @@ struct Settings {
     stop: Stop,
     threads: usize,
     check: ResponseCheck,
+    /// Progress and start-up messages on stderr (not with `-q`).
+    chatty: bool,
 }
 
 fn exit_for(report: &BenchReport) -> Exit {
+    if let Some(signal) = report.interrupted {
+        return Exit::Interrupted(signal);
+    }
     if report.valid() && report.broken_thresholds().next().is_none() {
         Exit::Clean
     } else {
@@ -243,7 +318,9 @@ fn bench_stack(
         stop,
         threads,
         check,
+        chatty,
     } = settings;
+    let chatty = *chatty;
     let (model, stop, threads) = (*model, *stop, *threads);
     let workload = workload.clone();
     let what = &planned.label;
@@ -255,12 +332,12 @@ fn bench_stack(
     // A plain GET needs no probe, so any server will do; everything else
     // goes through the gateway, which checks that the probe answers.
     let (gateway, target, base_path, stack) = match (plan.url(), &workload) {
-        (Some(url), Workload::Get) => {
+        (Some(url), Workload::Get | Workload::Http(_)) => {
             let stack = Stack::for_url(&url.url, &url.target, None);
             (None, url.target.clone(), url.base_path.clone(), stack)
         }
         _ => {
-            let g = Gateway::start(&plan, &events::to_stderr)
+            let g = Gateway::start(&plan, &events::sink(chatty))
                 .with_context(|| format!("could not start {what}"))?;
             let (t, b, s) = (g.target.clone(), g.base_path.clone(), g.stack.clone());
             (Some(g), t, b, s)
@@ -290,43 +367,51 @@ fn bench_stack(
         request,
         check,
     };
-    let interactive = std::io::stderr().is_terminal();
-    eprintln!(
-        "wsgiprobe: {} load on {} ({}), warm-up {:?}",
-        match model {
-            Model::Closed => "closed-loop".to_string(),
-            Model::Open { rate } => format!("open-loop {rate} req/s"),
-        },
-        stack.target,
-        workload.name(),
-        plan.warmup
-    );
+    let interactive = chatty && std::io::stderr().is_terminal() && cli::fancy_terminal();
+    if chatty {
+        events::say(&format!(
+            "wsgiprobe: {} load on {} ({}), warm-up {}",
+            match model {
+                Model::Closed => "closed-loop".to_string(),
+                Model::Open { rate } => format!("open-loop {}/s", thousands(rate)),
+            },
+            stack.target,
+            workload.name(),
+            crate::duration::show(plan.warmup)
+        ));
+    }
     let started = SystemTime::now();
     let cpu_before = process_cpu();
     let total = match stop {
-        Stop::Duration(d) => format!("/{}s", d.as_secs()),
+        Stop::Duration(d) => format!("/{}", crate::duration::show(d)),
         Stop::Count(_) => String::new(),
     };
     let mut progress = |p: crate::bench::stats::TimelinePoint| {
         if interactive {
-            eprint!(
-                "\r\x1b[2K[{}s{total}] {} req/s, {} errors, p50 {}, p99 {}",
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r\x1b[2K[{}s{total}] {}/s, {} errors, p50 {}, p99 {}",
                 p.second + 1,
-                p.requests,
+                thousands(p.requests as f64),
                 p.errors,
                 ms(p.p50_us),
                 ms(p.p99_us)
             );
-            let _ = std::io::stderr().flush();
+            let _ = err.flush();
         }
     };
-    let result = run_plan(&plan, &target, &mut progress).context("the load generator failed")?;
+    let result = run_plan(&plan, &target, gateway::on_signal(), &mut progress)
+        .context("the load generator failed")?;
     if interactive {
-        eprint!("\r\x1b[2K");
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
     let process_cpu_used = process_cpu().saturating_sub(cpu_before);
+    let interrupted = result.interrupted.then(gateway::interrupted).flatten();
     if let Some(g) = gateway {
-        g.stop(&events::to_stderr);
+        if interrupted.is_none() {
+            g.stop(&events::sink(chatty));
+        }
     }
 
     let mut report = BenchReport::new(
@@ -338,6 +423,7 @@ fn bench_stack(
         process_cpu_used,
         args.allow_errors,
     );
+    report.interrupted = interrupted;
     report.check_thresholds(&args.fail_if);
     Ok(report)
 }

@@ -8,12 +8,13 @@ use anyhow::{Context, Result};
 use super::events;
 use super::gate::GatePlan;
 use super::spec_set::load_set;
-use crate::cli::{CheckArgs, PlannedStack};
+use crate::cli::{self, CheckArgs, ColorChoice, OutputArgs, PlannedStack};
 use crate::conformance::{
-    self, run_cases, Outcome, Progress, ProxyInFront, RunTarget, RunnerConfig, VerdictRules,
+    self, run_cases, Outcome, Progress, ProxyInFront, RunTarget, RunnerConfig, Stopped,
+    VerdictRules,
 };
 use crate::exit::Exit;
-use crate::gateway::Gateway;
+use crate::gateway::{self, Gateway};
 use crate::limits;
 use crate::probe;
 use crate::report::{CheckReport, Console, Document, Exports, MatrixReport, StackRun, ToolInfo};
@@ -29,22 +30,36 @@ struct CheckPlan {
     case_timeout: Duration,
     max_body: usize,
     strict: bool,
+    fail_fast: bool,
+    /// Progress and start-up messages on stderr.
+    chatty: bool,
     exports: Exports,
     gate: GatePlan,
 }
 
 impl CheckPlan {
-    fn from_args(args: &CheckArgs) -> Result<CheckPlan> {
+    fn from_args(args: &CheckArgs, output: &OutputArgs) -> Result<CheckPlan> {
         // Ranges first: nothing is read, allocated or started for a value
         // out of range.
-        let case_timeout = Duration::from_millis(limits::CASE_TIMEOUT.check(args.timeout)?);
+        let timeout_ms = u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX);
+        let case_timeout = Duration::from_millis(limits::CASE_TIMEOUT.check(timeout_ms)?);
         let max_body = limits::MAX_BODY.check(args.max_body)? as usize;
-        let stacks = args.target.stack_plans()?;
+        let mut target = args.target.clone();
+        target.validate = args.validate;
+        let stacks = target.stack_plans()?;
         let set = load_set(&args.select)?;
         let cases = spec::select(&set, &args.select.selection())?;
         let quirks = load_quirks(&set, args)?;
+        let color = if args.no_color {
+            ColorChoice::Never
+        } else {
+            output.color
+        };
         let console = Console {
-            color: !args.no_color && std::io::stdout().is_terminal(),
+            color: color.enabled(std::io::stdout().is_terminal()),
+            verbose: args.verbose,
+            quiet: output.quiet,
+            width: crate::report::style::terminal_width(),
         };
         let mut exports =
             Exports::standard(console, args.json.as_deref(), args.markdown.as_deref());
@@ -58,15 +73,27 @@ impl CheckPlan {
             case_timeout,
             max_body,
             strict: args.strict,
+            fail_fast: args.fail_fast,
+            chatty: !output.quiet,
             exports,
             gate,
         })
     }
+
+    /// A line on stderr, unless `-q`.
+    fn say(&self, line: &str) {
+        if self.chatty {
+            events::say(line);
+        }
+    }
 }
 
 /// Runs `wsgiprobe check`.
-pub fn run(args: CheckArgs) -> Result<Exit> {
-    let plan = CheckPlan::from_args(&args)?;
+pub fn run(args: CheckArgs, output: &OutputArgs) -> Result<Exit> {
+    let plan = CheckPlan::from_args(&args, output)?;
+    // From here a signal lets the cases in flight come back; the partial
+    // report is written below and the exit status says which signal it was.
+    gateway::gather_on_interrupt();
     if let [stack] = plan.stacks.as_slice() {
         let report = check_stack(stack, &plan)?;
         plan.gate.write_update(&[(&stack.label, Some(&report))])?;
@@ -83,10 +110,25 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     let mut runs = Vec::new();
     for (i, stack) in plan.stacks.iter().enumerate() {
         let label = stack.label.clone();
-        eprintln!("wsgiprobe: stack {}/{}: {label}", i + 1, plan.stacks.len());
+        plan.say(&format!(
+            "wsgiprobe: stack {}/{}: {label}",
+            i + 1,
+            plan.stacks.len()
+        ));
         let result = check_stack(stack, &plan).map_err(|e| format!("{e:#}"));
+        if gateway::interrupted().is_some() {
+            // A stack cut short by the signal is kept when it got as far
+            // as its cases; the stacks after it are not started.
+            if let Ok(report) = result {
+                runs.push(StackRun {
+                    label,
+                    result: Ok(report),
+                });
+            }
+            break;
+        }
         if let Err(e) = &result {
-            eprintln!("wsgiprobe: {label} could not be checked: {e}");
+            plan.say(&format!("wsgiprobe: {label} could not be checked: {e}"));
         }
         runs.push(StackRun { label, result });
     }
@@ -103,11 +145,18 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         .collect();
     plan.gate.write_update(&ran)?;
     plan.exports.write(&Document::Matrix(&matrix))?;
-    Ok(Exit::worst(matrix.runs.iter().map(|r| {
-        r.result
-            .as_ref()
-            .map_or(Exit::Harness, |r| exit_for(r, plan.gate.updates()))
-    })))
+    let interrupted = gateway::interrupted().map(Exit::Interrupted);
+    Ok(Exit::worst(
+        matrix
+            .runs
+            .iter()
+            .map(|r| {
+                r.result
+                    .as_ref()
+                    .map_or(Exit::Harness, |r| exit_for(r, plan.gate.updates()))
+            })
+            .chain(interrupted),
+    ))
 }
 
 /// The quirks that apply to this run: the built-in ones (or a `--specs`
@@ -137,29 +186,38 @@ fn load_quirks(set: &spec::SpecSet, args: &CheckArgs) -> Result<Vec<conformance:
 /// Starts one stack, runs the cases against it, stops it.
 fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
     let cases = &plan.cases;
-    let interactive = std::io::stderr().is_terminal();
+    let interactive = plan.chatty && std::io::stderr().is_terminal() && cli::fancy_terminal();
+    let chatty = plan.chatty;
     let what = &stack.label;
     let stack_plan = stack
         .plan
         .clone()
         .with_context(|| format!("could not start {what}"))?;
     let spec = stack_plan.spec();
-    let gateway = Gateway::start(&stack_plan, &events::to_stderr)
-        .with_context(|| format!("could not start {what}"))?;
-    eprintln!(
+    let sink = events::sink(plan.chatty);
+    let gateway =
+        Gateway::start(&stack_plan, &sink).with_context(|| format!("could not start {what}"))?;
+    plan.say(&format!(
         "wsgiprobe: running {} cases against {}",
         cases.len(),
         gateway.stack.target
-    );
+    ));
 
     let started = SystemTime::now();
     let clock = Instant::now();
     let run_id = conformance::new_run_id();
+    let fail_fast = match (plan.fail_fast, plan.strict) {
+        (false, _) => vec![],
+        (true, false) => vec![Outcome::Fail],
+        (true, true) => vec![Outcome::Fail, Outcome::Warn],
+    };
     let config = RunnerConfig {
         jobs: plan.jobs,
         case_timeout: plan.case_timeout,
         max_body: plan.max_body,
         run_id: Some(run_id.clone()),
+        cancel: gateway::on_signal(),
+        fail_fast,
         ..RunnerConfig::default()
     };
     let (tx, rx) = std::sync::mpsc::channel();
@@ -171,15 +229,19 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
             outcome,
         } in rx
         {
+            // The outcome as the report will show it (QUIRK, not the warn
+            // the quirk explained).
+            let tag = outcome.as_str().to_uppercase();
+            let mut err = std::io::stderr().lock();
             if interactive {
-                eprint!("\r\x1b[2K[{done}/{total}] {} {id}", outcome.as_str());
-                let _ = std::io::stderr().flush();
-            } else if outcome != Outcome::Pass {
-                eprintln!("[{done}/{total}] {} {id}", outcome.as_str());
+                let _ = write!(err, "\r\x1b[2K[{done}/{total}] {tag} {id}");
+                let _ = err.flush();
+            } else if chatty && outcome != Outcome::Pass {
+                let _ = writeln!(err, "[{done}/{total}] {tag} {id}");
             }
         }
         if interactive {
-            eprint!("\r\x1b[2K");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     });
     let server_gone = || gateway.exited();
@@ -187,7 +249,7 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         kind: p.kind.as_str(),
         keepalive: p.keepalive,
     });
-    let results = run_cases(
+    let run = run_cases(
         cases,
         &RunTarget {
             target: &gateway.target,
@@ -199,22 +261,32 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         Some(tx),
     );
     let _ = printer.join();
-    let validate = spec
-        .validate
+    let interrupted = (run.stopped == Some(Stopped::Cancelled))
+        .then(gateway::interrupted)
+        .flatten();
+    let validate = (spec.validate && interrupted.is_none())
         .then(|| validate_findings(&gateway, &run_id, cases, &config));
 
-    let quirks_applied = results.iter().filter_map(|r| r.quirk.clone()).collect();
+    let quirks_applied = run.results.iter().filter_map(|r| r.quirk.clone()).collect();
     let mut report = CheckReport {
         tool: ToolInfo::default(),
         stack: gateway.stack.clone(),
         started,
         duration: clock.elapsed(),
         strict: plan.strict,
-        server_exited: gateway.exited(),
-        results,
+        // A server stopped by the signal handler did not exit on its own.
+        server_exited: if interrupted.is_some() {
+            None
+        } else {
+            gateway.exited()
+        },
+        results: run.results,
         validate,
         quirks_applied,
         expectations: None,
+        stopped: run.stopped,
+        interrupted,
+        not_run: run.not_run,
     };
     report.expectations = plan
         .gate
@@ -263,6 +335,9 @@ fn validate_findings(
 /// `--update-expectations` the file describes the run, so only harness
 /// trouble is left to report.
 pub fn exit_for(report: &CheckReport, updated_expectations: bool) -> Exit {
+    if let Some(signal) = report.interrupted {
+        return Exit::Interrupted(signal);
+    }
     let s = report.summary();
     // wsgiref.validate's own findings never change a verdict; those about
     // the server count like warnings: only with --strict.

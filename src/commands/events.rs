@@ -25,14 +25,36 @@ pub fn render(event: &Event) -> Option<String> {
 /// The sink the commands hand `Gateway::start`: each event on stderr.
 pub fn to_stderr(event: Event) {
     if let Some(line) = render(&event) {
-        eprintln!("{line}");
+        say(&line);
     }
 }
 
-/// What the signal handler says once every server is stopped, just before
-/// it exits (registered with `gateway::on_interrupt` at start-up).
-pub fn interrupted() {
-    eprintln!("wsgiprobe: interrupted; stopped every server it started");
+/// What is shown of events: everything, or (`-q`) only a server that exited.
+pub fn sink(chatty: bool) -> impl Fn(Event) {
+    move |event: Event| {
+        if chatty || matches!(event, Event::ServerExited { .. }) {
+            to_stderr(event);
+        }
+    }
+}
+
+/// A line on stderr. A closed stderr is no reason to stop a run.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// What is said once every server is stopped, just before the process
+/// exits on a signal (also registered with `gateway::on_interrupt`, for
+/// when the handler ends the process itself). Never panics: stderr may be
+/// gone with the terminal.
+pub fn interrupted(signal: crate::exit::Signal) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "wsgiprobe: interrupted by {}; stopped every server it started",
+        signal.name()
+    );
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ impl BenchSet {
     }
 
     /// Each run's table, then the summary.
-    pub fn render(&self) -> String {
+    pub fn render(&self, console: &super::export::Console) -> String {
         let mut out = String::new();
         for (i, run) in self.runs.iter().enumerate() {
             out.push_str(&format!(
@@ -123,7 +123,7 @@ impl BenchSet {
                 run.label
             ));
             match &run.result {
-                Ok(r) => out.push_str(&r.render()),
+                Ok(r) => out.push_str(&r.render(console)),
                 Err(e) => out.push_str(&format!("not measured: {e}\n")),
             }
             out.push('\n');

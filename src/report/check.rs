@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::conformance::quirks::AppliedQuirk;
-use crate::conformance::{CaseResult, Outcome, ValidateReport};
+use crate::conformance::{CaseResult, Outcome, Stopped, ValidateReport};
+use crate::exit::Signal;
 use crate::expectations::Delta;
 use crate::gateway::Stack;
 
@@ -122,6 +123,12 @@ pub struct CheckReport {
     pub quirks_applied: Vec<AppliedQuirk>,
     /// The run compared with `--expectations`; `None` without it.
     pub expectations: Option<Delta>,
+    /// Why the run stopped before every case was decided, if it did.
+    pub stopped: Option<Stopped>,
+    /// The signal that stopped it, when one did.
+    pub interrupted: Option<Signal>,
+    /// Ids of the cases a stopped run did not decide.
+    pub not_run: Vec<String>,
 }
 
 impl CheckReport {
@@ -187,6 +194,12 @@ impl CheckReport {
             "strict": self.strict,
             "stack": self.stack,
             "server_exited": self.server_exited,
+            "stopped": self.stopped.map(|s| match s {
+                Stopped::Cancelled => "interrupted",
+                Stopped::FailFast => "fail-fast",
+            }),
+            "interrupted": self.interrupted.map(Signal::name),
+            "not_run": self.not_run,
             "summary": self.summary(),
             "cases": cases,
             "quirks_applied": self.quirks_applied,

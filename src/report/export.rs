@@ -113,10 +113,29 @@ impl Document<'_> {
     }
 }
 
-/// The terminal tables.
-#[derive(Debug, Clone, Copy, Default)]
+/// The terminal view.
+#[derive(Debug, Clone, Copy)]
 pub struct Console {
+    /// ANSI colours.
     pub color: bool,
+    /// Every case, passes included (`-v`).
+    pub verbose: bool,
+    /// Only the summary (`-q`).
+    pub quiet: bool,
+    /// Columns to fit.
+    pub width: u16,
+}
+
+impl Default for Console {
+    /// No colour, the usual detail, 80 columns.
+    fn default() -> Self {
+        Console {
+            color: false,
+            verbose: false,
+            quiet: false,
+            width: 80,
+        }
+    }
 }
 
 impl Exporter for Console {
@@ -126,10 +145,10 @@ impl Exporter for Console {
 
     fn export(&self, doc: &Document) -> Result<String, ExportError> {
         Ok(match doc {
-            Document::Check { report, .. } => super::console::render_check(report, self.color),
+            Document::Check { report, .. } => super::console::render_check(report, self),
             Document::Matrix(m) => m.view().render(self.color),
-            Document::Bench(b) => b.render(),
-            Document::BenchSet(b) => b.render(),
+            Document::Bench(b) => b.render(self),
+            Document::BenchSet(b) => b.render(self),
             Document::Suite(s) => s.render(),
             Document::Compare(c) => c.render(),
             Document::Saved(_) => {
@@ -173,12 +192,11 @@ impl Exporter for Markdown {
             Document::Matrix(m) => Ok(m.view().markdown()),
             Document::Suite(s) => Ok(s.markdown()),
             Document::Compare(c) => Ok(c.markdown()),
-            Document::Bench(_) | Document::BenchSet(_) | Document::Saved(_) => {
-                Err(ExportError::Unsupported {
-                    format: "Markdown",
-                    document: doc.kind(),
-                })
-            }
+            Document::Bench(b) => Ok(b.markdown()),
+            Document::BenchSet(_) | Document::Saved(_) => Err(ExportError::Unsupported {
+                format: "Markdown",
+                document: doc.kind(),
+            }),
         }
     }
 }

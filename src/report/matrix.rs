@@ -8,7 +8,7 @@ use comfy_table::Cell;
 use serde_json::{json, Value};
 
 use super::check::{rfc3339, CheckReport, Summary, ToolInfo};
-use super::style::{outcome_cell, table, trouble_cell};
+use super::style::{keep_whole, outcome_cell, table, trouble_cell};
 use crate::conformance::Outcome;
 use crate::gateway::Stack;
 
@@ -142,6 +142,7 @@ impl MatrixView<'_> {
         let mut header = vec![Cell::new("case"), Cell::new("level")];
         header.extend((1..=self.columns.len()).map(|i| Cell::new(format!("[{i}]"))));
         t.set_header(header);
+        keep_whole(&mut t, 0);
         for (id, level) in self.rows() {
             let mut row = vec![Cell::new(&id), Cell::new(&level)];
             for run in &self.columns {

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use super::check::{parse_rfc3339, CheckReport, ToolInfo};
 use super::matrix::{MatrixReport, StackRun};
 use crate::conformance::quirks::{AppliedQuirk, Quirk};
+use crate::conformance::Stopped;
 use crate::conformance::{CaseResult, Outcome, Verdict};
+use crate::exit::Signal;
 use crate::spec::{Case, LoadedCase, Stimulus};
 
 /// Why a saved report cannot be rebuilt.
@@ -54,6 +56,25 @@ pub fn check_report(doc: &Value) -> Result<CheckReport, SavedError> {
         validate: None,
         quirks_applied,
         expectations: None,
+        stopped: match doc["stopped"].as_str() {
+            Some("interrupted") => Some(Stopped::Cancelled),
+            Some("fail-fast") => Some(Stopped::FailFast),
+            _ => None,
+        },
+        interrupted: match doc["interrupted"].as_str() {
+            Some("SIGINT") => Some(Signal::Interrupt),
+            Some("SIGTERM") => Some(Signal::Terminate),
+            Some("SIGHUP") => Some(Signal::Hangup),
+            _ => None,
+        },
+        not_run: doc["not_run"]
+            .as_array()
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| id.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

@@ -12,15 +12,16 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::Deserialize;
 
-use crate::bench::plan::{parse_duration, ResponseCheck, Workload, MAX_SIZE};
+use crate::bench::plan::{ResponseCheck, Workload, MAX_SIZE};
 use crate::bench::Threshold;
 use crate::cli::{split_words, BenchArgs, PlannedStack, TargetArgs, UsageError};
+use crate::duration::secs as parse_duration;
 use crate::gateway::UserApp;
 use crate::report::{LevelSpec, Slo};
 
 /// Bench flags a workload may set; the rest belong to `[load]` or to the
 /// suite's command line.
-const WORKLOAD_FLAGS: [&str; 13] = [
+const WORKLOAD_FLAGS: [&str; 16] = [
     "workload",
     "size",
     "chunks",
@@ -34,6 +35,9 @@ const WORKLOAD_FLAGS: [&str; 13] = [
     "path",
     "expect_status",
     "expect_body",
+    "method",
+    "headers",
+    "body",
 ];
 
 /// Percentiles an SLO may bound.
@@ -374,7 +378,7 @@ fn parse_workload(w: &RawWorkload, base: &Path) -> Result<SuiteWorkload, String>
     if b.load_threads == Some(0) {
         return Err("--load-threads must be at least 1".into());
     }
-    let workload = b.workload();
+    let workload = b.workload().map_err(|e| e.to_string())?;
     let check = b.response_check(&workload).map_err(|e| e.to_string())?;
     // A suite file runs the same from any folder: the app's folder is
     // found from the file's own.

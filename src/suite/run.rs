@@ -162,7 +162,7 @@ pub fn run(
         }
         runner.workload(workload)?;
     }
-    runner.report.finished = !gateway::interrupted().is_some();
+    runner.report.finished = gateway::interrupted().is_none();
     runner.save()?;
     Ok(runner.report)
 }
@@ -377,7 +377,12 @@ impl Runner<'_> {
             .then(|| CostSampler::start(live.gateway.process_groups(), from, from + measured));
         let cpu = process_cpu();
         let started = SystemTime::now();
-        let result = run_plan(&plan, &live.gateway.target, &mut |_| {});
+        let result = run_plan(
+            &plan,
+            &live.gateway.target,
+            gateway::on_signal(),
+            &mut |_| {},
+        );
         let cost = sampler.map(CostSampler::finish);
         let result = result.map_err(|e| format!("the load generator failed: {e}"))?;
         self.report.timing.measured_s += measured.as_secs_f64();

@@ -135,6 +135,9 @@ pub fn check_report(gateway: &str, proxy: Option<&str>) -> CheckReport {
         validate: None,
         quirks_applied,
         expectations: None,
+        stopped: None,
+        interrupted: None,
+        not_run: Vec::new(),
     }
 }
 
@@ -214,11 +217,23 @@ pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
             p99_us: 18_000,
         })
         .collect();
+    // The measured window: 5 s, every request answered inside it, over the
+    // 64 connections the warm-up opened.
+    totals.responses_total = 12_000;
+    totals.window.responses = 10_000;
+    totals.window.sent = 10_000;
+    totals.window.bytes_read = 1_480_000;
+    totals.window.open_at_start = 64;
+    for _ in 0..9_990 {
+        totals.statuses.add(200, 1);
+    }
+    totals.statuses.add(500, 10);
     let result = RunResult {
         totals,
         measured: Duration::from_secs(5),
         threads: 1,
         timeline,
+        interrupted: false,
     };
     let plan = Plan {
         model: if open {
