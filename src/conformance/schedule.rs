@@ -1,6 +1,11 @@
-//! The runner's schedule: which case runs when. Cases run `jobs` at a time;
-//! one that timed out among others is tried again alone, unless the server
-//! answered a later case while it waited (then the hang was its own);
+//! The runner's schedule: which case runs when. Cases run `jobs` at a time.
+//! Cases with a time limit of their own (those that may hang, or take long
+//! by design) go first, but never in every slot at once: one slot keeps
+//! taking the quick cases, so a run does not end waiting on them and the
+//! quick cases show whether the server was free while one waited (once
+//! they are all done, a ping every so often does). A case that timed out
+//! among others is tried again alone, unless the server answered a later
+//! case or ping while it waited (then the hang was its own);
 //! `serial` cases run alone at the end; once the server is gone the
 //! remaining cases are not run. A cancelled run (a signal) stops taking
 //! cases and drops those in flight, whose evidence the stopped server
@@ -19,6 +24,7 @@ use super::evidence::Exchange;
 use super::judge::{Outcome, Verdict};
 use super::quirks::AppliedQuirk;
 use super::verdict::{decide, Decision, VerdictRules};
+use crate::http::round_trip;
 use crate::spec::LoadedCase;
 
 /// One decided case with its evidence.
@@ -77,9 +83,13 @@ struct Answers(Mutex<Vec<(Instant, Instant)>>);
 impl Answers {
     fn record(&self, started: Instant, r: &CaseResult) {
         if r.response_head.is_some() {
-            if let Ok(mut a) = self.0.lock() {
-                a.push((started, started + r.elapsed));
-            }
+            self.answered(started, started + r.elapsed);
+        }
+    }
+
+    fn answered(&self, started: Instant, done: Instant) {
+        if let Ok(mut a) = self.0.lock() {
+            a.push((started, done));
         }
     }
 
@@ -157,20 +167,43 @@ pub fn run_cases(
     let concurrent: Vec<usize> = (0..total).filter(|i| !cases[*i].case.serial).collect();
     let serial: Vec<usize> = (0..total).filter(|i| cases[*i].case.serial).collect();
 
-    let next = AtomicUsize::new(0);
+    let jobs = config.jobs.max(1).min(concurrent.len().max(1));
+    let queue = Mutex::new(Queue::new(&concurrent, cases, jobs));
     let slots = Mutex::new(&mut results);
     let retry = Mutex::new(Vec::new());
+    let workers_done = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 0..config.jobs.max(1).min(concurrent.len().max(1)) {
+        if jobs > 1 {
+            s.spawn(|| {
+                // While long cases wait, a ping now and then shows whether
+                // the server answers others meanwhile.
+                while workers_done.load(Ordering::SeqCst) < jobs && !stopping() {
+                    if queue.lock().unwrap().long_in_flight > 0 {
+                        let started = Instant::now();
+                        if ping(to, PING_EVERY * 4) {
+                            answers.answered(started, Instant::now());
+                        }
+                    }
+                    std::thread::sleep(PING_EVERY);
+                }
+            });
+        }
+        for _ in 0..jobs {
             s.spawn(|| loop {
                 if stopping() {
+                    workers_done.fetch_add(1, Ordering::SeqCst);
                     break;
                 }
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&index) = concurrent.get(k) else {
+                let Some((index, long)) = queue.lock().unwrap().take() else {
+                    workers_done.fetch_add(1, Ordering::SeqCst);
                     break;
                 };
-                let Some((r, started)) = run_one(index) else {
+                let ran = run_one(index);
+                if long {
+                    queue.lock().unwrap().long_in_flight -= 1;
+                }
+                let Some((r, started)) = ran else {
+                    workers_done.fetch_add(1, Ordering::SeqCst);
                     break;
                 };
                 // A case that timed out while others were in flight may only
@@ -227,6 +260,56 @@ pub fn run_cases(
     run
 }
 
+/// How often the server is pinged while long cases wait.
+const PING_EVERY: Duration = Duration::from_millis(200);
+
+/// Whether the probe answers its `ping` scenario within `limit`.
+fn ping(to: &RunTarget, limit: Duration) -> bool {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n{}: ping\r\nConnection: close\r\n\r\n",
+        to.base_path,
+        to.target.authority(),
+        crate::probe::SCENARIO_HEADER
+    );
+    round_trip(to.target, request.as_bytes(), false, limit).is_ok_and(|r| r.status == 200)
+}
+
+/// The concurrent cases in the order they are taken: the long ones (a time
+/// limit of their own) first, at most `jobs - 1` of them in flight.
+struct Queue {
+    long: Vec<usize>,
+    quick: Vec<usize>,
+    long_in_flight: usize,
+    long_lanes: usize,
+}
+
+impl Queue {
+    fn new(concurrent: &[usize], cases: &[LoadedCase], jobs: usize) -> Queue {
+        let (mut long, mut quick): (Vec<usize>, Vec<usize>) = concurrent
+            .iter()
+            .partition(|i| cases[**i].case.timeout_ms.is_some());
+        // Taken from the back.
+        long.reverse();
+        quick.reverse();
+        Queue {
+            long,
+            quick,
+            long_in_flight: 0,
+            long_lanes: jobs.saturating_sub(1).max(1),
+        }
+    }
+
+    /// The next case, and whether it is a long one.
+    fn take(&mut self) -> Option<(usize, bool)> {
+        let lane_free = self.long_in_flight < self.long_lanes;
+        if (lane_free || self.quick.is_empty()) && !self.long.is_empty() {
+            self.long_in_flight += 1;
+            return self.long.pop().map(|i| (i, true));
+        }
+        self.quick.pop().map(|i| (i, false))
+    }
+}
+
 /// Plays one case and decides it; also says why the server is gone when
 /// this case found it so. A case after the server is gone is not played.
 fn run_case(
@@ -260,7 +343,15 @@ fn run_case(
     let started = Instant::now();
     let played = play_case(lc, to, config, token);
     let elapsed = started.elapsed();
-    let is_gone = || gone_within(to.server_gone, EXIT_GRACE);
+    // A server that held the connection open until the limit was not in
+    // the moment of dying when the case began: one look is enough, and a
+    // real hang does not also pay the grace.
+    let grace = if played.exchange.timed_out() {
+        Duration::ZERO
+    } else {
+        EXIT_GRACE
+    };
+    let is_gone = || gone_within(to.server_gone, grace);
     let decision = decide(&lc.case, &played.exchange, &is_gone, rules);
     let gone = decision.server_gone.clone();
     // A dead server, not a slow one: trying again alone would not help.
