@@ -103,8 +103,11 @@ fn a_quirked_warn_does_not_fail_a_strict_run() {
         "environ.path-info.slashes-kept",
     ]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("Quirks applied"), "{stdout}");
-    assert!(stdout.contains("warn -> quirk"), "{stdout}");
+    assert!(stdout.contains("warn -> quirk, quirk ("), "{stdout}");
+    assert!(
+        stdout.contains("\nQUIRK environ.path-info.slashes-kept\n"),
+        "listed at the end: {stdout}"
+    );
 }
 
 #[test]

@@ -6,9 +6,15 @@
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "unknown server {name:?}; known: {known} (a recipe file given with --recipes can add one)"
+        "unknown server {name:?}{}; known: {known} (a recipe file given with --recipes can add one)",
+        suggestion.as_ref().map(|s| format!("; did you mean {s}?")).unwrap_or_default()
     )]
-    UnknownServer { name: String, known: String },
+    UnknownServer {
+        name: String,
+        known: String,
+        /// The known name closest to it, when one is close.
+        suggestion: Option<String>,
+    },
     #[error("{server} does not support {what}")]
     Unsupported { server: String, what: String },
     #[error("{server} has no worker class {class:?}; it takes: {known}")]
@@ -90,6 +96,8 @@ pub enum GatewayError {
     NginxMissing { nginx: String, detail: String },
     #[error("managed environment {dir}: {detail}")]
     ManagedEnv { dir: String, detail: String },
+    #[error("--no-install: {requirement} would be installed into a managed environment in {dir}; drop --no-install to let wsgiprobe install it, or install it into the interpreter --python names")]
+    InstallRefused { requirement: String, dir: String },
     #[error("pip found no {requirement}; the newest releases are: {available}")]
     NoSuchVersion {
         requirement: String,

@@ -399,16 +399,28 @@ fn resolve_python(
         }
     }
     let base_version = python_version(&spec.python)?;
-    let python = venv::ensure(
-        &venv::EnvRequest {
-            base_python: &spec.python,
-            python_version: &base_version,
-            package,
-            version: pinned.as_deref(),
-            extra,
-        },
-        events,
-    )?
+    let request = venv::EnvRequest {
+        base_python: &spec.python,
+        python_version: &base_version,
+        package,
+        version: pinned.as_deref(),
+        extra,
+    };
+    let python = if spec.install {
+        venv::ensure(&request, events)?
+    } else {
+        // --no-install creates nothing: an environment made before is
+        // used, and otherwise the run stops saying what it would install.
+        match venv::ready(&request) {
+            (_, Some(python)) => python,
+            (dir, None) => {
+                return Err(GatewayError::InstallRefused {
+                    requirement: venv::requirement(&request),
+                    dir: dir.display().to_string(),
+                })
+            }
+        }
+    }
     .display()
     .to_string();
     let version = recipe::version(name, recipe, &python, extra)?;

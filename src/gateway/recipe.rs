@@ -131,7 +131,19 @@ impl RecipeBook {
             .ok_or_else(|| PlanError::UnknownServer {
                 name: name.to_string(),
                 known: self.names().collect::<Vec<_>>().join(", "),
+                suggestion: self.closest(name),
             })
+    }
+
+    /// The recipe name a misspelt `name` most likely meant: the most
+    /// similar one, if it is similar enough (`gunicron`, `Waitress`, `uwsgi2`).
+    pub fn closest(&self, name: &str) -> Option<String> {
+        let wanted = name.to_ascii_lowercase();
+        self.names()
+            .map(|known| (strsim::jaro_winkler(&wanted, known), known))
+            .filter(|(score, _)| *score >= 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, known)| known.to_string())
     }
 }
 
@@ -319,6 +331,22 @@ pub fn version(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_server_gets_a_suggestion() {
+        let book = RecipeBook::builtin();
+        for (typo, meant) in [
+            ("gunicron", Some("gunicorn")),
+            ("Waitress", Some("waitress")),
+            ("uwsgi2", Some("uwsgi")),
+            ("granain", Some("granian")),
+            ("tomcat", None),
+        ] {
+            assert_eq!(book.closest(typo).as_deref(), meant, "{typo}");
+        }
+        let e = book.get("gunicron").unwrap_err().to_string();
+        assert!(e.contains("did you mean gunicorn?"), "{e}");
+    }
 
     #[test]
     fn builtin_recipes_parse_and_cover_the_known_servers() {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::error::GatewayError;
 use super::event::Event;
-use super::process::run_streaming;
+use super::process::{run_briefly, run_streaming};
 
 /// How long pip may take for one environment.
 const PIP_LIMIT: Duration = Duration::from_secs(900);
@@ -79,6 +79,56 @@ impl EnvRequest<'_> {
     }
 }
 
+/// Where the environment for `req` lives, and the interpreter in it when
+/// it is ready; looks only, creates nothing (`--no-install`).
+pub fn ready(req: &EnvRequest) -> (PathBuf, Option<PathBuf>) {
+    let dir = cache_dir().join("envs").join(req.folder_name());
+    let python = dir.join("bin/python");
+    let ready = dir.join(READY_MARK).exists() && python.exists();
+    (dir, ready.then_some(python))
+}
+
+/// The requirement `req` installs (`gunicorn==22.0.0`).
+pub fn requirement(req: &EnvRequest) -> String {
+    req.requirements().join(" ")
+}
+
+/// The releases of `package` the package index has, oldest first, as
+/// `pip index versions` lists them; `None` when that cannot be asked (an
+/// old pip, no index), and then pip's own install says.
+fn index_versions(python: &str, package: &str) -> Option<Vec<String>> {
+    let out = run_briefly(
+        python,
+        &[
+            "-m",
+            "pip",
+            "index",
+            "versions",
+            package,
+            "--disable-pip-version-check",
+        ],
+        Duration::from_secs(60),
+    )
+    .ok()??;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let list = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Available versions:"))?;
+    let mut versions: Vec<String> = list
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    versions.reverse();
+    Some(versions)
+}
+
+/// `22.0` and `22.0.0` are one release.
+fn same_release(a: &str, b: &str) -> bool {
+    let trim = |v: &str| v.trim().trim_end_matches(".0").to_string();
+    a == b || trim(a) == trim(b)
+}
+
 /// The interpreter of a ready environment for `req`, creating it (with
 /// venv's and pip's output as progress `events`) when it does not exist yet.
 pub fn ensure(req: &EnvRequest, events: &dyn Fn(Event)) -> Result<PathBuf, GatewayError> {
@@ -103,6 +153,18 @@ pub fn ensure(req: &EnvRequest, events: &dyn Fn(Event)) -> Result<PathBuf, Gatew
     }
     if dir.join(READY_MARK).exists() && python.exists() {
         return Ok(python);
+    }
+    // A release that does not exist is refused before any environment is
+    // made for it.
+    if let Some(version) = req.version {
+        if let Some(known) = index_versions(req.base_python, req.package) {
+            if !known.iter().any(|v| same_release(v, version)) {
+                return Err(GatewayError::NoSuchVersion {
+                    requirement: requirement(req),
+                    available: shorten_versions(&known.join(", ")),
+                });
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     let wanted = req.requirements().join(" ");
@@ -253,6 +315,14 @@ mod tests {
             ..a
         };
         assert!(!odd.folder_name().contains('/'));
+    }
+
+    #[test]
+    fn releases_compare_without_trailing_zeros() {
+        assert!(same_release("22.0.0", "22.0"));
+        assert!(same_release("22", "22.0.0"));
+        assert!(!same_release("22.0.1", "22.0"));
+        assert!(!same_release("2.0", "20"));
     }
 
     #[test]

@@ -181,7 +181,9 @@ fn detail(report: &CheckReport, r: &CaseResult, width: usize, color: bool) -> St
     if let Some(q) = report.quirks_applied.iter().find(|q| q.case == c.id) {
         out.push_str(&wrap(
             &format!(
-                "{} (source: {})",
+                "{} -> {}, {} (source: {})",
+                q.was.as_str(),
+                q.outcome.as_str(),
                 super::quirks::quirk_line(q),
                 q.quirk.source
             ),

@@ -37,7 +37,6 @@ pub use github::{GithubAnnotations, GithubSummary};
 pub use html::{render as render_html, stack_label, Html, RenderError, ReportKind};
 pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
-pub use quirks::render_quirks;
 pub use saved::{check_report as saved_check, matrix_report as saved_matrix, SavedError};
 pub use suite::{
     trim_float, Environment, LevelResult, LevelSpec, ProbeResult, ServerCost, Slo, StackFailure,
