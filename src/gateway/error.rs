@@ -108,6 +108,8 @@ pub enum GatewayError {
         placeholder: &'static str,
         value: String,
     },
+    #[error("interrupted while waiting for the server")]
+    Interrupted,
     #[error("no free port on {host}")]
     Port {
         host: String,

@@ -120,6 +120,9 @@ impl Gateway {
         } = plan;
         let deadline = Instant::now() + timeout;
         let software = loop {
+            if cleanup::on_signal().is_set() {
+                return Err(GatewayError::Interrupted);
+            }
             match ping(target, base_path) {
                 Ok(Ping::Probe(software)) => break software,
                 Ok(Ping::NotProbe(detail)) => {
@@ -288,6 +291,9 @@ impl Gateway {
     fn wait_ready(&self, timeout: Duration) -> Result<Option<String>, GatewayError> {
         let deadline = Instant::now() + timeout;
         loop {
+            if cleanup::on_signal().is_set() {
+                return Err(GatewayError::Interrupted);
+            }
             if let Some((process, status)) = self
                 .processes()
                 .find_map(|p| p.exit_status().map(|s| (p, s)))
