@@ -47,11 +47,11 @@ pub struct Cli {
 pub struct OutputArgs {
     /// When to colour the output: auto (on a terminal, unless NO_COLOR is
     /// set or TERM=dumb), always or never.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, help_heading = "Output")]
     pub color: ColorChoice,
     /// Quiet: no progress or start-up messages, and only the summary of the
     /// results (files asked for are written in full).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Output")]
     pub quiet: bool,
 }
 
@@ -399,9 +399,17 @@ pub struct ProbeArgs {
 /// request is a plain GET of the URL's path (or what -m, -H and --body make
 /// it) and any 2xx answer counts.
 #[derive(Debug, Args)]
-#[command(mut_arg("url", |a| a.help(
-    "Any HTTP/1.1 server to measure (http://host:port/path or unix:/path.sock); with --workload, one hosting the probe app"
-)))]
+#[command(
+    mut_arg("url", |a| a.help(
+        "Any HTTP/1.1 server to measure (http://host:port/path or unix:/path.sock); with --workload, one hosting the probe app"
+    )),
+    mut_arg("server", |a| a.help(
+        "A server wsgiprobe knows how to start, `NAME` or `NAME==VERSION` (a managed environment; default: wsgiref)"
+    )),
+    mut_arg("stack", |a| a.help(
+        "The stack as its own options: `--stack 'gunicorn --worker-class gthread --threads 4 --proxy nginx'`"
+    ))
+)]
 pub struct BenchArgs {
     #[command(flatten)]
     pub target: TargetArgs,

@@ -537,6 +537,8 @@ fn help_shows_examples_and_only_the_flags_that_apply() {
     assert!(!bench.contains("--validate"), "{bench}");
     assert!(bench.contains("-R, --rate"), "{bench}");
     assert!(bench.contains("Any HTTP/1.1 server"), "{bench}");
+    assert!(!bench.contains("repeat for a matrix"), "{bench}");
+    assert!(bench.contains("Output:\n"), "{bench}");
     let check = help("check");
     assert!(
         check.contains("--validate") && check.contains("--fail-fast"),

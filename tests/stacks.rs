@@ -275,7 +275,7 @@ fn proxied_stacks_run_every_case_in_one_matrix() {
         "{text}"
     );
     assert!(text.contains("| `environ.request-method"), "{text}");
-    assert!(text.contains("| error | 0 | 0 | 0 |"), "{text}");
+    assert!(text.contains("| **error** | | 0 | 0 | 0 |"), "{text}");
     sandbox.assert_empty();
 }
 

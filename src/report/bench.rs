@@ -595,6 +595,17 @@ impl BenchReport {
         for w in &self.warnings {
             md.push_str(&format!("- warning: {}\n", text(w)));
         }
+        if !self.thresholds.is_empty() {
+            md.push_str("\n| threshold | measured | |\n|---|---|---|\n");
+            for c in &self.thresholds {
+                md.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    code(&c.threshold.text),
+                    text(&super::thresholds::measured_text(c)),
+                    if c.held { "held" } else { "**broken**" }
+                ));
+            }
+        }
         if let Some(signal) = self.interrupted {
             md.push_str(&format!(
                 "\n**Interrupted** by {} after {} of the measured window.\n",
