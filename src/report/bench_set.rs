@@ -112,6 +112,25 @@ impl BenchSet {
         })
     }
 
+    /// Each run's Markdown, one after another (a stack not measured says
+    /// why), then the summary as a code block.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        for run in &self.runs {
+            match &run.result {
+                Ok(r) => md.push_str(&r.markdown().replacen("# ", "## ", 1)),
+                Err(e) => md.push_str(&format!(
+                    "## {}\n\nnot measured: {}\n",
+                    super::markdown::text(&run.label),
+                    super::markdown::text(e.lines().next().unwrap_or(""))
+                )),
+            }
+            md.push('\n');
+        }
+        md.push_str(&format!("## Summary\n\n```\n{}```\n", self.summary()));
+        md
+    }
+
     /// Each run's table, then the summary.
     pub fn render(&self, console: &super::export::Console) -> String {
         let mut out = String::new();

@@ -193,7 +193,8 @@ impl Exporter for Markdown {
             Document::Suite(s) => Ok(s.markdown()),
             Document::Compare(c) => Ok(c.markdown()),
             Document::Bench(b) => Ok(b.markdown()),
-            Document::BenchSet(_) | Document::Saved(_) => Err(ExportError::Unsupported {
+            Document::BenchSet(b) => Ok(b.markdown()),
+            Document::Saved(_) => Err(ExportError::Unsupported {
                 format: "Markdown",
                 document: doc.kind(),
             }),

@@ -327,11 +327,18 @@ pub fn bench_report_every_request_failed() -> wsgiprobe::report::BenchReport {
     totals.bytes_read = 900;
     totals.cpu = Duration::from_millis(20);
     totals.busiest_thread = 0.05;
+    // In the window: 100 requests sent on 100 connections the client
+    // opened and dropped, no response read whole.
+    totals.window.sent = 100;
+    totals.window.bytes_read = 900;
+    totals.window.connections.opened = 100;
+    totals.window.connections.closed_by_client = 100;
     let result = RunResult {
         totals,
         measured: Duration::from_secs(1),
         threads: 1,
         timeline: Vec::new(),
+        interrupted: false,
     };
     let plan = Plan {
         model: Model::Closed,
