@@ -83,7 +83,7 @@ fn numeric_flags_out_of_range_name_the_flag_and_range_before_anything_starts() {
         (&["bench", "-n", "0"], "-n/--requests 0 is out of range"),
         (
             &["check", "--start-timeout", "1e19"],
-            "--start-timeout 10000000000000000000 is out of range",
+            "--start-timeout 10000000000000000000s is out of range",
         ),
         (
             &["check", "--timeout", "0"],

@@ -272,7 +272,7 @@ fn first_sentence(s: &str) -> String {
 
 /// The list of cases with their ids, levels and sources.
 pub fn render_specs(cases: &[LoadedCase]) -> String {
-    let mut t = table(Some(80));
+    let mut t = table(None);
     t.set_header(vec!["case", "level", "scenario", "source", "stimulus"]);
     keep_whole(&mut t, 0);
     for lc in cases {
