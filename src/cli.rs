@@ -23,6 +23,18 @@ pub fn parse() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
+/// Parses a command line given as a list (its first item is the program
+/// name), as [`parse`] does; a usage error (and `--help`, `--version`) is
+/// returned for the caller to show or raise.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = limits::annotate(Cli::command()).try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
 /// Checks WSGI gateway servers against PEP 3333.
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +65,11 @@ pub struct OutputArgs {
     /// results (files asked for are written in full).
     #[arg(short, long, global = true, help_heading = "Output")]
     pub quiet: bool,
+    /// Leave the terminal table off standard output (no flag: set by a
+    /// program that runs a command in its own process and reads the JSON,
+    /// such as the Python module).
+    #[arg(skip)]
+    pub no_table: bool,
 }
 
 /// `--color`.

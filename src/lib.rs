@@ -35,6 +35,13 @@ pub fn run(cli: Cli) -> Result<Exit> {
     // when it has to end the process itself.
     gateway::on_interrupt(commands::events::interrupted);
     gateway::install_signal_handler();
+    dispatch(cli)
+}
+
+/// Runs one command line without installing the signal handler: for a
+/// program that hosts wsgiprobe in its own process and handles signals
+/// itself, then calls [`gateway::interrupt`] (the Python module).
+pub fn dispatch(cli: Cli) -> Result<Exit> {
     let output = cli.output;
     match cli.command {
         Command::Check(args) => commands::check::run(args, &output),
@@ -42,10 +49,41 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Probe(args) => commands::probe::run(args),
         Command::Servers(args) => commands::servers::run(args),
         Command::Bench(args) => commands::bench::run(args, &output),
-        Command::Suite(args) => commands::suite::run(args),
+        Command::Suite(args) => commands::suite::run(args, &output),
         Command::Compare(args) => commands::compare::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::completions::man(args),
+    }
+}
+
+/// The whole program for a command line given as a list (its first item is
+/// the program name): parse, run, print the final error, and return the
+/// exit code. The binary and the Python module's `wsgiprobe` command both
+/// end here. A usage error, `--help` and `--version` print and exit as clap
+/// does.
+pub fn main_from<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    let result = run(cli);
+    // A signal outranks whatever the run came to: an error it returned is
+    // most likely the signal's doing (its server was stopped under it).
+    if let Some(signal) = gateway::interrupted() {
+        gateway::remove_registered_folders();
+        commands::events::interrupted(signal);
+        return signal.exit_code();
+    }
+    match result {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            eprintln!("wsgiprobe: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            Exit::Harness.code()
+        }
     }
 }

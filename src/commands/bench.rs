@@ -204,6 +204,9 @@ pub fn run(args: BenchArgs, output: &OutputArgs) -> Result<Exit> {
     };
     let mut exports = Exports::standard(console, args.json.as_deref(), args.markdown.as_deref());
     exports.add_html(args.html.as_deref());
+    if output.no_table {
+        exports.drop_table();
+    }
     gate::add_github(&mut exports);
     let check = args.response_check(&workload)?;
     let app = args.user_app()?;

@@ -64,6 +64,9 @@ impl CheckPlan {
         let mut exports =
             Exports::standard(console, args.json.as_deref(), args.markdown.as_deref());
         exports.add_html(args.html.as_deref());
+        if output.no_table {
+            exports.drop_table();
+        }
         let gate = GatePlan::from_args(args, &set, &mut exports)?;
         Ok(CheckPlan {
             stacks,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use super::events;
-use crate::cli::SuiteArgs;
+use crate::cli::{OutputArgs, SuiteArgs};
 use crate::exit::Exit;
 use crate::report::style::ms;
 use crate::report::{
@@ -18,7 +18,7 @@ use crate::report::{
 use crate::suite::{self, SuiteEvent, SuitePlan};
 
 /// Runs `wsgiprobe suite`.
-pub fn run(args: SuiteArgs) -> Result<Exit> {
+pub fn run(args: SuiteArgs, output: &OutputArgs) -> Result<Exit> {
     let t = &args.target;
     if !t.server.is_empty() || !t.stack.is_empty() || t.cmd.is_some() || t.url.is_some() {
         bail!("a suite takes its stacks from the suite file's `stacks`; drop --server, --stack, --cmd and --url");
@@ -64,8 +64,10 @@ pub fn run(args: SuiteArgs) -> Result<Exit> {
     let report = suite::run(&plan, environment, &|e| show(&e, interactive), &mut |r| {
         files.write(&Document::Suite(r))
     })?;
-    Exports::to(vec![(Box::new(Console::default()), Destination::Stdout)])
-        .write(&Document::Suite(&report))?;
+    if !output.no_table {
+        Exports::to(vec![(Box::new(Console::default()), Destination::Stdout)])
+            .write(&Document::Suite(&report))?;
+    }
     eprintln!(
         "wsgiprobe: wrote {}, {} and {}",
         out.join("report.json").display(),

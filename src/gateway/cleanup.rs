@@ -16,7 +16,11 @@
 //! - any other command is ended by the handler at once;
 //! - a second signal ends the process at once.
 //!
-//! Whoever ends the process removes the registered folders first. SIGKILL,
+//! Whoever ends the process removes the registered folders first. A
+//! program that hosts wsgiprobe in its own process (the Python module)
+//! installs no handler: it catches the signal itself and calls
+//! [`interrupt`], which stops the servers and sets the flag the same way
+//! but leaves the process alone. SIGKILL,
 //! which runs no handler, is covered by each group's supervisor
 //! (process.rs).
 
@@ -59,6 +63,24 @@ pub fn gather_on_interrupt() {
 /// The flag a signal sets, for runners to poll.
 pub fn on_signal() -> Cancel {
     Cancel::on(&CANCEL)
+}
+
+/// Interrupts the running command as the handler would for `signal`,
+/// without ending the process: records the signal, sets the [`Cancel`]
+/// flag and stops every registered process group. For a program that
+/// hosts wsgiprobe (`crate::dispatch`) and catches signals itself; it
+/// waits for the command to return, then calls [`reset_interrupt`].
+pub fn interrupt(signal: Signal) {
+    let _ = SIGNAL.compare_exchange(0, signal.number(), Ordering::SeqCst, Ordering::SeqCst);
+    CANCEL.store(true, Ordering::SeqCst);
+    stop_registered_groups(STOP_GRACE);
+}
+
+/// Clears what [`interrupt`] recorded, so the next command in the same
+/// process starts afresh.
+pub fn reset_interrupt() {
+    SIGNAL.store(0, Ordering::SeqCst);
+    CANCEL.store(false, Ordering::SeqCst);
 }
 
 /// Installs the handler thread once. Called at start-up, before any child.

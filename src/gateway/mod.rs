@@ -20,8 +20,8 @@ mod recipe;
 mod venv;
 
 pub use cleanup::{
-    gather_on_interrupt, install_signal_handler, interrupted, on_interrupt, on_signal,
-    remove_registered_folders, GATHER_LIMIT,
+    gather_on_interrupt, install_signal_handler, interrupt, interrupted, on_interrupt, on_signal,
+    remove_registered_folders, reset_interrupt, GATHER_LIMIT,
 };
 pub use error::{GatewayError, PlanError};
 pub use event::Event;

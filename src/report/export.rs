@@ -273,6 +273,14 @@ impl Exports {
         self.list.push((exporter, dest));
     }
 
+    /// Leaves the terminal table out (`OutputArgs::no_table`); files and
+    /// other destinations stay.
+    pub fn drop_table(&mut self) {
+        if std::mem::take(&mut self.table_first) {
+            self.list.remove(0);
+        }
+    }
+
     /// Adds the self-contained HTML page (`--html FILE`; `-` for standard
     /// output).
     pub fn add_html(&mut self, html: Option<&Path>) {

@@ -1,0 +1,5 @@
+"""``python -m wsgiprobe``: the ``wsgiprobe`` command."""
+
+from ._cli import main
+
+main()
