@@ -5,7 +5,9 @@
 #   reused on the next run).
 # - nginx (for the proxied stacks) and Chromium (for the HTML reports) come
 #   from apt-get when they are missing.
-# - Then formatting, lints and every test.
+# - Then formatting, lints and every test: cargo's, then the Python
+#   package (python/) built into .venv with maturin and its pytest tests
+#   (tests/python/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,3 +98,11 @@ export WSGIPROBE_TEST_PYTHON="$PWD/.venv/bin/python"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
+
+# The Python package: a debug build (maturin develop) into .venv, sharing
+# target/ with the cargo build above, then the tests of the Python API and
+# the pytest plugin against real servers (bounded: a hung server fails the
+# run instead of stalling it).
+echo "test.sh: building the Python package into .venv (maturin develop)"
+VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet
+timeout 900 .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

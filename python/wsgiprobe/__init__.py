@@ -282,7 +282,7 @@ def bench(
     Durations take ``"3s"``, ``"500ms"``, a number of seconds or a
     timedelta. ``app="module:callable"`` (with ``app_dir``) hosts your own
     app; ``url`` measures a running server. ``fail_if`` thresholds
-    (``"p99>50ms"``) end up in ``result.thresholds`` and the exit code.
+    (``"p99<50ms"``, what the run must meet) end up in ``result.thresholds`` and the exit code.
     """
     argv = ["bench"] + _output(quiet) + _flags(
         server=_listed(server),

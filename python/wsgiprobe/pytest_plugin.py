@@ -86,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the interpreter that runs the server (default: this one)",
     )
     group.addoption(
-        "--wsgiprobe-proxy", metavar="KIND", help="put nginx in front (http, unix, uwsgi)"
+        "--wsgiprobe-proxy", metavar="KIND", help="put nginx in front (nginx, nginx-unix, nginx-uwsgi)"
     )
 
 
