@@ -97,6 +97,8 @@ export WSGIPROBE_JUNIT_XSD="$PWD/$JUNIT_XSD"
 export WSGIPROBE_TEST_PYTHON="$PWD/.venv/bin/python"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
+# The extension crate is a workspace member outside the default one.
+cargo clippy -p wsgiprobe-py --quiet -- -D warnings
 cargo test --all-targets
 
 # The Python package: a debug build (maturin develop) into .venv, sharing

@@ -211,10 +211,9 @@ fn start_stack(py: Python<'_>, argv: Vec<String>) -> PyResult<RunningStack> {
         spec.app = app;
         let planned = cli::planned(&spec)?;
         let label = planned.label;
-        Ok(planned
+        planned
             .plan
-            .map_err(anyhow::Error::from)
-            .map_err(|e| e.context(format!("could not start {label}")))?)
+            .map_err(|e| anyhow::Error::from(e).context(format!("could not start {label}")))
     })()
     .map_err(|e| to_python(&e))?;
     let label = plan.label();
