@@ -181,6 +181,38 @@ def test_the_command_is_the_full_cli():
     assert doc["cases"][0]["outcome"] == "fail"
 
 
+def test_the_command_stops_its_servers_on_ctrl_c_and_exits_130():
+    child = subprocess.Popen(
+        [WSGIPROBE, "bench", "--server", "gunicorn", "-d", "60s", "--warmup", "0s", "-c", "1",
+         "--python", sys.executable, "--json", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        # Once the load runs (the line comes when the server is ready).
+        seen = []
+        while True:
+            line = child.stderr.readline()
+            seen.append(line)
+            assert line, "".join(seen)
+            if "load on" in line:
+                break
+        time.sleep(0.5)
+        child.send_signal(2)
+        out, err = child.communicate(timeout=30)
+        err = "".join(seen) + err
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, err
+    assert "interrupted by SIGINT" in err
+    report = json.loads(out)
+    assert report["interrupted"] == "SIGINT"
+    host, port = report["stack"]["target"].rsplit(":", 1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://{host}:{port}/", timeout=2)
+
+
 CTRL_C = """
 import os, sys, time
 import wsgiprobe

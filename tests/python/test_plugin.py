@@ -62,7 +62,8 @@ def test_a_skip_is_skipped(pytester):
     case = "input.keep-alive.body-boundary"
     outcome = wsgiprobe.check(server="gunicorn", only=[case]).case(case).outcome
     assert outcome == "skip"  # gunicorn answers a pipelined body with a close
-    result = pytester.runpytest("--wsgiprobe-server", "gunicorn", "--wsgiprobe-only", case, "-rs")
+    # -p wsgiprobe names the plugin the entry point already loaded.
+    result = pytester.runpytest("-p", "wsgiprobe", "--wsgiprobe-server", "gunicorn", "--wsgiprobe-only", case, "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*not applicable:*"])
 
