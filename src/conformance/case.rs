@@ -93,7 +93,8 @@ pub(super) fn play_case(
             Err(Failed {
                 error: e @ (HttpError::Closed { .. } | HttpError::Malformed { .. }),
                 partial,
-            }) if case.broken_response_ok => cut_short(e, &partial),
+                wire,
+            }) if case.broken_response_ok => cut_short(e, &partial, wire),
             Err(Failed { error, .. }) => {
                 return Played {
                     exchange: fault(error, timeout),
@@ -150,8 +151,9 @@ pub(super) fn play_case(
 /// A response the case allows the server to break (the application raises
 /// mid-body): what arrived counts, and `wire.cut` says how it ended. A
 /// head that arrived whole before the cut is what the client was told, and
-/// the verdict must see its status.
-fn cut_short(e: HttpError, partial: &[u8]) -> (Received, Option<String>) {
+/// the verdict must see its status; so must a status line that arrived
+/// alone, the rest of its head never sent.
+fn cut_short(e: HttpError, partial: &[u8], mut wire: WireFacts) -> (Received, Option<String>) {
     let what = format!("(response cut short: {})", error_chain(&e));
     let cut = if matches!(e, HttpError::Malformed { .. }) {
         "malformed"
@@ -166,9 +168,11 @@ fn cut_short(e: HttpError, partial: &[u8]) -> (Received, Option<String>) {
             );
             (head.response, text)
         }
-        _ => (no_response(what.clone()), what),
+        _ => match status_line_alone(partial) {
+            Some((line, response)) => (response, format!("{line}\n{what}")),
+            None => (no_response(what.clone()), what),
+        },
     };
-    let mut wire = WireFacts::default();
     wire.set(WireFact::Cut, cut);
     let received = Received {
         response,
@@ -176,6 +180,30 @@ fn cut_short(e: HttpError, partial: &[u8]) -> (Received, Option<String>) {
         second: None,
     };
     (received, Some(head_text))
+}
+
+/// A status line that arrived without the rest of its head (the server
+/// broke off while writing the head): the line as text, and a response that
+/// carries its status and no headers.
+fn status_line_alone(partial: &[u8]) -> Option<(String, Response)> {
+    let end = partial.iter().position(|b| *b == b'\n')?;
+    let line = latin1_string(&partial[..end]);
+    let line = line.trim_end_matches('\r');
+    let mut words = line.splitn(3, ' ');
+    let version = words.next().filter(|v| v.starts_with("HTTP/1."))?;
+    let status = words
+        .next()
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()?;
+    let reason = words.next().unwrap_or("").to_string();
+    let response = Response {
+        version: version.to_string(),
+        status,
+        reason,
+        ..no_response(String::new())
+    };
+    Some((line.to_string(), response))
 }
 
 /// Stands in for a response of which no head arrived.
@@ -258,4 +286,36 @@ fn read_events(to: &RunTarget, token: &str, config: &RunnerConfig) -> Result<Vec
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_line_that_arrived_alone_is_what_the_client_was_told() {
+        let (line, r) = status_line_alone(b"HTTP/1.0 200 OK\r\nDate: x\r\n").unwrap();
+        assert_eq!(line, "HTTP/1.0 200 OK");
+        assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+        assert!(r.headers.is_empty());
+        assert!(
+            status_line_alone(b"HTTP/1.0 200 OK").is_none(),
+            "no line end yet"
+        );
+        assert!(status_line_alone(b"garbage\r\n").is_none());
+        let cut = HttpError::Closed {
+            phase: crate::http::Phase::Headers,
+            received: 27,
+        };
+        let (received, head) = cut_short(
+            cut,
+            b"HTTP/1.0 200 OK\r\nServer: x\r\n",
+            WireFacts::default(),
+        );
+        assert_eq!(received.response.status, 200);
+        assert_eq!(received.wire.get(WireFact::Cut), Some(&"closed".into()));
+        assert!(head
+            .unwrap()
+            .starts_with("HTTP/1.0 200 OK\n(response cut short"));
+    }
 }

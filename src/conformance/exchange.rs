@@ -27,10 +27,12 @@ pub(super) struct Requests {
 }
 
 /// An exchange that went wrong, with what had arrived of a response the
-/// server cut short (empty when the failure came before or after it).
+/// server cut short (empty when the failure came before or after it) and
+/// the wire facts recorded before it broke off.
 pub(super) struct Failed {
     pub error: HttpError,
     pub partial: Vec<u8>,
+    pub wire: WireFacts,
 }
 
 impl From<HttpError> for Failed {
@@ -38,6 +40,7 @@ impl From<HttpError> for Failed {
         Failed {
             error,
             partial: Vec::new(),
+            wire: WireFacts::default(),
         }
     }
 }
@@ -95,14 +98,17 @@ pub(super) fn play(
         }
     };
     let mut wire = WireFacts::default();
-    let response = read_first(
+    let response = match read_first(
         &mut conn,
         &mut wire,
         read,
         requests.first_is_head,
         sent_at,
         deadline,
-    )?;
+    ) {
+        Ok(r) => r,
+        Err(failed) => return Err(Failed { wire, ..failed }),
+    };
     let second = match (stimulus, &requests.second) {
         (Stimulus::Pipelined { .. }, Some((_, head))) => {
             read_second(&mut conn, None, *head, deadline, &mut wire)
@@ -163,6 +169,14 @@ fn read_first(
     sent_at: Instant,
     deadline: Instant,
 ) -> Result<Response, Failed> {
+    if read.watch_head {
+        // Ends early on a head that cannot be parsed: reading the response
+        // reports it.
+        let head_done = |buf: &[u8]| !matches!(parse_final_head(buf), Ok(None));
+        if poll_until(conn, deadline, head_done)? && parse_final_head(conn.leftover()).is_ok() {
+            wire.set(WireFact::HeadMs, millis_since(sent_at));
+        }
+    }
     if read.watch_first_body {
         let body_started = |buf: &[u8]| match parse_final_head(buf) {
             Ok(Some(head)) => buf.len() > head.end,
@@ -179,6 +193,7 @@ fn read_first(
         .map_err(|error| Failed {
             error,
             partial: conn.leftover().to_vec(),
+            wire: WireFacts::default(),
         })?;
     let interim: Vec<Value> = response.interim.iter().map(|i| i.status.into()).collect();
     wire.set(
@@ -231,8 +246,38 @@ fn read_second(
             ("malformed", None)
         }
     };
+    let seen = match state {
+        "answered" => true,
+        "closed" => false,
+        _ => {
+            // Stray bytes came first: wait a moment for the rest, then look
+            // for the second response behind them.
+            let _ = conn.wait_closed((Instant::now() + SECOND_SEEN_WAIT).min(deadline));
+            has_status_line(conn.leftover())
+        }
+    };
     wire.set(WireFact::Second, state);
+    wire.set(WireFact::SecondSeen, seen);
     second
+}
+
+/// How long to keep reading after a second response that did not parse,
+/// to see whether one follows the stray bytes.
+const SECOND_SEEN_WAIT: Duration = Duration::from_millis(300);
+
+/// Whether an HTTP/1.x status line starts these bytes or any line in them.
+fn has_status_line(bytes: &[u8]) -> bool {
+    let starts = |at: &[u8]| {
+        at.starts_with(b"HTTP/1.")
+            && at.len() >= 12
+            && at[8] == b' '
+            && at[9..12].iter().all(u8::is_ascii_digit)
+    };
+    starts(bytes)
+        || bytes
+            .iter()
+            .enumerate()
+            .any(|(i, b)| *b == b'\n' && starts(&bytes[i + 1..]))
 }
 
 /// Waits for the response head (and the first body byte when watching),
@@ -308,4 +353,20 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_status_line;
+
+    #[test]
+    fn a_status_line_is_found_behind_stray_bytes() {
+        assert!(has_status_line(b"HTTP/1.1 200 OK\r\n"));
+        assert!(has_status_line(
+            b"chunk-1\nchunk-2\nHTTP/1.0 404 Not Found\r\n"
+        ));
+        assert!(!has_status_line(b"chunk-1\nchunk-2\n"));
+        assert!(!has_status_line(b"xHTTP/1.1 200 OK\r\n"));
+        assert!(!has_status_line(b"HTTP/1.1 2x0 OK\r\n"));
+    }
 }

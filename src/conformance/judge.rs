@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::evidence::{Exchange, WireFacts};
 use crate::http::{latin1_string, Response};
-use crate::spec::{Case, Expect, Level, Subject};
+use crate::spec::{Case, Choice, Expect, Level, Subject};
 
 /// The result of one case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -68,12 +68,7 @@ fn broken(level: Level) -> Outcome {
 
 /// Judges one case.
 pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
-    let expected_all = case
-        .expect
-        .iter()
-        .map(describe)
-        .collect::<Vec<_>>()
-        .join("; ");
+    let expected_all = expected_of(case);
     let parts = match exchange {
         Exchange::HarnessFault { what } => {
             return Verdict {
@@ -161,19 +156,113 @@ pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
             }
         }
     }
-    if broken_lines.0.is_empty() {
-        Verdict {
+    let chosen = match choose(case, &facts) {
+        Ok(c) => c,
+        Err(why) => {
+            return Verdict {
+                outcome: Outcome::Error,
+                expected: expected_all,
+                actual: why,
+            }
+        }
+    };
+    let named = |actual: String| match &chosen {
+        Some((choice, _)) => format!("{}: {actual}", choice.name),
+        None => actual,
+    };
+    if !broken_lines.0.is_empty() {
+        return Verdict {
+            outcome: broken(case.level),
+            expected: broken_lines.0.join("; "),
+            actual: named(broken_lines.1.join("; ")),
+        };
+    }
+    match chosen {
+        Some((choice, seen)) => {
+            held.extend(seen);
+            let actual = format!("{}: {}", choice.name, held.join("; "));
+            if choice.legal {
+                Verdict {
+                    outcome: Outcome::Pass,
+                    expected: expected_all,
+                    actual,
+                }
+            } else {
+                Verdict {
+                    outcome: broken(case.level),
+                    expected: expected_all,
+                    actual,
+                }
+            }
+        }
+        None if case.choices.iter().any(|c| c.legal) => Verdict {
+            outcome: broken(case.level),
+            expected: expected_all,
+            actual: format!("none of these: {}", seen_by_choices(case, &facts)),
+        },
+        None => Verdict {
             outcome: Outcome::Pass,
             expected: expected_all,
             actual: held.join("; "),
+        },
+    }
+}
+
+/// What a case expects, in words: its expectations and, when it names
+/// them, the behaviours the source allows.
+fn expected_of(case: &Case) -> String {
+    let mut parts: Vec<String> = case.expect.iter().map(describe).collect();
+    let legal: Vec<&str> = case
+        .choices
+        .iter()
+        .filter(|c| c.legal)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !legal.is_empty() {
+        parts.push(format!("one of: {}", legal.join(" | ")));
+    }
+    let illegal: Vec<&str> = case
+        .choices
+        .iter()
+        .filter(|c| !c.legal)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !illegal.is_empty() {
+        parts.push(format!("not: {}", illegal.join(" | ")));
+    }
+    parts.join("; ")
+}
+
+/// The first of the case's choices whose conditions all hold, with what
+/// was seen for them; an error when one could not be decided.
+fn choose<'c>(case: &'c Case, facts: &Facts) -> Result<Option<(&'c Choice, Vec<String>)>, String> {
+    'choices: for choice in &case.choices {
+        let mut seen = Vec::new();
+        for e in &choice.when {
+            match check(e, facts) {
+                Check::Holds(actual) => seen.push(actual),
+                Check::Broken(_) => continue 'choices,
+                Check::Undecidable(why) => return Err(why),
+            }
         }
-    } else {
-        Verdict {
-            outcome: broken(case.level),
-            expected: broken_lines.0.join("; "),
-            actual: broken_lines.1.join("; "),
+        return Ok(Some((choice, seen)));
+    }
+    Ok(None)
+}
+
+/// What the subjects the choices look at were, each once.
+fn seen_by_choices(case: &Case, facts: &Facts) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for e in case.choices.iter().flat_map(|c| &c.when) {
+        let text = match resolve(&e.subject, facts) {
+            Ok(v) => v.render(&e.subject),
+            Err(Check::Broken(t) | Check::Undecidable(t) | Check::Holds(t)) => t,
+        };
+        if !seen.contains(&text) {
+            seen.push(text);
         }
     }
+    seen.join("; ")
 }
 
 fn join_u16(v: &[u16]) -> String {
@@ -317,6 +406,9 @@ fn resolve(subject: &Subject, facts: &Facts) -> Result<SubjectValue, Check> {
                 .header(name)
                 .map(|v| Value::String(v.to_string())),
         ),
+        Subject::HeaderLines(name) => {
+            SubjectValue::plain(Some(Value::from(facts.response.header_all(name).len())))
+        }
         Subject::Event(name) => {
             let events = facts.events.ok_or_else(|| {
                 Check::Undecidable("side-channel events were not read back".to_string())
@@ -397,6 +489,7 @@ fn check(e: &Expect, facts: &Facts) -> Check {
         && e.nonempty.is_none()
         && e.latin1.is_none()
         && e.contains.is_none()
+        && e.matches.is_none()
         && e.at_least.is_none()
         && e.at_most.is_none()
         && e.methods.is_none();
@@ -459,6 +552,17 @@ fn check(e: &Expect, facts: &Facts) -> Check {
             return ok(false);
         }
     }
+    if let Some(pattern) = &e.matches {
+        // The pattern was compiled once when the spec was loaded; a bad
+        // one never gets this far.
+        let Ok(re) = regex_lite::Regex::new(pattern) else {
+            return Check::Undecidable(format!("bad pattern {pattern:?}"));
+        };
+        match value {
+            Value::String(s) if re.is_match(s) => {}
+            _ => return ok(false),
+        }
+    }
     if e.at_least.is_some() || e.at_most.is_some() {
         let Some(n) = value.as_f64() else {
             return ok(false);
@@ -519,6 +623,9 @@ pub fn describe(e: &Expect) -> String {
     }
     if let Some(v) = &e.contains {
         parts.push(format!("contains {}", to_json(v)));
+    }
+    if let Some(p) = &e.matches {
+        parts.push(format!("matches /{p}/"));
     }
     if let Some(n) = e.at_least {
         parts.push(format!(">= {n}"));
@@ -802,6 +909,107 @@ mod tests {
         let v = judge(&c, &answered(env("CONTENT_LENGTH", "str", json!("0"))));
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.expected.contains("or absent"), "{v:?}");
+    }
+
+    fn with_choices(level: &str, expect: &str, choices: &str) -> Case {
+        let text = format!(
+            "id = \"environ.t\"\nlevel = \"{level}\"\nsource = \"s\"\nrequirement = \"r\"\n\
+             stimulus = \"x\"\nexpect = [{expect}]\n{choices}"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    const DOTS: &str = r#"
+[[choice]]
+name = "passed through"
+when = [{ subject = "environ.PATH_INFO", equals = "/a/../b" }]
+
+[[choice]]
+name = "resolved"
+when = [{ subject = "environ.PATH_INFO", equals = "/b" }]
+
+[[choice]]
+name = "dropped the dots"
+legal = false
+when = [{ subject = "environ.PATH_INFO", equals = "/a/b" }]
+"#;
+
+    #[test]
+    fn a_legal_choice_passes_and_names_what_the_server_did() {
+        let c = with_choices("must", "", DOTS);
+        let v = judge(&c, &answered(env("PATH_INFO", "str", json!("/b"))));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(v.actual.starts_with("resolved: environ.PATH_INFO"), "{v:?}");
+        assert!(
+            v.expected.contains("one of: passed through | resolved"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn an_illegal_choice_breaks_the_case_with_its_reason() {
+        let c = with_choices("should", "", DOTS);
+        let v = judge(&c, &answered(env("PATH_INFO", "str", json!("/a/b"))));
+        assert_eq!(v.outcome, Outcome::Warn, "{v:?}");
+        assert!(v.actual.starts_with("dropped the dots: "), "{v:?}");
+    }
+
+    #[test]
+    fn no_legal_choice_holding_breaks_the_case() {
+        let c = with_choices("must", "", DOTS);
+        let v = judge(&c, &answered(env("PATH_INFO", "str", json!("/elsewhere"))));
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!(
+            v.actual
+                .starts_with("none of these: environ.PATH_INFO = \"/elsewhere\""),
+            "{v:?}"
+        );
+        // Only illegal choices: none holding is a pass.
+        let only_bad = with_choices(
+            "must",
+            r#"{ subject = "status", equals = 200 }"#,
+            "[[choice]]\nname = \"bad\"\nlegal = false\nwhen = [{ subject = \"status\", equals = 500 }]",
+        );
+        assert_eq!(
+            judge(&only_bad, &answered(json!({}))).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn broken_expectations_come_first_and_keep_the_choice_name() {
+        let c = with_choices(
+            "must",
+            r#"{ subject = "environ.REQUEST_METHOD", equals = "GET" }"#,
+            DOTS,
+        );
+        let obs = json!({"environ": {
+            "PATH_INFO": {"type": "str", "value": "/b", "latin1": true},
+            "REQUEST_METHOD": {"type": "str", "value": "PUT", "latin1": true}}});
+        let v = judge(&c, &answered(obs));
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!(
+            v.actual.starts_with("resolved: environ.REQUEST_METHOD"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn matches_and_header_lines() {
+        let c = case(
+            "must",
+            r#"{ subject = "header.Date", matches = "^[A-Z][a-z]{2}, [0-9]{2} " }, { subject = "header_lines.Date", equals = 1 }"#,
+        );
+        assert_eq!(judge(&c, &answered(json!({}))).outcome, Outcome::Pass);
+        let mut twice = response(200, "{}");
+        twice.headers.push(("date".into(), "yesterday".into()));
+        let v = judge(&c, &Exchange::answered(twice, None, None));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.actual.contains("header_lines.Date = 2"), "{v:?}");
+        let mut bad = response(200, "{}");
+        bad.headers[0].1 = "yesterday".into();
+        let v = judge(&c, &Exchange::answered(bad, None, None));
+        assert!(v.expected.contains("matches /^[A-Z]"), "{v:?}");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! The verdict pipeline: the one place where a case's verdict is decided.
 //!
 //! [`decide`] runs four stages, always in the same order: the judge, the
-//! server-gone check, the proxy's effect, the server's quirk. Nothing else
-//! changes an outcome; what the exit code makes of the outcomes is
+//! server-gone check, what the stack around the server changes (the
+//! recipe's launch, the proxy), the server's quirk. Nothing else changes an
+//! outcome; what the exit code makes of the outcomes is
 //! `commands::check::exit_for`.
+
+use std::collections::BTreeMap;
 
 use super::evidence::Exchange;
 use super::judge::{judge, Outcome, Verdict};
@@ -26,10 +29,14 @@ impl ProxyInFront<'_> {
     }
 }
 
-/// What besides the exchange can change the verdicts of one stack: the
-/// proxy in front of it and the quirks declared for its server.
+/// What besides the exchange can change the verdicts of one stack: what
+/// its recipe's launch adds, the proxy in front of it and the quirks
+/// declared for its server.
 #[derive(Debug, Clone, Default)]
 pub struct VerdictRules<'a> {
+    /// The recipe the server was launched with, and the cases that launch
+    /// makes unfit to judge the server by (case id -> why).
+    recipe: Option<(String, BTreeMap<String, String>)>,
     proxy: Option<ProxyInFront<'a>>,
     /// The quirks that match the stack, in declaration order.
     quirks: Vec<&'a Quirk>,
@@ -44,6 +51,8 @@ impl<'a> VerdictRules<'a> {
         quirks: &'a [Quirk],
     ) -> VerdictRules<'a> {
         VerdictRules {
+            recipe: (!stack.excuses.is_empty())
+                .then(|| (stack.gateway.clone(), stack.excuses.clone())),
             proxy,
             quirks: quirks.iter().filter(|q| q.matches(stack)).collect(),
         }
@@ -76,9 +85,12 @@ pub struct Decision {
 ///    server has exited, the case is an error that names the exit.
 ///    `server_gone` is asked only then: it may wait a moment for the exit
 ///    to show.
-/// 3. **Proxy effect**: a fail or warn the case's `proxy` entry explains
-///    for this proxy becomes a skip saying what the proxy did (an excuse),
-///    or keeps its outcome with the explanation added (a note).
+/// 3. **Stack effect**: a fail or warn of a case the server's recipe
+///    excuses becomes a skip saying what the launch added (the harness
+///    must not blame the server for its own doing); then a fail or warn
+///    the case's `proxy` entry explains for this proxy becomes a skip
+///    saying what the proxy did (an excuse), or keeps its outcome with the
+///    explanation added (a note).
 /// 4. **Quirk**: a declared quirk of this server turns a warn or a skip
 ///    into `quirk`. A fail stands (a quirk never excuses a broken MUST) and
 ///    so does an error (nothing was decided); the quirk is recorded beside
@@ -99,6 +111,7 @@ pub fn decide(
 ) -> Decision {
     let judged = judge(case, exchange);
     let (verdict, gone) = server_gone_stage(judged, exchange, server_gone);
+    let verdict = recipe_stage(verdict, case, rules.recipe.as_ref());
     let verdict = proxy_stage(verdict, case, rules.proxy);
     let (verdict, quirk) = quirk_stage(verdict, case, rules);
     Decision {
@@ -124,7 +137,30 @@ fn server_gone_stage(
     (verdict, Some(why))
 }
 
-/// Stage 3: what the application sees behind a proxy is what counts; where
+/// Stage 3, first half: a case the recipe's launch makes unfit to judge
+/// the server by (wsgiref runs under a threading server it does not ship
+/// with) is not held against the server. Passes, skips and errors are left
+/// alone.
+fn recipe_stage(
+    mut verdict: Verdict,
+    case: &Case,
+    recipe: Option<&(String, BTreeMap<String, String>)>,
+) -> Verdict {
+    if !matches!(verdict.outcome, Outcome::Fail | Outcome::Warn) {
+        return verdict;
+    }
+    let Some((name, why)) = recipe.and_then(|(name, ex)| Some((name, ex.get(&case.id)?))) else {
+        return verdict;
+    };
+    verdict.actual = format!(
+        "not judged with the {name} recipe: {why} (the application saw: {})",
+        verdict.actual
+    );
+    verdict.outcome = Outcome::Skip;
+    verdict
+}
+
+/// Stage 3, second half: what the application sees behind a proxy is what counts; where
 /// the proxy legitimately changes it, the case's `proxy` entries say so
 /// instead of blaming the server. Passes, skips and errors are left alone.
 fn proxy_stage(mut verdict: Verdict, case: &Case, proxy: Option<ProxyInFront>) -> Verdict {
@@ -264,6 +300,7 @@ mod tests {
 
     fn rules<'a>(proxy: Option<ProxyInFront<'a>>, quirks: &'a [Quirk]) -> VerdictRules<'a> {
         VerdictRules {
+            recipe: None,
             proxy,
             quirks: quirks.iter().collect(),
         }
@@ -355,6 +392,47 @@ mod tests {
             &rules(None, &[]),
         );
         assert_eq!(d.verdict.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn stage_3_a_recipe_excuse_turns_a_finding_into_a_skip_that_names_the_recipe() {
+        let excused = |case_id: &str| VerdictRules {
+            recipe: Some((
+                "wsgiref".into(),
+                BTreeMap::from([(case_id.to_string(), "the recipe adds threads".to_string())]),
+            )),
+            proxy: None,
+            quirks: vec![],
+        };
+        let d = decide(
+            &case("should", vec![]),
+            &status(500),
+            &alive,
+            &excused("environ.x"),
+        );
+        assert_eq!(d.verdict.outcome, Outcome::Skip);
+        assert!(
+            d.verdict.actual.starts_with(
+                "not judged with the wsgiref recipe: the recipe adds threads (the application saw: status = 500)"
+            ),
+            "{:?}",
+            d.verdict
+        );
+        // Another case, or a pass, is left alone.
+        let other = decide(
+            &case("should", vec![]),
+            &status(500),
+            &alive,
+            &excused("environ.y"),
+        );
+        assert_eq!(other.verdict.outcome, Outcome::Warn);
+        let pass = decide(
+            &case("should", vec![]),
+            &status(200),
+            &alive,
+            &excused("environ.x"),
+        );
+        assert_eq!(pass.verdict.outcome, Outcome::Pass);
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct Stack {
     /// (`app:app in /srv/site`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
+    /// Cases the recipe's own launch makes unfit to judge the server by,
+    /// with why (`recipes/servers.toml`, `excuses`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub excuses: BTreeMap<String, String>,
 }
 
 impl Stack {
@@ -69,6 +73,7 @@ impl Stack {
             },
             target: url.to_string(),
             app: None,
+            excuses: BTreeMap::new(),
         }
     }
 }
@@ -223,6 +228,7 @@ impl Gateway {
             transport: listen.as_str().into(),
             target: describe_target(&server_target),
             app: spec.app.as_ref().map(UserApp::describe),
+            excuses: how.excuses.clone(),
         };
         let (target, proxy_process) = match &spec.proxy {
             None => (server_target, None),

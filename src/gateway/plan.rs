@@ -151,6 +151,8 @@ pub(super) struct LaunchPlan {
     pub template: String,
     /// Launch options to record with the stack.
     pub options: BTreeMap<String, String>,
+    /// Cases the recipe's launch makes unfit to judge the server by.
+    pub excuses: BTreeMap<String, String>,
 }
 
 /// A known server: which interpreter runs it is found at start.
@@ -227,6 +229,7 @@ pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
                 }),
                 template: prepared.template,
                 options: prepared.options,
+                excuses: prepared.excuses,
             }))
         }
         GatewayKind::Command(template) => {
@@ -253,6 +256,7 @@ pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
                 server: None,
                 template: template.clone(),
                 options: BTreeMap::new(),
+                excuses: BTreeMap::new(),
             }))
         }
     };

@@ -40,6 +40,11 @@ pub struct Recipe {
     pub defaults: BTreeMap<String, String>,
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// Cases this recipe's own launch makes unfit to judge the server by,
+    /// each with why (case id -> reason): what the harness adds must not be
+    /// blamed on the server.
+    #[serde(default)]
+    pub excuses: BTreeMap<String, String>,
 }
 
 /// How a launched server is reached.
@@ -83,6 +88,8 @@ impl Tuning {
 pub struct Prepared {
     pub template: String,
     pub options: BTreeMap<String, String>,
+    /// The recipe's excuses (see [`Recipe::excuses`]).
+    pub excuses: BTreeMap<String, String>,
     /// Python modules the launch needs besides the server's own.
     pub extra_packages: Vec<String>,
 }
@@ -170,6 +177,21 @@ fn parse(text: &str, file: &str) -> Result<BTreeMap<String, Recipe>, RecipeFileE
                 "`worker_class` needs `worker_classes`, the names it accepts".into(),
             ));
         }
+        for (case, why) in &r.excuses {
+            let id_like = !case.is_empty()
+                && case.split('.').all(|seg| {
+                    !seg.is_empty()
+                        && seg
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                });
+            if !id_like {
+                return Err(bad(format!("`excuses`: {case:?} is not a case id")));
+            }
+            if why.trim().is_empty() {
+                return Err(bad(format!("`excuses`: say why {case} is excused")));
+            }
+        }
         for key in r.defaults.keys() {
             if !["workers", "threads", "worker_class"].contains(&key.as_str()) {
                 return Err(bad(format!(
@@ -254,6 +276,7 @@ impl Recipe {
         Ok(Prepared {
             template: collapse_spaces(&template),
             options,
+            excuses: self.excuses.clone(),
             extra_packages: extra,
         })
     }
@@ -357,6 +380,52 @@ mod tests {
         ] {
             assert!(names.contains(&n), "{n} missing from {names:?}");
         }
+    }
+
+    #[test]
+    fn builtin_excuses_name_builtin_cases_and_reach_the_prepared_launch() {
+        let set = crate::spec::load_builtin().unwrap();
+        let book = RecipeBook::builtin();
+        for name in book.names() {
+            let recipe = book.get(name).unwrap();
+            for id in recipe.excuses.keys() {
+                assert!(
+                    set.cases.iter().any(|c| &c.case.id == id),
+                    "{name} excuses {id}, which is no built-in case"
+                );
+            }
+        }
+        let p = book
+            .get("wsgiref")
+            .unwrap()
+            .prepare("wsgiref", Listen::Tcp, &Tuning::default())
+            .unwrap();
+        assert!(p.excuses["environ.wsgi-multithread.truthful"].contains("ThreadingMixIn"));
+    }
+
+    #[test]
+    fn an_excuse_needs_a_case_id_and_a_reason() {
+        let base = "[x]\ndescription = \"x\"\ntcp = \"run {port}\"\n";
+        let e = parse(
+            &format!("{base}excuses = {{ \"Not An Id\" = \"why\" }}"),
+            "f.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("is not a case id"), "{e}");
+        let e = parse(
+            &format!("{base}excuses = {{ \"environ.x\" = \" \" }}"),
+            "f.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("say why environ.x is excused"),
+            "{e}"
+        );
+        assert!(parse(
+            &format!("{base}excuses = {{ \"environ.x\" = \"why\" }}"),
+            "f.toml"
+        )
+        .is_ok());
     }
 
     #[test]

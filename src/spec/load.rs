@@ -338,10 +338,26 @@ fn validate_case(area: &str, case: &Case) -> Result<Stimulus, String> {
         validate_request(&second.request).map_err(|m| format!("second: {m}"))?;
     }
     let stimulus = Stimulus::of(case)?;
-    if case.expect.is_empty() {
+    if case.expect.is_empty() && case.choices.is_empty() {
         return Err("`expect` is empty: a case must check something".into());
     }
-    for (what, list) in [("expect", &case.expect), ("requires", &case.requires)] {
+    let mut lists = vec![
+        ("expect".to_string(), &case.expect),
+        ("requires".to_string(), &case.requires),
+    ];
+    for (i, c) in case.choices.iter().enumerate() {
+        if c.name.trim().is_empty() {
+            return Err(format!("choice[{i}]: `name` is empty"));
+        }
+        if c.when.is_empty() {
+            return Err(format!(
+                "choice[{i}] ({}): `when` is empty: say what shows this behaviour",
+                c.name
+            ));
+        }
+        lists.push((format!("choice[{i}].when"), &c.when));
+    }
+    for (what, list) in lists {
         for (i, e) in list.iter().enumerate() {
             validate_expect(e).map_err(|m| format!("{what}[{i}] ({}): {m}", e.subject))?;
             if e.subject.needs_second() && stimulus.second().is_none() {
@@ -471,9 +487,14 @@ fn validate_expect(e: &Expect) -> Result<(), String> {
         e.at_most.is_some(),
         e.empty_or_absent.is_some(),
         e.methods.is_some(),
+        e.matches.is_some(),
     ];
     if !predicates.iter().any(|p| *p) {
         return Err("no predicate: say what must hold (equals, present, type, ...)".into());
+    }
+    if let Some(pattern) = &e.matches {
+        regex_lite::Regex::new(pattern)
+            .map_err(|err| format!("`matches` is not a regular expression: {err}"))?;
     }
     if e.or_absent.is_some() && (e.present.is_some() || e.empty_or_absent.is_some()) {
         return Err("`or_absent` cannot be combined with `present` or `empty_or_absent`".into());

@@ -12,8 +12,8 @@ pub use load::{
     QUIRKS_FILE, REQUIREMENTS_FILE,
 };
 pub use model::{
-    Case, Expect, Followup, Level, ProxyEffect, ProxyEffectKind, Request, Requirement, SpecFile,
-    PROXY_KINDS,
+    Case, Choice, Expect, Followup, Level, ProxyEffect, ProxyEffectKind, Request, Requirement,
+    SpecFile, PROXY_KINDS,
 };
 pub use select::{select, Selection, SelectionError};
 pub use stimulus::{ReadOptions, Stimulus, HEAD_LINGER};

@@ -100,8 +100,18 @@ pub struct Case {
     /// Preconditions; when one does not hold the case is skipped (not applicable).
     #[serde(default)]
     pub requires: Vec<Expect>,
-    /// What must hold for the case to pass.
+    /// What must hold for the case to pass (may be empty when `choice`
+    /// entries decide the case).
+    #[serde(default)]
     pub expect: Vec<Expect>,
+    /// The behaviours a server may show, each named, when the source allows
+    /// several (pass a dot-segment through, resolve it, or refuse it) or
+    /// when each way of breaking the rule has its own reason. The first
+    /// whose `when` holds names what the server did in the verdict; a legal
+    /// one passes, an illegal one breaks the case at its level. When the
+    /// case declares legal choices and none holds, the case is broken too.
+    #[serde(default, rename = "choice")]
+    pub choices: Vec<Choice>,
     /// Response statuses that count as a legitimate refusal of the request
     /// (a server may answer 400 to bytes it will not accept).
     #[serde(default)]
@@ -141,6 +151,10 @@ pub struct Case {
     /// Time when the first body byte arrives (`wire.first_body_ms`).
     #[serde(default)]
     pub watch_first_body: bool,
+    /// Time when the response head is complete (`wire.head_ms`), also for a
+    /// response the server then cuts short.
+    #[serde(default)]
+    pub watch_head: bool,
     /// After the response, wait this long for bytes beyond its framed end
     /// (`wire.after_body`) and for the server to close (`wire.closed`).
     #[serde(default)]
@@ -160,11 +174,35 @@ pub struct Case {
 impl Case {
     /// Whether judging it needs the side-channel events of its request.
     pub fn reads_events(&self) -> bool {
-        self.expect
-            .iter()
-            .chain(&self.requires)
-            .any(|e| e.subject.needs_events())
+        self.expectations().any(|e| e.subject.needs_events())
     }
+
+    /// Every expectation the case judges with: preconditions, expectations
+    /// and the conditions of its choices.
+    pub fn expectations(&self) -> impl Iterator<Item = &Expect> {
+        self.requires
+            .iter()
+            .chain(&self.expect)
+            .chain(self.choices.iter().flat_map(|c| &c.when))
+    }
+}
+
+/// One named behaviour of a case (see [`Case::choices`]).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// What the server did, in words; the verdict starts with it.
+    pub name: String,
+    /// Whether the source allows it; `false` names a way of breaking the
+    /// rule, with its own reason.
+    #[serde(default = "legal_by_default")]
+    pub legal: bool,
+    /// When all of these hold, this is what the server did.
+    pub when: Vec<Expect>,
+}
+
+fn legal_by_default() -> bool {
+    true
 }
 
 /// How a proxy changes what a case sees. Applied only to stacks behind a
@@ -261,7 +299,7 @@ impl Request {
 }
 
 /// One expectation (or precondition): a subject and predicates that must all hold.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// What to look at, parsed when the spec is read (see [`Subject`] for
@@ -283,6 +321,9 @@ pub struct Expect {
     pub latin1: Option<bool>,
     /// A string value contains this substring, or an array contains this element.
     pub contains: Option<toml::Value>,
+    /// A string value matches this regular expression (regex-lite syntax;
+    /// anchor it with `^...$` to match the whole value).
+    pub matches: Option<String>,
     /// A number is at least / at most this.
     pub at_least: Option<f64>,
     pub at_most: Option<f64>,

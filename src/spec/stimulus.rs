@@ -38,6 +38,8 @@ pub enum Stimulus {
 pub struct ReadOptions {
     /// Time the first body byte (`wire.first_body_ms`).
     pub watch_first_body: bool,
+    /// Time the end of the response head (`wire.head_ms`).
+    pub watch_head: bool,
     /// After the response, wait this long for bytes beyond its framed end
     /// (`wire.after_body`) and for the server to close (`wire.closed`).
     pub linger: Option<Duration>,
@@ -61,10 +63,11 @@ impl Stimulus {
                 || case.expect_continue_ms.is_some()
                 || case.disconnect_after_head
                 || case.watch_first_body
+                || case.watch_head
                 || case.linger_ms.is_some()
                 || case.broken_response_ok
             {
-                return Err("concurrent cannot be combined with second, expect_continue_ms, disconnect_after_head, watch_first_body, linger_ms or broken_response_ok".into());
+                return Err("concurrent cannot be combined with second, expect_continue_ms, disconnect_after_head, watch_first_body, watch_head, linger_ms or broken_response_ok".into());
             }
             return Ok(Stimulus::Concurrent { n });
         }
@@ -72,8 +75,9 @@ impl Stimulus {
             if case.second.is_some()
                 || case.expect_continue_ms.is_some()
                 || case.linger_ms.is_some()
+                || case.watch_head
             {
-                return Err("disconnect_after_head hangs up once the response head has arrived: it cannot be combined with second, expect_continue_ms or linger_ms".into());
+                return Err("disconnect_after_head hangs up once the response head has arrived: it cannot be combined with second, expect_continue_ms, linger_ms or watch_head (it records wire.first_body_ms)".into());
             }
             return Ok(Stimulus::DisconnectAfterHead {
                 watch_first_body: case.watch_first_body,
@@ -82,6 +86,7 @@ impl Stimulus {
         let head_linger = (case.request.is_head() && case.second.is_none()).then_some(HEAD_LINGER);
         let read = ReadOptions {
             watch_first_body: case.watch_first_body,
+            watch_head: case.watch_head,
             linger: case.linger_ms.map(ms).or(head_linger),
         };
         if let Some(wait) = case.expect_continue_ms {

@@ -23,6 +23,9 @@ pub enum Subject {
     Status,
     /// `header.NAME`: a response header (case-insensitive; the first value).
     Header(String),
+    /// `header_lines.NAME`: how many header lines of that name the response
+    /// carries (case-insensitive), to see a field sent twice.
+    HeaderLines(String),
     /// `body`: the response body, ISO-8859-1 decoded.
     Body,
     /// `event.NAME`: how many side-channel events of that name were recorded.
@@ -53,6 +56,9 @@ pub enum WireFact {
     /// `first_body_ms`: milliseconds from sending to the first body byte
     /// (`watch_first_body`).
     FirstBodyMs,
+    /// `head_ms`: milliseconds from sending to the end of the response
+    /// head (`watch_head`), also when the response is then cut short.
+    HeadMs,
     /// `after_body`: bytes that came after the response's framed end
     /// (`linger_ms`, and every HEAD request without a second one).
     AfterBody,
@@ -65,6 +71,9 @@ pub enum WireFact {
     Second,
     /// `second_error`: why the second response was malformed.
     SecondError,
+    /// `second_seen`: a status line came after the first response, even
+    /// behind stray bytes: the server did answer the second request.
+    SecondSeen,
     /// `cut`: how a response the case allows to break was cut short:
     /// `closed` or `malformed` (`broken_response_ok`).
     Cut,
@@ -75,17 +84,19 @@ pub enum WireFact {
 
 impl WireFact {
     /// Every wire fact.
-    pub const ALL: [WireFact; 12] = [
+    pub const ALL: [WireFact; 14] = [
         WireFact::Version,
         WireFact::KeepAlive,
         WireFact::Interim,
         WireFact::Continue,
         WireFact::FirstBodyMs,
+        WireFact::HeadMs,
         WireFact::AfterBody,
         WireFact::Closed,
         WireFact::Disconnected,
         WireFact::Second,
         WireFact::SecondError,
+        WireFact::SecondSeen,
         WireFact::Cut,
         WireFact::Concurrency,
     ];
@@ -98,11 +109,13 @@ impl WireFact {
             WireFact::Interim => "interim",
             WireFact::Continue => "continue",
             WireFact::FirstBodyMs => "first_body_ms",
+            WireFact::HeadMs => "head_ms",
             WireFact::AfterBody => "after_body",
             WireFact::Closed => "closed",
             WireFact::Disconnected => "disconnected",
             WireFact::Second => "second",
             WireFact::SecondError => "second_error",
+            WireFact::SecondSeen => "second_seen",
             WireFact::Cut => "cut",
             WireFact::Concurrency => "concurrency",
         }
@@ -115,7 +128,7 @@ impl WireFact {
 
 /// The prefixes of subjects that take a name, in the order error messages
 /// list them.
-const PREFIXES: &str = "environ., observation., header., event., wire.";
+const PREFIXES: &str = "environ., observation., header., header_lines., event., wire.";
 
 impl Subject {
     /// Parses a subject as written in a spec.
@@ -149,6 +162,8 @@ impl Subject {
                     Subject::Observation(path)
                 } else if let Some(name) = named("header.") {
                     Subject::Header(name)
+                } else if let Some(name) = named("header_lines.") {
+                    Subject::HeaderLines(name)
                 } else if let Some(name) = named("event.") {
                     Subject::Event(name)
                 } else if let Some(rest) = named("wire.") {
@@ -207,6 +222,7 @@ impl fmt::Display for Subject {
             Subject::Observation(path) => write!(f, "observation.{path}"),
             Subject::Status => f.write_str("status"),
             Subject::Header(name) => write!(f, "header.{name}"),
+            Subject::HeaderLines(name) => write!(f, "header_lines.{name}"),
             Subject::Body => f.write_str("body"),
             Subject::Event(name) => write!(f, "event.{name}"),
             Subject::Wire { fact, path: None } => write!(f, "wire.{}", fact.name()),
@@ -231,6 +247,7 @@ mod tests {
             "environ.wsgi.url_scheme",
             "observation.input.calls.0.len",
             "header.X-Case",
+            "header_lines.Date",
             "event.close",
             "wire.second",
             "wire.concurrency.answered",

@@ -45,6 +45,7 @@ pub fn stack(gateway: &str, proxy: Option<&str>) -> Stack {
         transport: "tcp".into(),
         target: "127.0.0.1:40001".into(),
         app: None,
+        excuses: BTreeMap::new(),
     }
 }
 
