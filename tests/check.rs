@@ -287,6 +287,206 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "response.file-wrapper.no-early-transmission",
         "fail",
     ),
+    // Reads that mix methods, and reads to the end of the body.
+    ("readline-size-ignored", "input.readline.size-limit", "fail"),
+    (
+        "readline-own-buffer",
+        "input.mixed.readline-then-read",
+        "fail",
+    ),
+    (
+        "readline-own-buffer",
+        "input.mixed.readline-then-iter",
+        "fail",
+    ),
+    (
+        "readline-own-buffer",
+        "input.mixed.readline-then-readlines",
+        "warn",
+    ),
+    (
+        "iter-past-content-length",
+        "input.iter.stops-at-content-length",
+        "warn",
+    ),
+    // Request framing and connection handling.
+    ("unread-body-kept", "input.unread-body.next-request", "fail"),
+    (
+        "chunk-extension-refused",
+        "input.framing.chunk-extension",
+        "fail",
+    ),
+    (
+        "length-and-chunked-by-length",
+        "input.framing.length-and-chunked",
+        "fail",
+    ),
+    (
+        "coding-not-final-ok",
+        "input.framing.chunked-not-final",
+        "fail",
+    ),
+    (
+        "unknown-coding-ignored",
+        "input.framing.unknown-coding",
+        "warn",
+    ),
+    (
+        "lenient-content-length",
+        "input.framing.bad-content-length",
+        "fail",
+    ),
+    (
+        "http10-transfer-encoding-kept",
+        "input.framing.http10-transfer-encoding",
+        "fail",
+    ),
+    (
+        "continue-in-http10-answer",
+        "input.expect-continue.interim-sent",
+        "warn",
+    ),
+    (
+        "server-name-product",
+        "environ.server-name.host-http11",
+        "fail",
+    ),
+    (
+        "server-name-product",
+        "environ.server-name.host-http10",
+        "fail",
+    ),
+    ("dots-dropped", "environ.path-info.dot-segments", "fail"),
+    ("path-lowercase", "environ.path-info.case-kept", "fail"),
+    (
+        "absolute-form-raw",
+        "environ.path-info.absolute-form",
+        "fail",
+    ),
+    ("long-target-400", "environ.path-info.long-target", "fail"),
+    (
+        "target-space-joined",
+        "environ.request-line.space-refused",
+        "warn",
+    ),
+    (
+        "empty-line-refused",
+        "environ.request-line.empty-line-first",
+        "warn",
+    ),
+    ("remote-addr-name", "environ.remote-addr.address", "fail"),
+    (
+        "remote-user-from-auth",
+        "environ.remote-user.absent",
+        "warn",
+    ),
+    ("host-unchecked", "environ.host.missing-refused", "fail"),
+    ("host-unchecked", "environ.host.repeated-refused", "fail"),
+    (
+        "space-before-colon-ok",
+        "environ.http.space-before-colon-refused",
+        "fail",
+    ),
+    ("obs-fold-kept", "environ.http.obs-fold", "fail"),
+    ("nul-kept", "environ.http.nul-refused", "fail"),
+    ("bare-cr-line-end", "environ.http.bare-cr", "fail"),
+    (
+        "whitespace-line-kept",
+        "environ.http.whitespace-line",
+        "fail",
+    ),
+    ("value-untrimmed", "environ.http.value-trimmed", "fail"),
+    ("large-field-dropped", "environ.http.large-field", "fail"),
+    (
+        "leading-slashes-collapsed",
+        "environ.path-info.slashes-kept",
+        "warn",
+    ),
+    (
+        "underscore-overwrite",
+        "environ.http.underscore-not-merged",
+        "warn",
+    ),
+    // When the head goes out, and framing on the other code paths.
+    (
+        "eager-empty-headers",
+        "response.headers.not-sent-before-body",
+        "fail",
+    ),
+    (
+        "stored-status-after-error",
+        "response.headers.not-sent-after-error",
+        "fail",
+    ),
+    (
+        "no-truncate-sequence",
+        "response.content-length.not-exceeded-list",
+        "warn",
+    ),
+    (
+        "no-truncate-sequence",
+        "response.content-length.over-pipelined",
+        "warn",
+    ),
+    (
+        "underflow-keepalive-sequence",
+        "response.content-length.short-closes-tuple",
+        "warn",
+    ),
+    (
+        "underflow-keepalive-sequence",
+        "response.content-length.under-pipelined",
+        "warn",
+    ),
+    (
+        "te-plus-length",
+        "response.headers.app-transfer-encoding",
+        "fail",
+    ),
+    ("own-date-server-added", "response.headers.app-date", "fail"),
+    (
+        "own-date-server-added",
+        "response.headers.app-server",
+        "fail",
+    ),
+    ("date-rfc850", "response.date.imf-fixdate", "fail"),
+    ("framing-on-204", "response.no-content.204-framing", "fail"),
+    ("body-on-204", "response.no-content.204-body", "fail"),
+    ("body-on-204", "response.no-content.304-body", "fail"),
+    ("head-length-zero", "response.head.content-length", "fail"),
+    ("head-drops-length", "response.head.same-headers", "warn"),
+    (
+        "silent-close",
+        "response.connection.close-announced",
+        "fail",
+    ),
+    (
+        "close-ignored",
+        "response.connection.close-requested",
+        "fail",
+    ),
+    (
+        "close-sent-keeps-serving",
+        "response.connection.close-sent",
+        "fail",
+    ),
+    ("pipeline-skip-first", "response.pipelined.in-order", "fail"),
+    (
+        "wrapper-needs-blksize",
+        "response.file-wrapper.block-size-optional",
+        "fail",
+    ),
+    (
+        "bad-header-dropped",
+        "response.headers.crlf-not-emitted",
+        "fail",
+    ),
+    (
+        "bad-header-dropped",
+        "response.headers.non-latin1-refused",
+        "warn",
+    ),
+    ("str-body-late", "response.body.str-refused", "warn"),
 ];
 
 fn broken_cmd(rule: Option<&str>) -> String {

@@ -169,12 +169,13 @@ fn read_first(
     sent_at: Instant,
     deadline: Instant,
 ) -> Result<Response, Failed> {
+    let mut head_at = None;
     if read.watch_head {
         // Ends early on a head that cannot be parsed: reading the response
         // reports it.
         let head_done = |buf: &[u8]| !matches!(parse_final_head(buf), Ok(None));
         if poll_until(conn, deadline, head_done)? && parse_final_head(conn.leftover()).is_ok() {
-            wire.set(WireFact::HeadMs, millis_since(sent_at));
+            head_at = Some(Instant::now());
         }
     }
     if read.watch_first_body {
@@ -188,13 +189,15 @@ fn read_first(
             wire.set(WireFact::FirstBodyMs, millis_since(sent_at));
         }
     }
-    let mut response = conn
-        .read_response(head_request, deadline)
-        .map_err(|error| Failed {
-            error,
-            partial: conn.leftover().to_vec(),
-            wire: WireFacts::default(),
-        })?;
+    let result = conn.read_response(head_request, deadline);
+    if let Some(at) = head_at {
+        wire.set(WireFact::HeadToEndMs, millis_since(at));
+    }
+    let mut response = result.map_err(|error| Failed {
+        error,
+        partial: conn.leftover().to_vec(),
+        wire: WireFacts::default(),
+    })?;
     let interim: Vec<Value> = response.interim.iter().map(|i| i.status.into()).collect();
     wire.set(
         WireFact::Continue,

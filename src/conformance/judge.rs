@@ -166,20 +166,24 @@ pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
             }
         }
     };
-    let named = |actual: String| match &chosen {
-        Some((choice, _)) => format!("{}: {actual}", choice.name),
-        None => actual,
-    };
     if !broken_lines.0.is_empty() {
+        let actual = broken_lines.1.join("; ");
         return Verdict {
             outcome: broken(case.level),
             expected: broken_lines.0.join("; "),
-            actual: named(broken_lines.1.join("; ")),
+            actual: match &chosen {
+                Some((choice, _)) => format!("{actual} ({})", choice.name),
+                None => actual,
+            },
         };
     }
     match chosen {
         Some((choice, seen)) => {
-            held.extend(seen);
+            for s in seen {
+                if !held.contains(&s) {
+                    held.push(s);
+                }
+            }
             let actual = format!("{}: {}", choice.name, held.join("; "));
             if choice.legal {
                 Verdict {
@@ -988,10 +992,8 @@ when = [{ subject = "environ.PATH_INFO", equals = "/a/b" }]
             "REQUEST_METHOD": {"type": "str", "value": "PUT", "latin1": true}}});
         let v = judge(&c, &answered(obs));
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
-        assert!(
-            v.actual.starts_with("resolved: environ.REQUEST_METHOD"),
-            "{v:?}"
-        );
+        assert!(v.actual.starts_with("environ.REQUEST_METHOD"), "{v:?}");
+        assert!(v.actual.ends_with("(resolved)"), "{v:?}");
     }
 
     #[test]

@@ -57,9 +57,10 @@ pub fn build_request(
             .iter()
             .map(|(k, v)| format!("{k}: {v}\r\n"))
             .collect();
-        let text = raw
-            .replace("{probe}", &lines)
-            .replace("{host}", &target.authority());
+        let text = fill(
+            &raw.replace("{probe}", &lines)
+                .replace("{host}", &target.authority()),
+        )?;
         return b("raw", &text);
     }
 
@@ -110,6 +111,32 @@ pub fn build_request(
     Ok(parts.to_bytes())
 }
 
+/// The most `{fill:N}` may ask for.
+const MAX_FILL: usize = 1 << 20;
+
+/// Replaces each `{fill:N}` of a raw request with N bytes `a`, for
+/// requests whose size is the point (a long target, a large field).
+fn fill(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("{fill:") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "{fill:".len()..];
+        let end = after
+            .find('}')
+            .ok_or("request.raw: `{fill:` without its closing brace")?;
+        let n: usize = after[..end]
+            .parse()
+            .ok()
+            .filter(|n| *n <= MAX_FILL)
+            .ok_or_else(|| format!("request.raw: {{fill:N}} takes a count up to {MAX_FILL}"))?;
+        out.extend(std::iter::repeat('a').take(n));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +182,15 @@ mod tests {
             "GET /x HTTP/1.0\r\nHost: 127.0.0.1:8000\r\nX-Wsgiprobe-Scenario: environ\r\n\
              X-Wsgiprobe-Token: tok\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn fill_repeats_a_byte_as_asked() {
+        let c = case("request = { raw = \"GET /{fill:3}x{fill:0} HTTP/1.1\\r\\n{probe}\\r\\n\" }");
+        let text = latin1_string(&build_request(&c, &tcp(), "/", "t").unwrap());
+        assert!(text.starts_with("GET /aaax HTTP/1.1\r\n"), "{text}");
+        let bad = case("request = { raw = \"GET /{fill:x} HTTP/1.1\\r\\n{probe}\\r\\n\" }");
+        assert!(build_request(&bad, &tcp(), "/", "t").is_err());
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub const SCENARIOS: &[&str] = &[
     "file-wrapper",
     "validate-findings",
     "hold",
+    "app-headers",
+    "status",
 ];
 
 /// Request headers that steer the probe (the probe hides them from the

@@ -489,75 +489,133 @@ def read_input(env, args):
     def done():
         return limit is not None and consumed() >= limit
 
-    try:
-        if "wsgi.input" not in env:
-            raise KeyError("wsgi.input")
-        stream = env["wsgi.input"]
-        if mode == "all":
-            call("read()", stream.read)
-        elif mode == "size":
-            for _ in range(MAX_CALLS):
-                if done():
-                    break
-                # A bounded reader never asks for more than is left, as a
-                # careful application does: read(n) on a raw socket file
-                # blocks until n bytes arrive.
-                size = n if limit is None else max(0, min(n, limit - consumed()))
-                if not call("read(%d)" % size, stream.read, size):
-                    break
-        elif mode == "zero":
-            call("read(0)", stream.read, 0)
-            if limit is None:
+    def run():
+        try:
+            if "wsgi.input" not in env:
+                raise KeyError("wsgi.input")
+            stream = env["wsgi.input"]
+            if mode == "all":
                 call("read()", stream.read)
-            else:
-                call("read(%d)" % limit, stream.read, limit)
-        elif mode == "readline":
-            for _ in range(MAX_CALLS):
-                if done() or not call("readline()", stream.readline):
-                    break
-        elif mode == "readline-size":
-            for _ in range(MAX_CALLS):
-                if done() or not call("readline(%d)" % n, stream.readline, n):
-                    break
-        elif mode == "readlines":
-            call("readlines()", stream.readlines)
-        elif mode == "readlines-hint":
-            call("readlines(%d)" % n, stream.readlines, n)
-        elif mode == "iter":
-            iterator = iter(stream)
-            for _ in range(MAX_CALLS):
-                if done():
-                    break
+            elif mode == "size":
+                for _ in range(MAX_CALLS):
+                    if done():
+                        break
+                    # A bounded reader never asks for more than is left, as a
+                    # careful application does: read(n) on a raw socket file
+                    # blocks until n bytes arrive.
+                    size = n if limit is None else max(0, min(n, limit - consumed()))
+                    if not call("read(%d)" % size, stream.read, size):
+                        break
+            elif mode == "zero":
+                call("read(0)", stream.read, 0)
+                if limit is None:
+                    call("read()", stream.read)
+                else:
+                    call("read(%d)" % limit, stream.read, limit)
+            elif mode == "readline":
+                for _ in range(MAX_CALLS):
+                    if done() or not call("readline()", stream.readline):
+                        break
+            elif mode == "readline-size":
+                for _ in range(MAX_CALLS):
+                    if done() or not call("readline(%d)" % n, stream.readline, n):
+                        break
+            elif mode == "readlines":
+                call("readlines()", stream.readlines)
+            elif mode == "readlines-hint":
+                call("readlines(%d)" % n, stream.readlines, n)
+            elif mode == "iter":
+                iterator = iter(stream)
+                for _ in range(MAX_CALLS):
+                    if done():
+                        break
+                    try:
+                        call("next()", next, iterator)
+                    except StopIteration:
+                        entry = record["calls"][-1]
+                        entry["type"] = "StopIteration"
+                        entry["len"] = 0
+                        break
+            elif mode == "cl-readline":
                 try:
-                    call("next()", next, iterator)
-                except StopIteration:
-                    entry = record["calls"][-1]
-                    entry["type"] = "StopIteration"
-                    entry["len"] = 0
-                    break
-        elif mode == "cl-readline":
-            try:
-                length = int(env.get("CONTENT_LENGTH") or 0)
-            except (ValueError, TypeError):
-                length = 0
-            call("read(%d)" % max(length, 0), stream.read, max(length, 0))
-            call("readline()", stream.readline)
-            call("readline()", stream.readline)
-        elif mode == "cl":
-            try:
-                length = int(env.get("CONTENT_LENGTH") or 0)
-            except (ValueError, TypeError):
-                length = 0
-            length = max(length, 0)
-            call("read(%d)" % length, stream.read, length)
-            call("read(%d)" % n, stream.read, n)
-        else:
-            raise ValueError("unknown read mode %r" % (mode,))
-    except Exception as exc:
-        record["error"] = _exc_text(exc)
+                    length = int(env.get("CONTENT_LENGTH") or 0)
+                except (ValueError, TypeError):
+                    length = 0
+                call("read(%d)" % max(length, 0), stream.read, max(length, 0))
+                call("readline()", stream.readline)
+                call("readline()", stream.readline)
+            elif mode == "cl":
+                try:
+                    length = int(env.get("CONTENT_LENGTH") or 0)
+                except (ValueError, TypeError):
+                    length = 0
+                length = max(length, 0)
+                call("read(%d)" % length, stream.read, length)
+                call("read(%d)" % n, stream.read, n)
+            elif not _read_mixed(mode, stream, call, limit, consumed):
+                raise ValueError("unknown read mode %r" % (mode,))
+        except Exception as exc:
+            record["error"] = _exc_text(exc)
+    watch = _int_arg(args, "watch", 0)
+    if watch > 0:
+        _run_watched(run, record, min(watch, 10000))
+    else:
+        run()
     record["data"] = "".join(pieces)
     record["total"] = len(record["data"])
+    lengths = [c["len"] for c in list(record["calls"]) if isinstance(c.get("len"), int)]
+    record["max_call_len"] = max(lengths) if lengths else 0
     return record
+
+
+# -- mixed reads and reads that may wait on the socket ------------------------
+
+
+def _read_mixed(mode, stream, call, limit, consumed):
+    """The read modes that start with readline() and go on with another
+    method: ``mixed-read`` (then read() of what is left of CONTENT_LENGTH),
+    ``mixed-iter`` (then iteration until CONTENT_LENGTH bytes have arrived)
+    and ``mixed-readlines`` (then readlines()). False for any other mode."""
+    if mode not in ("mixed-read", "mixed-iter", "mixed-readlines"):
+        return False
+    call("readline()", stream.readline)
+    if mode == "mixed-read":
+        left = max(0, (limit or 0) - consumed())
+        call("read(%d)" % left, stream.read, left)
+    elif mode == "mixed-readlines":
+        call("readlines()", stream.readlines)
+    else:
+        iterator = iter(stream)
+        for _ in range(MAX_CALLS):
+            if limit is not None and consumed() >= limit:
+                break
+            try:
+                call("next()", next, iterator)
+            except StopIteration:
+                break
+    return True
+
+
+def _run_watched(run, record, watch_ms):
+    """Runs ``run`` in a thread and waits at most ``watch_ms`` for it. A
+    read that is still waiting then (a stream handing over the socket, read
+    past the body) is reported as ``blocked_ms`` with what it had read so
+    far; the thread is left to end when the server closes the connection,
+    so the answer does not wait on the client's patience."""
+    done = threading.Event()
+
+    def target():
+        try:
+            run()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=target, name="wsgiprobe-watched-read", daemon=True)
+    thread.start()
+    if not done.wait(watch_ms / 1000.0):
+        record["blocked_ms"] = watch_ms
+        record["error"] = "still reading after %d ms" % watch_ms
+        record["calls"] = list(record["calls"])
 
 
 # ---------------------------------------------------------------------------
@@ -651,6 +709,13 @@ class Context(object):
 
 
 def scenario_ping(ctx):
+    if ctx.args.get("length") == "none":
+        # No Content-Length: the server frames the body itself (chunked,
+        # or closing the connection after it).
+        ctx.start_response(
+            "200 OK", [("Content-Type", "text/plain"), ("X-Wsgiprobe-Probe", "1")]
+        )
+        return [b"wsgiprobe ok"]
     return respond_text(ctx.start_response, "200 OK", "wsgiprobe ok")
 
 
@@ -833,13 +898,18 @@ def scenario_bad_header(ctx):
 
 
 def scenario_empty_then_raise(ctx):
-    """start_response 200, then the iterable yields b"" and raises: no body
-    byte exists yet, so the headers must not have been sent and the client
-    should get an error status, not 200."""
+    """start_response 200, then the iterable yields b"", waits arg ms
+    (default 0, at most 5000) and raises: no body byte exists yet, so the
+    headers must not have been sent and the client should get an error
+    status, not 200. The wait lets a client see whether the head went out
+    at the empty block or only after the error."""
+    delay = min(max(_int_arg(ctx.args, "ms", 0), 0), 5000) / 1000.0
     ctx.start_response("200 OK", [("Content-Type", "text/plain"), ("X-Case-Early", "1")])
 
     def body():
         yield b""
+        if delay:
+            time.sleep(delay)
         raise RuntimeError("wsgiprobe empty-then-raise: deliberate error before any body")
 
     return body()
@@ -877,16 +947,28 @@ def scenario_str_body(ctx):
     return ["str-body\n"]
 
 
+def _as_returned(ctx, blocks):
+    """The blocks as arg ``as`` asks: ``list`` or ``tuple`` (servers take
+    another path for sequences, often counting them), else an iterable
+    whose close() is recorded."""
+    kind = ctx.args.get("as")
+    if kind == "list":
+        return list(blocks)
+    if kind == "tuple":
+        return tuple(blocks)
+    return ClosingBody(blocks, ctx.token)
+
+
 def scenario_length_over(ctx):
     """Declares Content-Length 10 and yields 10 bytes, then 12 more."""
     ctx.start_response("200 OK", _plain(b"0123456789"))
-    return ClosingBody([b"0123456789", b"EXTRA-BYTES\n"], ctx.token)
+    return _as_returned(ctx, [b"0123456789", b"EXTRA-BYTES\n"])
 
 
 def scenario_length_under(ctx):
     """Declares Content-Length 100 and yields 6 bytes."""
     ctx.start_response("200 OK", _plain(b"x" * 100))
-    return ClosingBody([b"short\n"], ctx.token)
+    return _as_returned(ctx, [b"short\n"])
 
 
 class AttributeWatch(object):
@@ -1035,8 +1117,39 @@ def scenario_file_wrapper(ctx):
         ctx.start_response("200 OK", _plain(body, [("X-Wsgiprobe-File-Wrapper", "present")]))
         return [body]
     ctx.start_response("200 OK", headers)
+    if ctx.args.get("blksize") == "none":
+        # The block size is optional: a wrapper must take the file alone.
+        return wrapper(filelike)
     return wrapper(filelike, 8)
 
+
+
+# -- the application's own framing and identity headers ---------------------
+
+APP_SERVER = "wsgiprobe-app/1"
+APP_DATE = "Sat, 01 Jan 2000 00:00:00 GMT"
+
+
+def scenario_app_headers(ctx):
+    """Gives start_response its own Server and Date headers (a Date long
+    past, so a replaced one shows): a gateway keeps them or replaces them,
+    but must not send a second Server or Date line beside them."""
+    body = b"app-headers\n"
+    ctx.start_response("200 OK", _plain(body, [("Server", APP_SERVER), ("Date", APP_DATE)]))
+    return [body]
+
+
+def scenario_status(ctx):
+    """Answers with the status arg code names (204 or 304, the statuses
+    whose responses never carry content) and no Content-Length; with arg
+    body=1 the application yields bytes anyway, which the gateway must not
+    put on the wire."""
+    statuses = {"204": "204 No Content", "304": "304 Not Modified"}
+    status = statuses.get(ctx.args.get("code"), statuses["204"])
+    ctx.start_response(status, [("X-Wsgiprobe-Probe", "1")])
+    if ctx.args.get("body") == "1":
+        return [b"unexpected content\n"]
+    return [b""]
 
 
 SCENARIOS = {
@@ -1062,6 +1175,8 @@ SCENARIOS = {
     "close-slow": scenario_close_slow,
     "file-wrapper": scenario_file_wrapper,
     "hold": scenario_hold,
+    "app-headers": scenario_app_headers,
+    "status": scenario_status,
     "validate-findings": None,  # filled in below, with the validator
 }
 

@@ -151,8 +151,8 @@ pub struct Case {
     /// Time when the first body byte arrives (`wire.first_body_ms`).
     #[serde(default)]
     pub watch_first_body: bool,
-    /// Time when the response head is complete (`wire.head_ms`), also for a
-    /// response the server then cuts short.
+    /// Time how long the response head came before the response ended
+    /// (`wire.head_to_end_ms`), also for a response the server cuts short.
     #[serde(default)]
     pub watch_head: bool,
     /// After the response, wait this long for bytes beyond its framed end

@@ -38,7 +38,8 @@ pub enum Stimulus {
 pub struct ReadOptions {
     /// Time the first body byte (`wire.first_body_ms`).
     pub watch_first_body: bool,
-    /// Time the end of the response head (`wire.head_ms`).
+    /// Time the response head against the end of the response
+    /// (`wire.head_to_end_ms`).
     pub watch_head: bool,
     /// After the response, wait this long for bytes beyond its framed end
     /// (`wire.after_body`) and for the server to close (`wire.closed`).

@@ -56,9 +56,11 @@ pub enum WireFact {
     /// `first_body_ms`: milliseconds from sending to the first body byte
     /// (`watch_first_body`).
     FirstBodyMs,
-    /// `head_ms`: milliseconds from sending to the end of the response
-    /// head (`watch_head`), also when the response is then cut short.
-    HeadMs,
+    /// `head_to_end_ms`: milliseconds from the end of the response head
+    /// to the end of the response (its last byte, or the server breaking
+    /// off), `watch_head`. Unlike a time from sending, it does not grow
+    /// while the request waits behind others on a busy server.
+    HeadToEndMs,
     /// `after_body`: bytes that came after the response's framed end
     /// (`linger_ms`, and every HEAD request without a second one).
     AfterBody,
@@ -90,7 +92,7 @@ impl WireFact {
         WireFact::Interim,
         WireFact::Continue,
         WireFact::FirstBodyMs,
-        WireFact::HeadMs,
+        WireFact::HeadToEndMs,
         WireFact::AfterBody,
         WireFact::Closed,
         WireFact::Disconnected,
@@ -109,7 +111,7 @@ impl WireFact {
             WireFact::Interim => "interim",
             WireFact::Continue => "continue",
             WireFact::FirstBodyMs => "first_body_ms",
-            WireFact::HeadMs => "head_ms",
+            WireFact::HeadToEndMs => "head_to_end_ms",
             WireFact::AfterBody => "after_body",
             WireFact::Closed => "closed",
             WireFact::Disconnected => "disconnected",

@@ -11,8 +11,10 @@ can show that wsgiprobe notices every one of them. Standard library only.
 """
 
 import argparse
+import base64
 import email.utils
 import importlib
+import io
 import os
 import re
 import signal
@@ -20,6 +22,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
@@ -92,6 +95,55 @@ RULES = {
     "wrapper-ignores-length": "wsgi.file_wrapper sends the whole file whatever the Content-Length",
     "wrapper-no-close": "wsgi.file_wrapper's close() does not close the file",
     "wrapper-eager": "wsgi.file_wrapper sends the file as soon as it is called",
+    # request parsing and connection handling (RFC 9110, RFC 9112, RFC 3875)
+    "readline-size-ignored": "readline(size) returns the whole line whatever the size",
+    "readline-own-buffer": "readline() reads ahead into a buffer read(), readlines() and iteration do not see",
+    "iter-past-content-length": "iterating wsgi.input goes on reading the socket past Content-Length",
+    "unread-body-kept": "a body the application left unread stays on the connection for the next request",
+    "chunk-extension-refused": "a chunk size with an extension is a broken body",
+    "length-and-chunked-by-length": "a request with Content-Length and Transfer-Encoding is read by its Content-Length, the connection kept",
+    "coding-not-final-ok": "Transfer-Encoding: chunked, gzip read as chunked",
+    "unknown-coding-ignored": "unknown transfer codings before chunked are ignored",
+    "lenient-content-length": "an invalid Content-Length read by its leading digits",
+    "http10-transfer-encoding-kept": "an HTTP/1.0 request with Transfer-Encoding and Content-Length is read by its Content-Length, the connection kept",
+    "server-name-product": "SERVER_NAME is the server's product string",
+    "dots-dropped": "the dots of dot-segments dropped from PATH_INFO",
+    "path-lowercase": "PATH_INFO lowercased",
+    "absolute-form-raw": "PATH_INFO keeps the scheme and authority of an absolute-form target",
+    "long-target-400": "a request-target over 4096 bytes answered with 400",
+    "target-space-joined": "a request-line with a space in the target served, the words joined",
+    "empty-line-refused": "an empty line before the request-line ends the connection",
+    "remote-addr-name": "REMOTE_ADDR is a host name",
+    "remote-user-from-auth": "REMOTE_USER taken from an unchecked Authorization header",
+    "host-unchecked": "requests without Host or with two Host lines served",
+    "space-before-colon-ok": "whitespace between a field name and its colon stripped and the field kept",
+    "obs-fold-kept": "obsolete line folding handed over as received",
+    "nul-kept": "NUL in a field value handed over",
+    "bare-cr-line-end": "a bare CR in a field value taken for a line end",
+    "whitespace-line-kept": "a header line that starts with whitespace read as a field",
+    "value-untrimmed": "spaces after a field value kept",
+    "large-field-dropped": "a header line over 8192 bytes drops the connection without an answer",
+    "eager-empty-headers": "headers sent at an empty block",
+    "stored-status-after-error": "an iterable that raises before any body gets the stored status and an empty body",
+    "no-truncate-sequence": "bytes past Content-Length sent when the application returns a list or tuple",
+    "underflow-keepalive-sequence": "a list or tuple shorter than its Content-Length leaves the connection open",
+    "te-plus-length": "the application's Transfer-Encoding sent together with a Content-Length the gateway adds",
+    "own-date-server-added": "the gateway's Date and Server sent beside the application's own",
+    "date-rfc850": "the Date header in the obsolete RFC 850 format",
+    "framing-on-204": "Content-Length: 0 added to 204 responses",
+    "body-on-204": "the application's body sent after a 204 or 304 head",
+    "head-length-zero": "Content-Length: 0 in responses to HEAD",
+    "head-drops-length": "no Content-Length in responses to HEAD",
+    "silent-close": "the connection closed after every response without Connection: close",
+    "close-ignored": "the client's Connection: close ignored",
+    "close-sent-keeps-serving": "after sending Connection: close, further requests on the connection are served",
+    "pipeline-skip-first": "of two pipelined requests only the second is answered",
+    "wrapper-needs-blksize": "wsgi.file_wrapper requires the block size",
+    "bad-header-dropped": "a header value with CR, LF or beyond ISO-8859-1 dropped and the response sent as 200",
+    "str-body-late": "the head sent before body blocks are checked for type",
+    "leading-slashes-collapsed": "leading slashes of PATH_INFO collapsed into one",
+    "underscore-overwrite": "a header name with underscores overwrites the dashed one",
+    "continue-in-http10-answer": "responses in HTTP/1.0, with a 100 Continue to HTTP/1.1 requests that expect it",
 }
 
 HOP_BY_HOP = frozenset((
@@ -116,7 +168,11 @@ def log(line):
 
 
 class BadRequest(Exception):
-    pass
+    """A request the gateway refuses, with the status to answer."""
+
+    def __init__(self, message, status=400):
+        Exception.__init__(self, message)
+        self.status = status
 
 
 class EnvironDict(dict):
@@ -148,10 +204,11 @@ class LengthSource(object):
 class ChunkedSource(object):
     """The decoded data of a ``Transfer-Encoding: chunked`` body."""
 
-    def __init__(self, rfile):
+    def __init__(self, rfile, rules=frozenset()):
         self.rfile = rfile
         self.left = 0  # bytes left in the current chunk
         self.done = False
+        self.rules = rules
 
     def _line(self):
         line = self.rfile.readline(MAX_LINE + 1)
@@ -165,7 +222,10 @@ class ChunkedSource(object):
         if self.done:
             return b""
         if self.left == 0:
-            text = self._line().split(b";", 1)[0].strip()
+            text = self._line()
+            if "chunk-extension-refused" not in self.rules:
+                text = text.split(b";", 1)[0]
+            text = text.strip()
             if not re.match(rb"\A[0-9A-Fa-f]+\Z", text):
                 raise IOError("chunked body: bad chunk size %r" % (text,))
             self.left = int(text, 16)
@@ -192,11 +252,13 @@ class InputStream(object):
     """wsgi.input: read(n), read(), readline(n), readlines(hint), iteration.
     Reading past the end returns b""."""
 
-    def __init__(self, source, rules=frozenset()):
+    def __init__(self, source, rules=frozenset(), rfile=None):
         self._source = source
         self._buffer = bytearray()
+        self._own = bytearray()  # readline's own read-ahead (readline-own-buffer)
         self._eof = False
         self._rules = rules
+        self._rfile = rfile
 
     def _exhausted(self):
         if self._eof and not self._buffer and "eof-raises" in self._rules:
@@ -230,6 +292,17 @@ class InputStream(object):
         return self._take(size)
 
     def readline(self, size=-1):
+        if "readline-size-ignored" in self._rules:
+            size = -1
+        if "readline-own-buffer" in self._rules:
+            self._buffer, self._own = self._own, self._buffer
+            try:
+                return self._readline(size)
+            finally:
+                self._buffer, self._own = self._own, self._buffer
+        return self._readline(size)
+
+    def _readline(self, size=-1):
         self._exhausted()
         if size is None:
             size = -1
@@ -250,7 +323,7 @@ class InputStream(object):
         lines = []
         total = 0
         while True:
-            line = self.readline()
+            line = self._readline()
             if not line:
                 break
             lines.append(line)
@@ -263,7 +336,9 @@ class InputStream(object):
         return self
 
     def __next__(self):
-        line = self.readline()
+        line = self._readline()
+        if not line and "iter-past-content-length" in self._rules and self._rfile is not None:
+            line = self._rfile.readline()
         if not line:
             raise StopIteration
         return line
@@ -322,6 +397,16 @@ def _decode_path(raw_path, keep_slash):
 
 class GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # lets parse_request answer Expect: 100-continue
+
+    def more_buffered(self):
+        """Whether bytes of another request are already waiting."""
+        try:
+            self.connection.settimeout(0.05)
+            return bool(self.rfile.peek(1))
+        except (socket.timeout, OSError):
+            return False
+        finally:
+            self.connection.settimeout(SOCKET_TIMEOUT)
     server_version = SERVER_SOFTWARE
     timeout = SOCKET_TIMEOUT
 
@@ -340,11 +425,83 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def handle_expect_100(self):
         if "no-continue" in self.server.rules:
             return True
+        if "continue-in-http10-answer" in self.server.rules:
+            self.wfile.write(b"HTTP/1.0 100 Continue\r\n\r\n")
+            self.wfile.flush()
+            return True
         return BaseHTTPRequestHandler.handle_expect_100(self)
+
+    def read_header_lines(self):
+        """The raw header lines up to the blank line (line ends kept), or
+        None when the client went away first."""
+        lines = []
+        while True:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line:
+                return None
+            lines.append(line)
+            if line in (b"\r\n", b"\n") or len(lines) > 200:
+                return lines
+
+    def check_header_lines(self, lines):
+        """Refuses or repairs the header section as RFC 9110 5.5 and RFC 9112
+        2.2, 3.2, 5.1 and 5.2 ask. Returns (bytes for the header parser,
+        error status or None, error text), or raises ConnectionError to drop
+        the connection."""
+        rules = self.server.rules
+        fields = []  # [name, value] pairs, value without the line end
+        for i, line in enumerate(lines[:-1]):
+            if len(line) > MAX_LINE:
+                return None, 431, "header line too long"
+            if len(line) > 8192 and "large-field-dropped" in rules:
+                raise ConnectionError("header line over 8192 bytes: dropping the connection")
+            text = line.rstrip(b"\r\n")
+            if b"\r" in text:
+                if "bare-cr-line-end" not in rules:
+                    return None, 400, "bare CR in the header section"
+                text = text.split(b"\r", 1)[0]
+            if text[:1] in (b" ", b"\t"):
+                if i == 0:
+                    if "whitespace-line-kept" in rules:
+                        text = text.lstrip(b" \t")
+                    else:
+                        return None, 400, "whitespace before the first header field"
+                elif "obs-fold-kept" in rules:
+                    fields[-1][1] += b"\r\n" + text
+                    continue
+                else:
+                    fields[-1][1] += b" " + text.lstrip(b" \t")
+                    continue
+            name, colon, value = text.partition(b":")
+            if not colon:
+                return None, 400, "header line without a colon"
+            if name != name.rstrip(b" \t"):
+                if "space-before-colon-ok" not in rules:
+                    return None, 400, "whitespace between a field name and its colon"
+                name = name.rstrip(b" \t")
+            if b"\x00" in value and "nul-kept" not in rules:
+                value = value.replace(b"\x00", b" ")
+            fields.append([name, value])
+        hosts = [f for f in fields if f[0].lower() == b"host"]
+        if "host-unchecked" not in rules:
+            if len(hosts) > 1:
+                return None, 400, "more than one Host header field"
+            if not hosts and self.request_version_text() == "HTTP/1.1":
+                return None, 400, "an HTTP/1.1 request without a Host header field"
+        data = b"".join(name + b":" + value + b"\r\n" for name, value in fields) + b"\r\n"
+        return data, None, None
+
+    def request_version_text(self):
+        words = self.raw_requestline.decode("latin-1").split()
+        return words[-1] if words else ""
 
     def handle_one_request(self):
         self.close_connection = True
+        rules = self.server.rules
         self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+        if self.raw_requestline in (b"\r\n", b"\n") and "empty-line-refused" not in rules:
+            # RFC 9112 2.2: ignore at least one empty line before the request-line.
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
         if not self.raw_requestline:
             return
         if len(self.raw_requestline) > MAX_LINE:
@@ -353,7 +510,40 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.command = ""
             self.send_error(414)
             return
-        if not self.parse_request():
+        words = self.raw_requestline.decode("latin-1").split()
+        if "target-space-joined" in rules and len(words) > 3:
+            joined = "%s %s %s\r\n" % (words[0], "%20".join(words[1:-1]), words[-1])
+            self.raw_requestline = joined.encode("latin-1")
+        if "long-target-400" in rules and len(words) >= 2 and len(words[1]) > 4096:
+            self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+            self.request_version = ""
+            self.command = ""
+            self.send_error(400, "target too long")
+            return
+        lines = self.read_header_lines()
+        if lines is None:
+            return
+        cleaned, status, why = self.check_header_lines(lines)
+        if status is not None:
+            self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+            self.request_version = ""
+            self.command = ""
+            self.send_error(status, why)
+            return
+        # parse_request reads the header section from rfile: hand it the
+        # checked one, then give the connection back.
+        rfile, self.rfile = self.rfile, io.BufferedReader(io.BytesIO(cleaned))
+        try:
+            parsed = self.parse_request()
+        finally:
+            self.rfile = rfile
+        if not parsed:
+            return
+        if "close-ignored" in rules:
+            self.close_connection = False
+        if "pipeline-skip-first" in rules and self.more_buffered():
+            # Answers nothing for this request: the next one gets its place.
+            self.close_connection = False
             return
         if self.request_version == "HTTP/0.9":
             self.send_error(505, "HTTP/0.9 is not supported")
@@ -382,18 +572,28 @@ class GatewayHandler(BaseHTTPRequestHandler):
         return words[1] if len(words) >= 2 else self.path
 
     def _body_source(self):
+        rules = self.server.rules
         te = [v.strip().lower() for v in self.headers.get_all("Transfer-Encoding") or []]
         lengths = [v.strip() for v in self.headers.get_all("Content-Length") or []]
-        if te:
+        by_length = lengths and (
+            "length-and-chunked-by-length" in rules
+            or (self.request_version == "HTTP/1.0" and "http10-transfer-encoding-kept" in rules)
+        )
+        if te and not by_length:
+            # RFC 9112 6.3: refuse both framings (the error closes the connection).
             if lengths:
                 raise BadRequest("both Transfer-Encoding and Content-Length")
             codings = [c.strip() for v in te for c in v.split(",") if c.strip()]
-            if codings != ["chunked"]:
-                raise BadRequest("unsupported Transfer-Encoding %r" % ",".join(codings))
-            if "no-chunked" in self.server.rules:
+            if codings[-1:] != ["chunked"] and not ("coding-not-final-ok" in rules and "chunked" in codings):
+                raise BadRequest("chunked is not the final transfer coding")
+            if codings != ["chunked"] and "unknown-coding-ignored" not in rules and "coding-not-final-ok" not in rules:
+                raise BadRequest("unsupported Transfer-Encoding %r" % ",".join(codings), 501)
+            if "no-chunked" in rules:
                 return LengthSource(self.rfile, UNBOUNDED)
-            return ChunkedSource(self.rfile)
+            return ChunkedSource(self.rfile, rules)
         if lengths:
+            if "lenient-content-length" in rules:
+                lengths = [re.match(r"[0-9]*", v).group(0) or "0" for v in lengths]
             if len(set(lengths)) != 1 or not re.match(r"\A[0-9]{1,18}\Z", lengths[0]):
                 raise BadRequest("bad Content-Length")
             if "input-unbounded" in self.server.rules:
@@ -415,7 +615,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
         target = self._target()
         match = re.match(r"\A[A-Za-z][A-Za-z0-9+.-]*://[^/?]*", target)
-        if match:  # absolute-form
+        if match and "absolute-form-raw" not in rules:  # absolute-form
             target = target[match.end():] or "/"
         path, has_query, query = target.partition("?")
         raw_path = path.encode("latin-1")
@@ -431,6 +631,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
             environ["PATH_INFO"] = _decode_path(raw_path, "slash-kept-encoded" in rules)
         if "path-collapse" in rules:
             environ["PATH_INFO"] = re.sub("/+", "/", environ["PATH_INFO"])
+        if "leading-slashes-collapsed" in rules and environ["PATH_INFO"].startswith("//"):
+            environ["PATH_INFO"] = "/" + environ["PATH_INFO"].lstrip("/")
+        if "dots-dropped" in rules:
+            environ["PATH_INFO"] = re.sub(r"/\.\.?(?=/|\Z)", "", environ["PATH_INFO"])
+        if "path-lowercase" in rules:
+            environ["PATH_INFO"] = environ["PATH_INFO"].lower()
         if "query-decoded" in rules:
             environ["QUERY_STRING"] = urllib.parse.unquote_to_bytes(query).decode("latin-1")
         elif "query-missing" in rules and not query:
@@ -440,21 +646,36 @@ class GatewayHandler(BaseHTTPRequestHandler):
         else:
             environ["QUERY_STRING"] = query
 
-        if "no-server-name" not in rules:
+        if "server-name-product" in rules:
+            environ["SERVER_NAME"] = SERVER_SOFTWARE
+        elif "no-server-name" not in rules:
             environ["SERVER_NAME"] = self.server.server_name_value
         port = self.server.server_address[1]
         environ["SERVER_PORT"] = port if "server-port-int" in rules else str(port)
         environ["SERVER_PROTOCOL"] = "HTTP/1.1" if "protocol-fixed" in rules else self.request_version
         environ["SERVER_SOFTWARE"] = SERVER_SOFTWARE
-        environ["REMOTE_ADDR"] = self.client_address[0]
+        environ["REMOTE_ADDR"] = "localhost" if "remote-addr-name" in rules else self.client_address[0]
         environ["REMOTE_PORT"] = str(self.client_address[1])
+        if "remote-user-from-auth" in rules:
+            scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme.lower() == "basic":
+                try:
+                    user = base64.b64decode(credentials).decode("latin-1").partition(":")[0]
+                    environ["REMOTE_USER"] = user
+                except ValueError:
+                    pass
 
         for name, value in self.headers.items():
-            value = re.sub(r"\r?\n[ \t]+", " ", value).strip(" \t\r\n")
+            if "obs-fold-kept" not in rules:
+                value = re.sub(r"\r?\n[ \t]+", " ", value)
+            if "value-untrimmed" in rules:
+                value = value.lstrip(" \t")
+            else:
+                value = value.strip(" \t\r\n")
             if "header-utf8" in rules:
                 value = value.encode("latin-1").decode("utf-8", "replace")
             lowered = name.lower()
-            if "_" in name and "underscore-merge" not in rules:
+            if "_" in name and "underscore-merge" not in rules and "underscore-overwrite" not in rules:
                 # Would alias the dashed name once dashes become underscores.
                 continue
             if lowered in ("content-type", "content-length") and "content-as-http" not in rules:
@@ -463,7 +684,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 key = "HTTP_" + name.upper()
             else:
                 key = "HTTP_" + name.upper().replace("-", "_")
-            if key in environ and "repeat-header-last" not in rules:
+            if "_" in name and "underscore-overwrite" in rules:
+                environ[key] = value
+            elif key in environ and "repeat-header-last" not in rules:
                 environ[key] += "," + value
             else:
                 environ[key] = value
@@ -496,7 +719,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 self.wfile.write(filelike.read())
             return FileWrapper(filelike, blksize, rules)
 
-        environ["wsgi.file_wrapper"] = file_wrapper
+        def file_wrapper_needing_blksize(filelike, blksize):
+            return file_wrapper(filelike, blksize)
+
+        environ["wsgi.file_wrapper"] = (
+            file_wrapper_needing_blksize if "wrapper-needs-blksize" in rules else file_wrapper
+        )
         return environ
 
     # -- response ---------------------------------------------------------
@@ -506,9 +734,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         try:
             source = self._body_source()
         except BadRequest as exc:
-            self.send_error(400, str(exc))
+            self.send_error(exc.status, str(exc))
             return
-        stream = InputStream(source, rules)
+        stream = InputStream(source, rules, self.rfile)
         environ = self.build_environ(source, stream)
         state = {"status": None, "headers": None, "sent": False, "length": None, "bytes": 0,
                  "keep": False, "held": []}
@@ -517,18 +745,45 @@ class GatewayHandler(BaseHTTPRequestHandler):
         # known length (parse_request set close_connection from the request).
         wants_keep = not self.close_connection
 
+        def no_content():
+            """A response with no content: to HEAD, or a 204 or 304
+            (RFC 9110 6.4.1), whatever the application yields."""
+            if head:
+                return True
+            code = (state["status"] or "")[:3]
+            return code in ("204", "304") and "body-on-204" not in rules
+
         def send_headers():
             status = state["status"]
             headers = list(state["headers"])
+            code = status[:3]
+            if self.command == "HEAD" and "head-length-zero" in rules:
+                headers = [h for h in headers if h[0].lower() != "content-length"]
+                headers.append(("Content-Length", "0"))
+            if self.command == "HEAD" and "head-drops-length" in rules:
+                headers = [h for h in headers if h[0].lower() != "content-length"]
             names = set(name.lower() for name, _ in headers)
-            state["keep"] = wants_keep and state["length"] is not None
-            if "date" not in names:
-                headers.append(("Date", email.utils.formatdate(usegmt=True)))
-            if "server" not in names:
+            if "te-plus-length" in rules and "transfer-encoding" in names and "content-length" not in names:
+                if state.get("known_length") is not None:
+                    headers.append(("Content-Length", str(state["known_length"])))
+            state["keep"] = wants_keep and (state["length"] is not None or code in ("204", "304"))
+            if "date" not in names or "own-date-server-added" in rules:
+                if "date-rfc850" in rules:
+                    date = time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime())
+                else:
+                    date = email.utils.formatdate(usegmt=True)
+                headers.append(("Date", date))
+            if "server" not in names or "own-date-server-added" in rules:
                 headers.append(("Server", SERVER_SOFTWARE))
-            if "connection" not in names and not state["keep"]:
+            if code == "204" and "framing-on-204" in rules:
+                headers.append(("Content-Length", "0"))
+            silent = "silent-close" in rules
+            if silent:
+                state["keep"] = False
+            if "connection" not in names and not state["keep"] and not silent:
                 headers.append(("Connection", "close"))
-            lines = ["HTTP/1.1 %s\r\n" % status]
+            version = "HTTP/1.0" if "continue-in-http10-answer" in rules else "HTTP/1.1"
+            lines = ["%s %s\r\n" % (version, status)]
             lines.extend("%s: %s\r\n" % (name, value) for name, value in headers)
             lines.append("\r\n")
             encoding = "utf-8" if "header-utf8-out" in rules else "latin-1"
@@ -541,7 +796,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 return
             if not state["sent"]:
                 send_headers()
-            if head or not data:
+            if no_content() or not data:
                 return
             limit = state["length"]
             if limit is not None and limited and "no-truncate" not in rules:
@@ -581,10 +836,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
                         and isinstance(item[0], str) and isinstance(item[1], str)):
                     raise TypeError("headers must be (str, str) tuples, got %r" % (item,))
                 name, value = item
+                if "bad-header-dropped" in rules and (
+                        re.search(r"[\r\n]", value) or re.search(r"[^\x00-\xff]", value)):
+                    continue
                 if "header-unchecked" not in rules and (
                         re.search(r"[\r\n:\s]", name) or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value)):
                     raise ValueError("bad header %r" % (item,))
-                if name.lower() in HOP_BY_HOP and "hop-by-hop-ok" not in rules:
+                te_ok = name.lower() == "transfer-encoding" and "te-plus-length" in rules
+                if name.lower() in HOP_BY_HOP and "hop-by-hop-ok" not in rules and not te_ok:
                     raise ValueError("hop-by-hop header %r from the application" % (name,))
                 name.encode("latin-1")
                 if "header-utf8-out" not in rules:
@@ -616,15 +875,26 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 if "sr-before-iter" in rules and state["status"] is None:
                     raise AssertionError("start_response() not called before iteration")
                 wrapped = isinstance(result, FileWrapper)
+                sequence = isinstance(result, (list, tuple))
+                if sequence and len(result) == 1 and isinstance(result[0], bytes):
+                    state["known_length"] = len(result[0])
+                limited = not (
+                    (wrapped and "wrapper-ignores-length" in rules)
+                    or (sequence and "no-truncate-sequence" in rules)
+                )
                 for data in result:
                     if state["status"] is None:
                         raise AssertionError("body produced before start_response()")
+                    if "str-body-late" in rules and not state["sent"]:
+                        send_headers()
                     if isinstance(data, str) and "str-body-ok" in rules:
                         data = data.encode("latin-1")
                     if not isinstance(data, bytes):
                         raise TypeError("body chunks must be bytes, got %s" % type(data).__name__)
+                    if not data and "eager-empty-headers" in rules and not state["sent"]:
+                        send_headers()
                     if data:
-                        send_body(data, not (wrapped and "wrapper-ignores-length" in rules))
+                        send_body(data, limited)
                 if state["status"] is None:
                     raise AssertionError("start_response() never called")
                 if state["held"]:
@@ -632,7 +902,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
                     for data in held:
                         if not state["sent"]:
                             send_headers()
-                        if not head:
+                        if not no_content():
                             self.wfile.write(data)
                             state["bytes"] += len(data)
                 if not state["sent"]:
@@ -649,7 +919,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
             raise
         except Exception:
             log(traceback.format_exc().rstrip())
-            if not state["sent"]:
+            if not state["sent"] and state["status"] and "stored-status-after-error" in rules:
+                # The stored status goes out as if the iterable had ended.
+                state["held"] = []
+                send_headers()
+                complete = True
+            elif not state["sent"]:
                 body = b"Internal Server Error\n"
                 state["status"] = "500 Internal Server Error"
                 state["headers"] = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
@@ -664,9 +939,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 complete = True
         finally:
             self.log_request_line(state)
-            full = head or state["bytes"] == state["length"] or "underflow-keepalive" in rules
+            short_ok = "underflow-keepalive" in rules or (
+                "underflow-keepalive-sequence" in rules and isinstance(result, (list, tuple)))
+            full = no_content() or state["bytes"] == state["length"] or short_ok
             self.close_connection = not (complete and state["keep"] and full)
-            self.drain(stream)
+            if "close-sent-keeps-serving" in rules and complete:
+                self.close_connection = False
+            if "unread-body-kept" not in rules:
+                self.drain(stream)
             try:
                 self.wfile.flush()
                 self.connection.settimeout(SOCKET_TIMEOUT)
