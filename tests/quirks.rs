@@ -23,13 +23,14 @@ fn applied<'a>(report: &'a Value, case: &str) -> &'a Value {
 
 #[test]
 fn a_quirk_turns_a_warn_into_quirk_and_a_must_fail_stands() {
-    // wsgiref warns on environ.path-info.slashes-kept (a SHOULD) and fails
-    // response.head.no-content (a MUST): it sends a body in reply to HEAD.
+    // wsgiref warns on environ.content-type.absent-without-header (a SHOULD:
+    // it supplies text/plain) and fails response.head.no-content (a MUST: it
+    // sends a body in reply to HEAD).
     let file = quirk_file(
         r#"
 [[quirk]]
 server = "wsgiref"
-case = "environ.path-info.slashes-kept"
+case = "environ.content-type.absent-without-header"
 reason = "a policy, for the test"
 source = "tests/quirks.rs"
 
@@ -45,15 +46,15 @@ source = "tests/quirks.rs"
         "--quirks",
         path,
         "--only",
-        "environ.path-info.slashes-kept",
+        "environ.content-type.absent-without-header",
         "--only",
         "response.head.no-content",
     ]);
     assert_eq!(
-        outcome_of(&report, "environ.path-info.slashes-kept"),
+        outcome_of(&report, "environ.content-type.absent-without-header"),
         "quirk"
     );
-    let q = applied(&report, "environ.path-info.slashes-kept");
+    let q = applied(&report, "environ.content-type.absent-without-header");
     assert_eq!(q["was"], "warn");
     assert_eq!(q["downgraded"], true);
     assert_eq!(q["reason"], "a policy, for the test");
@@ -81,9 +82,13 @@ source = "tests/quirks.rs"
 #[test]
 fn a_quirked_warn_does_not_fail_a_strict_run() {
     let file = quirk_file(
-        "[[quirk]]\nserver = \"wsgiref\"\ncase = \"environ.path-info.slashes-kept\"\nreason = \"r\"\nsource = \"s\"\n",
+        "[[quirk]]\nserver = \"wsgiref\"\ncase = \"environ.content-type.absent-without-header\"\nreason = \"r\"\nsource = \"s\"\n",
     );
-    let only = ["--only", "environ.path-info.slashes-kept", "--strict"];
+    let only = [
+        "--only",
+        "environ.content-type.absent-without-header",
+        "--strict",
+    ];
     let (code, _, stderr) = check_json(&only);
     assert_eq!(
         code, 1,
@@ -100,7 +105,7 @@ fn a_quirked_warn_does_not_fail_a_strict_run() {
         "--quirks",
         file.path().to_str().unwrap(),
         "--only",
-        "environ.path-info.slashes-kept",
+        "environ.content-type.absent-without-header",
     ]);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("warn -> quirk, quirk ("), "{stdout}");
@@ -134,6 +139,27 @@ fn the_builtin_gunicorn_quirk_applies_to_gunicorn() {
         .as_str()
         .unwrap()
         .contains("gunicorn/http/wsgi.py"));
+}
+
+#[test]
+fn the_builtin_wsgiref_quirk_explains_only_the_leading_slashes_collapsed() {
+    let (code, report, stderr) = check_json(&["--only", "environ.path-info.slashes-kept"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        outcome_of(&report, "environ.path-info.slashes-kept"),
+        "quirk"
+    );
+    let case = &report["cases"][0];
+    assert!(
+        case["actual"]
+            .as_str()
+            .unwrap()
+            .starts_with("collapsed the leading slashes only, the inner ones kept: "),
+        "the verdict names what wsgiref did: {case}"
+    );
+    let q = applied(&report, "environ.path-info.slashes-kept");
+    assert_eq!(q["was"], "warn");
+    assert!(q["source"].as_str().unwrap().contains("gh-87389"), "{q}");
 }
 
 #[test]
