@@ -99,8 +99,13 @@ fn each_choice_names_what_the_server_did() {
 
     let dropped = run(&["dots-dropped"]);
     assert_eq!(outcome_of(&dropped, dots), "fail");
-    assert!(actual(&dropped, dots)
-        .starts_with("none of these: environ.PATH_INFO = \"/environ/dots/a/b\""));
+    assert!(
+        actual(&dropped, dots).starts_with(
+            "none of these: observation.derived.script_plus_path = \"/environ/dots/a/b\""
+        ),
+        "{}",
+        actual(&dropped, dots)
+    );
 }
 
 #[test]
