@@ -302,7 +302,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "readline-own-buffer",
         "input.mixed.readline-then-readlines",
-        "warn",
+        "fail",
     ),
     (
         "iter-past-content-length",
