@@ -110,7 +110,7 @@ fn a_quirked_warn_does_not_fail_a_strict_run() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("warn -> quirk, quirk ("), "{stdout}");
     assert!(
-        stdout.contains("\nQUIRK environ.path-info.slashes-kept\n"),
+        stdout.contains("\nQUIRK environ.content-type.absent-without-header\n"),
         "listed at the end: {stdout}"
     );
 }
