@@ -95,7 +95,7 @@ fi
 export WSGIPROBE_JUNIT_XSD="$PWD/$JUNIT_XSD"
 
 export WSGIPROBE_TEST_PYTHON="$PWD/.venv/bin/python"
-cargo fmt --check
+cargo fmt --all --check
 cargo clippy --all-targets --quiet -- -D warnings
 # The extension crate is a workspace member outside the default one.
 cargo clippy -p wsgiprobe-py --quiet -- -D warnings
