@@ -268,6 +268,10 @@ pub struct TargetArgs {
     /// How long a server has to start serving the probe (30s, 2m; a bare number is seconds).
     #[arg(long, value_name = "DURATION", value_parser = duration::secs, default_value = "30s")]
     pub start_timeout: Duration,
+    /// With --url https://...: accept any certificate (a self-signed one);
+    /// the traffic is still encrypted, the server not authenticated.
+    #[arg(long)]
+    pub insecure: bool,
     /// Load the probe behind wsgiref.validate (set from `check --validate`;
     /// not a flag of every command).
     #[arg(skip)]
@@ -286,12 +290,21 @@ pub struct TuningArgs {
     /// Worker class (gunicorn: sync, gthread, gevent).
     #[arg(long, value_name = "NAME")]
     pub worker_class: Option<String>,
-    /// Put nginx in front: proxy_pass over TCP, to a unix socket, or uwsgi_pass.
+    /// Put nginx in front: proxy_pass over TCP, to a unix socket, uwsgi_pass,
+    /// or proxy_pass over TCP with nginx terminating TLS (nginx-tls).
     #[arg(long, value_enum, value_name = "KIND")]
     pub proxy: Option<ProxyKind>,
     /// Keep nginx's connections to the server open (upstream keepalive).
     #[arg(long, requires = "proxy")]
     pub proxy_keepalive: bool,
+    /// Tell the server to trust nginx's X-Forwarded-* headers (its recipe's
+    /// trust_proxy flags, e.g. gunicorn --forwarded-allow-ips).
+    #[arg(long, requires = "proxy")]
+    pub trust_proxy: bool,
+    /// Mount the application under PATH (`/app`): SCRIPT_NAME is PATH,
+    /// PATH_INFO the rest (the recipe's prefix flags); requests go under it.
+    #[arg(long, value_name = "PATH")]
+    pub prefix: Option<String>,
     /// Serve on a unix socket instead of TCP (no proxy).
     #[arg(long, conflicts_with = "proxy")]
     pub unix: bool,
@@ -556,6 +569,12 @@ pub enum UsageError {
     ServerName(String),
     #[error("--proxy-keepalive does not apply to nginx-uwsgi: nginx keeps no upstream connections open over the uwsgi protocol")]
     UwsgiKeepalive,
+    #[error("bad --prefix {0:?}: give a path such as /app (a leading slash, no trailing one, no spaces, quotes, `?` or `%`)")]
+    Prefix(String),
+    #[error(
+        "--insecure accepts any certificate of an https:// server: it takes --url https://..."
+    )]
+    Insecure,
     #[error("this command takes one stack; {0} were given")]
     OneStack(usize),
     #[error("invalid recipe file {0}")]
@@ -638,6 +657,7 @@ impl TargetArgs {
             if tuning.proxy_keepalive && tuning.proxy == Some(ProxyKind::NginxUwsgi) {
                 return Err(UsageError::UwsgiKeepalive);
             }
+            let prefix = tuning.prefix.as_deref().map(prefix_path).transpose()?;
             Ok(GatewaySpec {
                 kind,
                 python: absolute(&self.python),
@@ -647,6 +667,8 @@ impl TargetArgs {
                     workers: tuning.workers,
                     threads: tuning.threads,
                     worker_class: tuning.worker_class.clone(),
+                    trust_proxy: tuning.trust_proxy,
+                    prefix,
                 },
                 proxy: tuning.proxy.map(|kind| ProxySpec {
                     kind,
@@ -658,8 +680,12 @@ impl TargetArgs {
                 recipes: recipes.clone(),
                 validate: self.validate,
                 app: None,
+                insecure: self.insecure,
             })
         };
+        if self.insecure && !self.url.as_deref().is_some_and(is_https) {
+            return Err(UsageError::Insecure);
+        }
         if let Some(cmd) = &self.cmd {
             return Ok(vec![make(GatewayKind::Command(cmd.clone()), &self.tuning)?]);
         }
@@ -725,6 +751,25 @@ fn server_kind(text: &str) -> Result<GatewayKind, UsageError> {
     })
 }
 
+/// `--prefix` as a mount path: `/app` (a trailing slash dropped).
+fn prefix_path(text: &str) -> Result<String, UsageError> {
+    let path = text.trim_end_matches('/');
+    let ok = path.starts_with('/')
+        && path
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"'\"\\?#%".contains(c));
+    if ok {
+        Ok(path.to_string())
+    } else {
+        Err(UsageError::Prefix(text.to_string()))
+    }
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
 fn merge(own: &TuningArgs, common: &TuningArgs) -> TuningArgs {
     TuningArgs {
         workers: own.workers.or(common.workers),
@@ -732,6 +777,8 @@ fn merge(own: &TuningArgs, common: &TuningArgs) -> TuningArgs {
         worker_class: own.worker_class.clone().or(common.worker_class.clone()),
         proxy: own.proxy.or(common.proxy),
         proxy_keepalive: own.proxy_keepalive || common.proxy_keepalive,
+        trust_proxy: own.trust_proxy || common.trust_proxy,
+        prefix: own.prefix.clone().or(common.prefix.clone()),
         unix: own.unix || common.unix,
     }
 }

@@ -110,6 +110,8 @@ pub enum GatewayError {
     },
     #[error("interrupted while waiting for the server")]
     Interrupted,
+    #[error("could not make the TLS certificate for nginx-tls")]
+    Tls(#[source] crate::http::tls::TlsError),
     #[error("no free port on {host}")]
     Port {
         host: String,

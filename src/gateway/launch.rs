@@ -12,9 +12,10 @@ use super::error::GatewayError;
 use super::event::Event;
 use super::plan::{GatewaySpec, How, LaunchPlan, ServerPlan, StackPlan, UrlPlan, UserApp};
 use super::process::{describe_status, free_port, python_version, tail, ServerProcess};
-use super::proxy::{self, Upstream};
+use super::proxy::{self, ProxyKind, Upstream};
 use super::recipe::{self, Listen};
 use super::venv;
+use crate::http::tls::{SelfSigned, TlsClient};
 use crate::http::{round_trip, Target};
 use crate::probe::{self, ProbeFiles, PROBE_HEADER, SCENARIO_HEADER};
 
@@ -70,6 +71,7 @@ impl Stack {
             transport: match target {
                 Target::Unix(_) => "unix".into(),
                 Target::Tcp { .. } => "tcp".into(),
+                Target::Tls { .. } => "tls".into(),
             },
             target: url.to_string(),
             app: None,
@@ -181,6 +183,7 @@ impl Gateway {
         cleanup::register_folder(workdir.path().to_path_buf());
         let files =
             probe::install(&workdir.path().join("app"), false).map_err(GatewayError::Probe)?;
+        let files_of_probe = &files;
         let listen = spec.listen();
         let socket = workdir.path().join("server.sock");
         let port = match listen {
@@ -243,19 +246,35 @@ impl Gateway {
                     },
                     _ => Upstream::Unix(&socket),
                 };
-                stack.proxy_options = proxy::write_config(&dir, p, (&spec.host, nport), upstream)
-                    .map_err(GatewayError::Probe)?;
+                let certificate = match p.kind {
+                    ProxyKind::NginxTls => Some(write_certificate(&dir, &spec.host)?),
+                    _ => None,
+                };
+                let files = certificate.as_ref().map(|(cert, key, _)| proxy::TlsFiles {
+                    cert: cert.as_path(),
+                    key: key.as_path(),
+                });
+                stack.proxy_options =
+                    proxy::write_config(&dir, p, (&spec.host, nport), upstream, files)
+                        .map_err(GatewayError::Probe)?;
                 stack.proxy = p.kind.as_str().into();
                 stack.proxy_version = nginx_version;
                 let nginx = spawn(
                     &proxy::nginx_command(&p.nginx, &dir),
-                    &files,
+                    files_of_probe,
                     &dir.join("error.log"),
                     "nginx",
                 )?;
-                let target = Target::Tcp {
-                    host: spec.host.clone(),
-                    port: nport,
+                let target = match certificate {
+                    Some((_, _, tls)) => Target::Tls {
+                        host: spec.host.clone(),
+                        port: nport,
+                        tls,
+                    },
+                    None => Target::Tcp {
+                        host: spec.host.clone(),
+                        port: nport,
+                    },
                 };
                 stack.target = describe_target(&target);
                 (target, Some(nginx))
@@ -264,7 +283,10 @@ impl Gateway {
 
         let mut gateway = Gateway {
             target,
-            base_path: "/".into(),
+            base_path: match &spec.tuning.prefix {
+                Some(prefix) => format!("{prefix}/"),
+                None => "/".into(),
+            },
             stack,
             ready: match &spec.app {
                 None => Ready::Probe,
@@ -376,9 +398,26 @@ impl Gateway {
 
 fn describe_target(target: &Target) -> String {
     match target {
-        Target::Tcp { host, port } => format!("http://{host}:{port}/"),
+        Target::Tcp { .. } | Target::Tls { .. } => {
+            format!("{}://{}/", target.scheme(), target.authority())
+        }
         Target::Unix(path) => format!("unix:{}", path.display()),
     }
+}
+
+/// The certificate and key nginx-tls serves, written into nginx's folder,
+/// and a client that trusts exactly that certificate.
+fn write_certificate(
+    dir: &Path,
+    host: &str,
+) -> Result<(std::path::PathBuf, std::path::PathBuf, TlsClient), GatewayError> {
+    let generated = SelfSigned::generate(&["localhost", host]).map_err(GatewayError::Tls)?;
+    let tls = TlsClient::trusting(&generated.der, "the certificate generated for this run")
+        .map_err(GatewayError::Tls)?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &generated.cert_pem).map_err(GatewayError::Probe)?;
+    std::fs::write(&key, &generated.key_pem).map_err(GatewayError::Probe)?;
+    Ok((cert, key, tls))
 }
 
 /// The interpreter that runs the server, and the server's version:

@@ -26,7 +26,7 @@ pub use cleanup::{
 pub use error::{GatewayError, PlanError};
 pub use event::Event;
 pub use launch::{expand, Fill, Gateway, Stack};
-pub use plan::{plan, GatewayKind, GatewaySpec, StackPlan, UrlPlan, UserApp};
+pub use plan::{plan, Deployment, GatewayKind, GatewaySpec, StackPlan, UrlPlan, UserApp};
 pub use process::{python_version, tail};
 pub use proxy::{nginx_version, ProxyKind, ProxySpec};
 pub use recipe::{version, Listen, Recipe, RecipeBook, RecipeFileError, Tuning};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::error::PlanError;
 use super::proxy::{ProxyKind, ProxySpec};
 use super::recipe::{Listen, Recipe, RecipeBook, Tuning};
-use crate::http::{parse_url, Target};
+use crate::http::{parse_url_with, Target};
 
 /// What to check: a known server, a command template, or a URL.
 #[derive(Debug, Clone)]
@@ -50,6 +50,8 @@ pub struct GatewaySpec {
     /// Host this application instead of the probe (`bench --app`; a suite
     /// workload that names an app).
     pub app: Option<UserApp>,
+    /// `--url https://`: accept any certificate.
+    pub insecure: bool,
 }
 
 /// The user's own WSGI application, hosted instead of the probe under any
@@ -76,7 +78,7 @@ impl GatewaySpec {
     /// How the server itself listens.
     pub fn listen(&self) -> Listen {
         match self.proxy.as_ref().map(|p| p.kind) {
-            Some(ProxyKind::Nginx) => Listen::Tcp,
+            Some(ProxyKind::Nginx | ProxyKind::NginxTls) => Listen::Tcp,
             Some(ProxyKind::NginxUnix) => Listen::Unix,
             Some(ProxyKind::NginxUwsgi) => Listen::Uwsgi,
             None if self.unix => Listen::Unix,
@@ -115,6 +117,12 @@ impl GatewaySpec {
             if p.keepalive {
                 s.push_str(" keepalive");
             }
+        }
+        if t.trust_proxy {
+            s.push_str(" trusted");
+        }
+        if let Some(prefix) = &t.prefix {
+            s.push_str(&format!(" under {prefix}"));
         }
         s
     }
@@ -194,6 +202,50 @@ impl StackPlan {
     }
 }
 
+/// What the deploy cases' verdicts need to know of a stack: what is in
+/// front of the server, and whether it was told to trust it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployment {
+    /// The server's name for messages (`gunicorn`; `the server` for a
+    /// command or a URL).
+    pub server: String,
+    /// nginx in front, if any.
+    pub proxy: Option<ProxyKind>,
+    /// wsgiprobe knows the server's settings (it has a recipe).
+    pub known: bool,
+    /// The recipe's flags that make the server trust the proxy, if any.
+    pub trust_flags: Option<String>,
+    /// Those flags were applied (`--trust-proxy`).
+    pub trusted: bool,
+    /// What the server takes from a trusted proxy (`scheme`, `client`, `host`).
+    pub trust_covers: Vec<String>,
+    /// What the server does with the proxy's headers when not told.
+    pub trust_default: Option<String>,
+}
+
+impl StackPlan {
+    /// The stack as the deploy cases' verdicts see it.
+    pub fn deployment(&self) -> Deployment {
+        let spec = &self.spec;
+        let mut d = Deployment {
+            server: "the server".into(),
+            proxy: spec.proxy.as_ref().map(|p| p.kind),
+            trusted: spec.tuning.trust_proxy,
+            ..Deployment::default()
+        };
+        if let How::Launch(launch) = &self.how {
+            if let Some(server) = &launch.server {
+                d.server = server.name.clone();
+                d.known = true;
+                d.trust_flags = server.recipe.trust_proxy.clone();
+                d.trust_covers = server.recipe.trust_covers.clone();
+                d.trust_default = server.recipe.trust_default.clone();
+            }
+        }
+        d
+    }
+}
+
 /// Checks a stack against its recipe and the command line's rules, and
 /// resolves what can be resolved without starting anything.
 pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
@@ -236,7 +288,7 @@ pub fn plan(spec: &GatewaySpec) -> Result<StackPlan, PlanError> {
             if !spec.tuning.is_default() {
                 return Err(PlanError::Unsupported {
                     server: "--cmd".into(),
-                    what: "--workers, --threads or --worker-class: put the server's own flags in the command".into(),
+                    what: "--workers, --threads, --worker-class, --trust-proxy or --prefix: put the server's own flags in the command (or give it a recipe with --recipes)".into(),
                 });
             }
             let (placeholder, why) = match spec.listen() {
@@ -349,6 +401,8 @@ fn check_app(spec: &GatewaySpec, app: &UserApp) -> Result<(), PlanError> {
 fn plan_url(spec: &GatewaySpec, url: &str) -> Result<UrlPlan, PlanError> {
     let extra = if spec.proxy.is_some() {
         Some("--proxy")
+    } else if spec.tuning.prefix.is_some() {
+        Some("--prefix: the path of the URL is where the application is mounted")
     } else if !spec.tuning.is_default() {
         Some("--workers, --threads and --worker-class")
     } else if spec.unix {
@@ -362,10 +416,11 @@ fn plan_url(spec: &GatewaySpec, url: &str) -> Result<UrlPlan, PlanError> {
             what: format!("{what}: wsgiprobe only starts what it checks"),
         });
     }
-    let (target, base_path) = parse_url(url).map_err(|e| PlanError::BadUrl {
-        url: url.to_string(),
-        detail: e.to_string(),
-    })?;
+    let (target, base_path) =
+        parse_url_with(url, spec.insecure).map_err(|e| PlanError::BadUrl {
+            url: url.to_string(),
+            detail: e.to_string(),
+        })?;
     Ok(UrlPlan {
         url: url.to_string(),
         target,
@@ -390,6 +445,7 @@ mod tests {
             recipes: Arc::new(RecipeBook::builtin()),
             validate: false,
             app: None,
+            insecure: false,
         }
     }
 

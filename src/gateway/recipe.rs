@@ -45,7 +45,23 @@ pub struct Recipe {
     /// blamed on the server.
     #[serde(default)]
     pub excuses: BTreeMap<String, String>,
+    /// Flags that make the server trust the proxy in front for what its
+    /// X-Forwarded-* headers say (`--trust-proxy`); `{proxy_addr}` is the
+    /// address nginx connects from (`*` over a unix socket).
+    pub trust_proxy: Option<String>,
+    /// What the server takes from the proxy once trusted: `scheme`
+    /// (X-Forwarded-Proto), `client` (X-Forwarded-For), `host`
+    /// (X-Forwarded-Host and -Port).
+    #[serde(default)]
+    pub trust_covers: Vec<String>,
+    /// What the server does when not told (recorded, and named in findings).
+    pub trust_default: Option<String>,
+    /// Flags that mount the application under a path (`--prefix`, `{prefix}`).
+    pub prefix: Option<String>,
 }
+
+/// What a trusted proxy can tell a server, as recipes' `trust_covers` name it.
+pub const TRUST_ASPECTS: &[&str] = &["scheme", "client", "host"];
 
 /// How a launched server is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,12 +84,16 @@ impl Listen {
     }
 }
 
-/// Concurrency settings from the command line.
+/// Concurrency and deployment settings from the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tuning {
     pub workers: Option<u32>,
     pub threads: Option<u32>,
     pub worker_class: Option<String>,
+    /// Tell the server to trust the proxy in front (the recipe's `trust_proxy`).
+    pub trust_proxy: bool,
+    /// Mount the application under this path (`/app`; the recipe's `prefix`).
+    pub prefix: Option<String>,
 }
 
 impl Tuning {
@@ -192,6 +212,24 @@ fn parse(text: &str, file: &str) -> Result<BTreeMap<String, Recipe>, RecipeFileE
                 return Err(bad(format!("`excuses`: say why {case} is excused")));
             }
         }
+        if let Some(a) = r
+            .trust_covers
+            .iter()
+            .find(|a| !TRUST_ASPECTS.contains(&a.as_str()))
+        {
+            return Err(bad(format!(
+                "`trust_covers` takes {}, not {a:?}",
+                TRUST_ASPECTS.join(", ")
+            )));
+        }
+        if !r.trust_covers.is_empty() && r.trust_proxy.is_none() {
+            return Err(bad(
+                "`trust_covers` says what `trust_proxy` makes the server trust: give `trust_proxy` too".into(),
+            ));
+        }
+        if r.prefix.as_ref().is_some_and(|p| !p.contains("{prefix}")) {
+            return Err(bad("`prefix` must contain {prefix}".into()));
+        }
         for key in r.defaults.keys() {
             if !["workers", "threads", "worker_class"].contains(&key.as_str()) {
                 return Err(bad(format!(
@@ -271,6 +309,31 @@ impl Recipe {
                 extra.extend(p.iter().cloned());
             }
             options.insert("worker_class".into(), class);
+        }
+        if tuning.trust_proxy {
+            let flag = self.trust_proxy.as_ref().ok_or_else(|| {
+                unsupported(
+                    "--trust-proxy (it has no setting to trust a proxy's X-Forwarded-* headers)",
+                )
+            })?;
+            let from = match listen {
+                Listen::Tcp => "127.0.0.1",
+                // A unix socket has no peer address to check.
+                _ => "*",
+            };
+            let flag = flag.replace("{proxy_addr}", from);
+            options.insert("trust_proxy".into(), flag.clone());
+            flags.push(flag);
+        } else if let Some(default) = &self.trust_default {
+            options.insert("trust_proxy".into(), format!("not set ({default})"));
+        }
+        if let Some(prefix) = &tuning.prefix {
+            let flag = self.prefix.as_ref().ok_or_else(|| {
+                unsupported("--prefix (it has no setting to mount the application under a path)")
+            })?;
+            let flag = flag.replace("{prefix}", prefix);
+            options.insert("prefix".into(), flag.clone());
+            flags.push(flag);
         }
         let template = base.replace("{flags}", &flags.join(" "));
         Ok(Prepared {
@@ -435,6 +498,7 @@ mod tests {
             workers: Some(2),
             threads: Some(4),
             worker_class: Some("gthread".into()),
+            ..Tuning::default()
         };
         let p = book
             .get("gunicorn")

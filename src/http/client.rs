@@ -5,13 +5,14 @@
 //! receive, which hides exactly what a conformance check needs to see. This
 //! one writes whatever bytes it is given over a plain TCP or Unix socket and
 //! keeps a read buffer per connection, so pipelined responses and bytes sent
-//! after a response are never lost. Each connection is independent; there is
+//! after a response are never lost. Over TLS (`https://`, or nginx in front
+//! with the certificate wsgiprobe generated) the same bytes go through a
+//! rustls session (`tls.rs`). Each connection is independent; there is
 //! no shared state, so connections can be used from many threads at once.
 
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ use super::response::{
     body_framing, is_interim, parse_chunk_size, parse_field_line, scan_head, Framing, HeadScan,
     Interim, ParsedHead, Response, HEAD_LIMIT,
 };
+use super::stream::Stream;
+use super::tls::TlsClient;
 
 /// How many bytes one read asks for.
 const READ_CHUNK: usize = 64 * 1024;
@@ -51,6 +54,16 @@ pub enum Target {
     },
     /// A Unix domain socket path.
     Unix(PathBuf),
+    /// TLS over TCP: `https://`, or nginx terminating TLS in front.
+    Tls {
+        /// Host name or IP address, without IPv6 brackets; also the name
+        /// the certificate must be valid for.
+        host: String,
+        /// TCP port.
+        port: u16,
+        /// What the client trusts.
+        tls: TlsClient,
+    },
 }
 
 impl Target {
@@ -58,9 +71,40 @@ impl Target {
     /// socket, which has no authority of its own.
     pub fn authority(&self) -> String {
         match self {
-            Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-            Target::Tcp { host, port } => format!("{host}:{port}"),
+            Target::Tcp { host, port } | Target::Tls { host, port, .. } if host.contains(':') => {
+                format!("[{host}]:{port}")
+            }
+            Target::Tcp { host, port } | Target::Tls { host, port, .. } => format!("{host}:{port}"),
             Target::Unix(_) => "localhost".to_string(),
+        }
+    }
+
+    /// The scheme requests to it are made under: `https` over TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Target::Tls { .. } => "https",
+            _ => "http",
+        }
+    }
+
+    /// The host and port of a TCP target (TLS or not).
+    pub fn host_port(&self) -> Option<(&str, u16)> {
+        match self {
+            Target::Tcp { host, port } | Target::Tls { host, port, .. } => Some((host, *port)),
+            Target::Unix(_) => None,
+        }
+    }
+
+    /// The same target, accepting any certificate (`--insecure`); other
+    /// targets are returned unchanged.
+    pub fn insecure(self) -> Target {
+        match self {
+            Target::Tls { host, port, .. } => Target::Tls {
+                host,
+                port,
+                tls: TlsClient::insecure(),
+            },
+            other => other,
         }
     }
 
@@ -76,6 +120,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Tcp { .. } => f.write_str(&self.authority()),
+            Target::Tls { .. } => write!(f, "https://{}", self.authority()),
             Target::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
@@ -87,8 +132,8 @@ pub enum TargetError {
     /// Nothing was given.
     #[error("empty target")]
     Empty,
-    /// A scheme other than `http://`.
-    #[error("unsupported scheme {scheme:?} in {input:?} (expected http://host:port, unix:/path or host:port)")]
+    /// A scheme other than `http://` or `https://`.
+    #[error("unsupported scheme {scheme:?} in {input:?} (expected http://host:port, https://host:port, unix:/path or host:port)")]
     UnsupportedScheme {
         /// The whole input.
         input: String,
@@ -132,6 +177,14 @@ pub enum TargetError {
         /// The character.
         ch: char,
     },
+    /// TLS could not be set up for an `https://` URL.
+    #[error("cannot verify certificates for {input:?}: {detail}")]
+    Tls {
+        /// The whole input.
+        input: String,
+        /// Why.
+        detail: String,
+    },
     /// Some other syntax problem.
     #[error("invalid target {input:?}: {reason}")]
     Invalid {
@@ -145,10 +198,17 @@ pub enum TargetError {
 /// Parses a base URL into where to connect and the path requests are made
 /// under (`/` when none is given; always `/` for a Unix socket).
 ///
-/// Accepts `http://host[:port][/path]`, `host:port[/path]` and
-/// `unix:/path/to.sock`. IPv6 hosts go in brackets. User info, queries and
-/// fragments are refused rather than silently dropped.
+/// Accepts `http://host[:port][/path]`, `https://host[:port][/path]`
+/// (certificates verified against the system's roots; see
+/// [`parse_url_with`]), `host:port[/path]` and `unix:/path/to.sock`. IPv6
+/// hosts go in brackets. User info, queries and fragments are refused
+/// rather than silently dropped.
 pub fn parse_url(s: &str) -> Result<(Target, String), TargetError> {
+    parse_url_with(s, false)
+}
+
+/// [`parse_url`]; `insecure`: an `https://` target accepts any certificate.
+pub fn parse_url_with(s: &str, insecure: bool) -> Result<(Target, String), TargetError> {
     let input = || s.to_string();
     let invalid = |reason| TargetError::Invalid {
         input: input(),
@@ -175,18 +235,22 @@ pub fn parse_url(s: &str) -> Result<(Target, String), TargetError> {
         }
         return Ok((Target::Unix(PathBuf::from(path)), "/".to_string()));
     }
-    let (rest, bare) = match s.find("://") {
+    let (rest, bare, tls) = match s.find("://") {
         Some(i) => {
             let scheme = &s[..i];
-            if !scheme.eq_ignore_ascii_case("http") {
+            let tls = if scheme.eq_ignore_ascii_case("https") {
+                true
+            } else if scheme.eq_ignore_ascii_case("http") {
+                false
+            } else {
                 return Err(TargetError::UnsupportedScheme {
                     input: input(),
                     scheme: scheme.to_string(),
                 });
-            }
-            (&s[i + 3..], false)
+            };
+            (&s[i + 3..], false, tls)
         }
-        None => (s, true),
+        None => (s, true, false),
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -232,6 +296,7 @@ pub fn parse_url(s: &str) -> Result<(Target, String), TargetError> {
     let port = match (port, bare) {
         (None, true) => return Err(TargetError::MissingPort { input: input() }),
         // RFC 3986 3.2.3: an absent or empty port means the scheme's default.
+        (None | Some(""), false) if tls => 443,
         (None | Some(""), false) => 80,
         (Some(p), _) => p
             .parse::<u16>()
@@ -243,13 +308,23 @@ pub fn parse_url(s: &str) -> Result<(Target, String), TargetError> {
             })?,
     };
     let path = if path.is_empty() { "/" } else { path };
-    Ok((
-        Target::Tcp {
-            host: host.to_string(),
+    let host = host.to_string();
+    let target = if !tls {
+        Target::Tcp { host, port }
+    } else if insecure {
+        Target::Tls {
+            host,
             port,
-        },
-        path.to_string(),
-    ))
+            tls: TlsClient::insecure(),
+        }
+    } else {
+        let tls = TlsClient::system().map_err(|e| TargetError::Tls {
+            input: input(),
+            detail: e.to_string(),
+        })?;
+        Target::Tls { host, port, tls }
+    };
+    Ok((target, path.to_string()))
 }
 
 /// Time limits for one connection.
@@ -312,6 +387,17 @@ pub enum HttpError {
         #[source]
         source: io::Error,
     },
+    /// The TLS handshake failed (an untrusted certificate, most often).
+    #[error("TLS handshake with {target} failed (trusting {trust}; for a self-signed certificate add --insecure)")]
+    Tls {
+        /// The target as displayed.
+        target: String,
+        /// What the client trusted.
+        trust: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// A time limit ran out.
     #[error("timed out during {phase}")]
     Timeout {
@@ -354,60 +440,6 @@ pub enum HttpError {
 
 fn malformed(what: String) -> HttpError {
     HttpError::Malformed { what }
-}
-
-#[derive(Debug)]
-enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Stream {
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.set_read_timeout(t),
-            Stream::Unix(s) => s.set_read_timeout(t),
-        }
-    }
-
-    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.set_write_timeout(t),
-            Stream::Unix(s) => s.set_write_timeout(t),
-        }
-    }
-
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.shutdown(how),
-            Stream::Unix(s) => s.shutdown(how),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.flush(),
-            Stream::Unix(s) => s.flush(),
-        }
-    }
 }
 
 /// A line found in the buffer.
@@ -487,19 +519,18 @@ impl Connection {
     /// turn within the connect timeout and disable Nagle's algorithm, so a
     /// request written in pieces goes out as written.
     pub fn open(target: &Target, timeouts: Timeouts) -> Result<Connection, HttpError> {
-        let stream = match target {
-            Target::Tcp { host, port } => Stream::Tcp(connect_tcp(target, host, *port, timeouts)?),
-            // A Unix connect either succeeds or fails at once unless the
-            // listener's backlog is full; std offers no timeout for it.
-            Target::Unix(path) => {
-                Stream::Unix(
-                    UnixStream::connect(path).map_err(|source| HttpError::Connect {
-                        target: target.to_string(),
-                        source,
-                    })?,
-                )
-            }
-        };
+        Connection::open_from(target, timeouts, None)
+    }
+
+    /// Like [`Connection::open`], with the client's end of a TCP
+    /// connection bound to `source` first (`127.0.0.2`, so that a server
+    /// behind nginx can tell the client's address from nginx's).
+    pub fn open_from(
+        target: &Target,
+        timeouts: Timeouts,
+        source: Option<IpAddr>,
+    ) -> Result<Connection, HttpError> {
+        let stream = Stream::open(target, timeouts, source)?;
         let io_limit = (!timeouts.io.is_zero()).then_some(timeouts.io);
         let io_err = |source| HttpError::Io {
             phase: Phase::Connect,
@@ -651,7 +682,7 @@ impl Connection {
     /// stream while the response can still be read. A connection the peer
     /// has already torn down counts as shut.
     pub fn shutdown_write(&mut self) -> Result<(), HttpError> {
-        match self.stream.shutdown(Shutdown::Write) {
+        match self.stream.shutdown_write() {
             Err(e) if e.kind() != ErrorKind::NotConnected => Err(HttpError::Io {
                 phase: Phase::Write,
                 source: e,
@@ -702,7 +733,11 @@ impl Connection {
                 ErrorKind::WouldBlock | ErrorKind::TimedOut => Err(HttpError::Timeout { phase }),
                 // A reset ends the stream just as a close does; the response
                 // is then as incomplete as it is.
-                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                // A TLS peer that closes without close_notify reads as an
+                // unexpected end, which ends the stream all the same.
+                ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::UnexpectedEof => {
                     self.eof = true;
                     Ok(0)
                 }
@@ -887,50 +922,6 @@ impl Connection {
             pos = l.next;
         }
     }
-}
-
-/// Connects to each address the host resolves to in turn.
-fn connect_tcp(
-    target: &Target,
-    host: &str,
-    port: u16,
-    timeouts: Timeouts,
-) -> Result<TcpStream, HttpError> {
-    let connect_err = |source| HttpError::Connect {
-        target: target.to_string(),
-        source,
-    };
-    let addrs = (host, port).to_socket_addrs().map_err(connect_err)?;
-    let mut last = None;
-    for addr in addrs {
-        let attempt = if timeouts.connect.is_zero() {
-            TcpStream::connect(addr)
-        } else {
-            TcpStream::connect_timeout(&addr, timeouts.connect)
-        };
-        match attempt {
-            Ok(stream) => {
-                stream.set_nodelay(true).map_err(|source| HttpError::Io {
-                    phase: Phase::Connect,
-                    source,
-                })?;
-                return Ok(stream);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
-            HttpError::Timeout {
-                phase: Phase::Connect,
-            }
-        }
-        Some(e) => connect_err(e),
-        None => connect_err(io::Error::new(
-            ErrorKind::NotFound,
-            "host name resolved to no addresses",
-        )),
-    })
 }
 
 #[cfg(test)]

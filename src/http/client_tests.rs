@@ -604,8 +604,17 @@ fn target_parsing() {
     assert_eq!(parse_url(""), Err(TargetError::Empty));
     let err = |s: &str| parse_url(s).unwrap_err();
     assert!(
-        matches!(err("https://h:443"), TargetError::UnsupportedScheme { scheme, .. } if scheme == "https")
+        matches!(err("ftp://h:21"), TargetError::UnsupportedScheme { scheme, .. } if scheme == "ftp")
     );
+    let (tls, base) = parse_url_with("https://h/app/", true).unwrap();
+    assert_eq!(base, "/app/");
+    let Target::Tls { host, port, tls } = &tls else {
+        panic!("{tls:?}")
+    };
+    assert_eq!((host.as_str(), *port), ("h", 443));
+    assert_eq!(tls.trust(), &crate::http::tls::Trust::Insecure);
+    assert_eq!(tls_target().scheme(), "https");
+    assert_eq!(tls_target().authority(), "127.0.0.1:8443");
     assert!(matches!(err("localhost"), TargetError::MissingPort { .. }));
     assert!(matches!(err(":8000"), TargetError::MissingHost { .. }));
     assert!(matches!(
@@ -631,6 +640,14 @@ fn target_parsing() {
             matches!(err(invalid), TargetError::Invalid { .. }),
             "{invalid}"
         );
+    }
+}
+
+fn tls_target() -> Target {
+    Target::Tls {
+        host: "127.0.0.1".into(),
+        port: 8443,
+        tls: crate::http::tls::TlsClient::insecure(),
     }
 }
 
@@ -797,4 +814,78 @@ fn waiting_for_a_close_holds_at_most_the_limit() {
     let r = conn.wait_closed(soon());
     assert!(matches!(r, Err(HttpError::BodyTooLarge { .. })), "{r:?}");
     assert!(conn.leftover().len() <= limit + SLACK);
+}
+
+/// A one-shot TLS server on a loopback port with a certificate generated
+/// for 127.0.0.1: it answers one request with `204`.
+fn tls_server() -> (u16, crate::http::tls::SelfSigned, JoinHandle<()>) {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let cert = crate::http::tls::SelfSigned::generate(&["127.0.0.1"]).unwrap();
+    let key_der = pem_body(&cert.key_pem);
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der.clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
+    )
+    .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        // Two connections: one that fails its handshake, one that succeeds.
+        for _ in 0..2 {
+            let Ok((sock, _)) = listener.accept() else {
+                return;
+            };
+            sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut buf = [0u8; 1024];
+            if matches!(tls.read(&mut buf), Ok(n) if n > 0) {
+                let _ = tls.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+                let _ = tls.flush();
+            }
+        }
+    });
+    (port, cert, handle)
+}
+
+fn pem_body(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
+
+#[test]
+fn tls_trusts_only_what_it_is_told_to() {
+    use crate::http::tls::TlsClient;
+    let (port, cert, server) = tls_server();
+    let target = |tls| Target::Tls {
+        host: "127.0.0.1".into(),
+        port,
+        tls,
+    };
+    // A client that trusts another certificate refuses this one.
+    let other = crate::http::tls::SelfSigned::generate(&["127.0.0.1"]).unwrap();
+    let wrong = TlsClient::trusting(&other.der, "another certificate").unwrap();
+    let err = Connection::open(&target(wrong), timeouts()).unwrap_err();
+    assert!(matches!(err, HttpError::Tls { .. }), "{err}");
+    assert!(err.to_string().contains("--insecure"), "{err}");
+    let trusting = TlsClient::trusting(&cert.der, "the test certificate").unwrap();
+    let r = round_trip(
+        &target(trusting),
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(r.status, 204);
+    server.join().unwrap();
 }
