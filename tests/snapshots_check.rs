@@ -114,3 +114,26 @@ fn check_table_interrupted() {
     assert_eq!(json["stopped"], "interrupted");
     assert_eq!(json["not_run"][1], "response.head.no-content");
 }
+
+/// A security finding and a deployment setting's finding are labelled in
+/// every format: the table, the JSON (`finding`, `fix`, `summary.security`)
+/// and the Markdown.
+#[test]
+fn deploy_findings_in_every_format() {
+    let report = fixtures::deploy_report();
+    let doc = Document::Check {
+        report: &report,
+        label: "waitress + nginx-tls",
+    };
+    let table = Console::default().export(&doc).unwrap();
+    assert!(table.contains("SECURITY FINDING"), "{table}");
+    insta::assert_snapshot!("deploy_table", table);
+    let json: serde_json::Value = serde_json::from_str(&Json.export(&doc).unwrap()).unwrap();
+    assert_eq!(json["summary"]["security"], 1);
+    insta::assert_json_snapshot!("deploy_json", json["cases"], {
+        "[].elapsed_ms" => "[elapsed]",
+    });
+    let md = Markdown.export(&doc).unwrap();
+    assert!(md.contains("**FAIL (SECURITY)**"), "{md}");
+    insta::assert_snapshot!("deploy_markdown", md);
+}

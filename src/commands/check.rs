@@ -252,15 +252,18 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         kind: p.kind.as_str(),
         keepalive: p.keepalive,
     });
+    let deployment = stack_plan.deployment();
+    let cases = &with_placeholders(cases, &gateway);
     let run = run_cases(
         cases,
         &RunTarget {
             target: &gateway.target,
             base_path: &gateway.base_path,
             server_gone: &server_gone,
+            behind_proxy: spec.proxy.is_some(),
         },
         &config,
-        &VerdictRules::for_stack(&gateway.stack, proxy, &plan.quirks),
+        &VerdictRules::for_stack(&gateway.stack, proxy, &plan.quirks).with_deployment(&deployment),
         Some(tx),
     );
     let _ = printer.join();
@@ -296,6 +299,27 @@ fn check_stack(stack: &PlannedStack, plan: &CheckPlan) -> Result<CheckReport> {
         .compare(&report, &stack.label, plan.stacks.len() == 1);
     drop(gateway);
     Ok(report)
+}
+
+/// The cases with the stack's own values in their placeholders (`{port}`,
+/// `{prefix}`, ...), as the client addresses it.
+fn with_placeholders(cases: &[spec::LoadedCase], gateway: &Gateway) -> Vec<spec::LoadedCase> {
+    let (hostname, port) = match gateway.target.host_port() {
+        Some((host, port)) => (host.to_string(), Some(port)),
+        None => ("localhost".to_string(), None),
+    };
+    let placeholders = spec::Placeholders {
+        hostname,
+        port,
+        prefix: gateway.base_path.trim_end_matches('/').to_string(),
+    };
+    cases
+        .iter()
+        .map(|lc| spec::LoadedCase {
+            case: placeholders.apply(&lc.case),
+            ..lc.clone()
+        })
+        .collect()
 }
 
 /// Reads back what `wsgiref.validate` found during the run.

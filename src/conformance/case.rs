@@ -77,6 +77,9 @@ pub(super) fn play_case(
         request.push_str("\n--- second request ---\n");
         request.push_str(&excerpt(b, 4096));
     }
+    let source = case
+        .source_address
+        .and_then(|s| super::deploy::source_address(to.target, s));
     let requests = Requests {
         first,
         first_is_head: case.request.is_head(),
@@ -84,25 +87,31 @@ pub(super) fn play_case(
         copies,
     };
 
-    let (received, response_head) =
-        match exchange::play(to.target, &lc.stimulus, &requests, timeout, config.max_body) {
-            Ok(r) => {
-                let head = latin1_string(&r.response.raw_head);
-                (r, Some(head))
+    let (received, response_head) = match exchange::play(
+        to.target,
+        source,
+        &lc.stimulus,
+        &requests,
+        timeout,
+        config.max_body,
+    ) {
+        Ok(r) => {
+            let head = latin1_string(&r.response.raw_head);
+            (r, Some(head))
+        }
+        Err(Failed {
+            error: e @ (HttpError::Closed { .. } | HttpError::Malformed { .. }),
+            partial,
+            wire,
+        }) if case.broken_response_ok => cut_short(e, &partial, wire),
+        Err(Failed { error, .. }) => {
+            return Played {
+                exchange: fault(error, timeout),
+                request,
+                response_head: None,
             }
-            Err(Failed {
-                error: e @ (HttpError::Closed { .. } | HttpError::Malformed { .. }),
-                partial,
-                wire,
-            }) if case.broken_response_ok => cut_short(e, &partial, wire),
-            Err(Failed { error, .. }) => {
-                return Played {
-                    exchange: fault(error, timeout),
-                    request,
-                    response_head: None,
-                }
-            }
-        };
+        }
+    };
     let observation = parse_observation(&received.response.body);
     let mut answered = Exchange::Answered {
         response: received.response,

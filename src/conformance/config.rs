@@ -48,4 +48,6 @@ pub struct RunTarget<'a> {
     pub base_path: &'a str,
     /// `Some(why)` once the server has exited.
     pub server_gone: &'a (dyn Fn() -> Option<String> + Sync),
+    /// nginx is in front of the server (for cases that need a proxy).
+    pub behind_proxy: bool,
 }

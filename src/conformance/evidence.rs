@@ -32,6 +32,9 @@ pub enum Exchange {
     ServerFault { what: String, timed_out: bool },
     /// The harness could not decide (could not connect, the server is gone).
     HarnessFault { what: String },
+    /// The case does not apply to this stack (it needs nginx in front, TLS,
+    /// a mount path, ...): nothing was sent.
+    NotApplicable { why: String },
 }
 
 impl Exchange {

@@ -3,6 +3,7 @@
 //! with a second one, cut off after the head, ...), reads what came back and
 //! records the wire facts. Judging is not its business.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -46,15 +47,19 @@ impl From<HttpError> for Failed {
 }
 
 /// Plays a stimulus against `target` within `timeout`, keeping at most
-/// `max_body` body bytes of each response.
+/// `max_body` body bytes of each response, from `source` when the case
+/// binds the client's end.
 pub(super) fn play(
     target: &Target,
+    source: Option<IpAddr>,
     stimulus: &Stimulus,
     requests: &Requests,
     timeout: Duration,
     max_body: usize,
 ) -> Result<Received, Failed> {
-    let open = |target: &Target, timeout: Duration| open(target, timeout, max_body);
+    let open = |target: &Target, source: Option<IpAddr>, timeout: Duration| {
+        open(target, source, timeout, max_body)
+    };
     let read = match stimulus {
         Stimulus::Concurrent { .. } => {
             return Ok(concurrent::play(
@@ -66,7 +71,7 @@ pub(super) fn play(
         }
         Stimulus::DisconnectAfterHead { watch_first_body } => {
             let deadline = Instant::now() + timeout;
-            let mut conn = open(target, timeout)?;
+            let mut conn = open(target, source, timeout)?;
             conn.send(&requests.first)?;
             return Ok(hang_up_after_head(
                 conn,
@@ -82,7 +87,7 @@ pub(super) fn play(
     };
 
     let deadline = Instant::now() + timeout;
-    let mut conn = open(target, timeout)?;
+    let mut conn = open(target, source, timeout)?;
     let sent_at = match stimulus {
         Stimulus::ExpectContinue { wait, .. } => {
             send_holding_body(&mut conn, &requests.first, *wait, deadline)?
@@ -129,13 +134,19 @@ pub(super) fn play(
     })
 }
 
-fn open(target: &Target, timeout: Duration, max_body: usize) -> Result<Connection, HttpError> {
-    let mut conn = Connection::open(
+fn open(
+    target: &Target,
+    source: Option<IpAddr>,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<Connection, HttpError> {
+    let mut conn = Connection::open_from(
         target,
         Timeouts {
             connect: timeout.min(Duration::from_secs(5)),
             io: timeout,
         },
+        source,
     )?;
     conn.limit_body(max_body);
     Ok(conn)

@@ -77,6 +77,17 @@ pub fn judge(case: &Case, exchange: &Exchange) -> Verdict {
                 actual: what.clone(),
             }
         }
+        Exchange::NotApplicable { why } => {
+            let needs: Vec<&str> = case.needs.iter().map(|n| n.as_str()).collect();
+            return Verdict {
+                outcome: Outcome::Skip,
+                expected: match needs.as_slice() {
+                    [] => expected_all,
+                    needs => format!("applies with: {}; {expected_all}", needs.join(", ")),
+                },
+                actual: format!("not applicable: {why}"),
+            };
+        }
         Exchange::ServerFault { what, .. } => {
             return Verdict {
                 outcome: broken(case.level),

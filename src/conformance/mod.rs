@@ -14,6 +14,7 @@
 mod case;
 mod concurrent;
 mod config;
+mod deploy;
 mod evidence;
 mod exchange;
 mod judge;

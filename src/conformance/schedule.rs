@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::case::{case_limit, play_case};
 use super::config::{RunTarget, RunnerConfig};
+use super::deploy::not_applicable;
 use super::evidence::Exchange;
 use super::judge::{Outcome, Verdict};
 use super::quirks::AppliedQuirk;
@@ -35,6 +36,9 @@ pub struct CaseResult {
     pub verdict: Verdict,
     /// The declared quirk that met the case, when it did not pass.
     pub quirk: Option<AppliedQuirk>,
+    /// The deployment setting the stack lacks that explains the finding,
+    /// with what fixes it.
+    pub deployment: Option<String>,
     pub elapsed: Duration,
     /// The request as sent (ISO-8859-1 view of the bytes), for reports.
     pub request: String,
@@ -42,6 +46,26 @@ pub struct CaseResult {
     pub response_head: Option<String>,
     /// No response came within the case's time limit.
     pub timed_out: bool,
+}
+
+impl CaseResult {
+    /// A case marked `security` that failed: a security finding, which
+    /// every report labels as such.
+    pub fn security_finding(&self) -> bool {
+        self.case.case.security && self.verdict.outcome == Outcome::Fail
+    }
+
+    /// What kind of finding a non-pass is beyond its outcome: `security`,
+    /// or `deployment` (a setting the stack lacks explains it).
+    pub fn finding(&self) -> Option<&'static str> {
+        if self.security_finding() {
+            Some("security")
+        } else if self.deployment.is_some() {
+            Some("deployment")
+        } else {
+            None
+        }
+    }
 }
 
 /// Progress, for whoever shows it.
@@ -324,6 +348,7 @@ fn run_case(
         case: lc.clone(),
         verdict: decision.verdict,
         quirk: decision.quirk,
+        deployment: decision.deployment,
         elapsed,
         request,
         response_head,
@@ -335,6 +360,13 @@ fn run_case(
         };
         // The exchange already says the server was gone: nothing to ask.
         let decision = decide(&lc.case, &not_run, &|| None, rules);
+        return (
+            result(decision, Duration::ZERO, String::new(), None, false),
+            None,
+        );
+    }
+    if let Some(why) = not_applicable(&lc.case, to) {
+        let decision = decide(&lc.case, &Exchange::NotApplicable { why }, &|| None, rules);
         return (
             result(decision, Duration::ZERO, String::new(), None, false),
             None,

@@ -1,17 +1,18 @@
 //! The verdict pipeline: the one place where a case's verdict is decided.
 //!
-//! [`decide`] runs four stages, always in the same order: the judge, the
+//! [`decide`] runs five stages, always in the same order: the judge, the
 //! server-gone check, what the stack around the server changes (the
-//! recipe's launch, the proxy), the server's quirk. Nothing else changes an
-//! outcome; what the exit code makes of the outcomes is
-//! `commands::check::exit_for`.
+//! recipe's launch, the proxy), the deployment's settings, the server's
+//! quirk. Nothing else changes an outcome; what the exit code makes of the
+//! outcomes is `commands::check::exit_for`.
 
+use super::deploy::missing_setting;
 use std::collections::BTreeMap;
 
 use super::evidence::Exchange;
 use super::judge::{judge, Outcome, Verdict};
 use super::quirks::{AppliedQuirk, Quirk};
-use crate::gateway::Stack;
+use crate::gateway::{Deployment, Stack};
 use crate::spec::{Case, ProxyEffect, ProxyEffectKind};
 
 /// The proxy in front of a stack, as the cases' `proxy` entries match it.
@@ -24,14 +25,16 @@ pub struct ProxyInFront<'a> {
 
 impl ProxyInFront<'_> {
     fn matches(&self, e: &ProxyEffect) -> bool {
-        (e.kinds.is_empty() || e.kinds.iter().any(|k| k == self.kind))
+        // nginx-tls is nginx's proxy_pass over TCP with TLS in front.
+        let named = |k: &String| k == self.kind || (k == "nginx" && self.kind == "nginx-tls");
+        (e.kinds.is_empty() || e.kinds.iter().any(named))
             && e.keepalive.map_or(true, |want| want == self.keepalive)
     }
 }
 
 /// What besides the exchange can change the verdicts of one stack: what
-/// its recipe's launch adds, the proxy in front of it and the quirks
-/// declared for its server.
+/// its recipe's launch adds, the proxy in front of it, how it is deployed,
+/// and the quirks declared for its server.
 #[derive(Debug, Clone, Default)]
 pub struct VerdictRules<'a> {
     /// The recipe the server was launched with, and the cases that launch
@@ -40,6 +43,7 @@ pub struct VerdictRules<'a> {
     proxy: Option<ProxyInFront<'a>>,
     /// The quirks that match the stack, in declaration order.
     quirks: Vec<&'a Quirk>,
+    deployment: Option<&'a Deployment>,
 }
 
 impl<'a> VerdictRules<'a> {
@@ -55,7 +59,15 @@ impl<'a> VerdictRules<'a> {
                 .then(|| (stack.gateway.clone(), stack.excuses.clone())),
             proxy,
             quirks: quirks.iter().filter(|q| q.matches(stack)).collect(),
+            deployment: None,
         }
+    }
+
+    /// The same rules, with the deployment settings the deploy cases'
+    /// verdicts depend on.
+    pub fn with_deployment(mut self, deployment: &'a Deployment) -> VerdictRules<'a> {
+        self.deployment = Some(deployment);
+        self
     }
 
     fn quirk_for(&self, case: &Case) -> Option<&'a Quirk> {
@@ -71,6 +83,9 @@ pub struct Decision {
     pub quirk: Option<AppliedQuirk>,
     /// Why the server is gone, when that turned the case into an error.
     pub server_gone: Option<String>,
+    /// The deployment setting the stack lacks that explains the finding,
+    /// with what fixes it (the deploy stage turned a failure into a warn).
+    pub deployment: Option<String>,
 }
 
 /// Decides a case's verdict from its exchange, in four stages, always in
@@ -91,7 +106,13 @@ pub struct Decision {
 ///    the case's `proxy` entry explains for this proxy becomes a skip
 ///    saying what the proxy did (an excuse), or keeps its outcome with the
 ///    explanation added (a note).
-/// 4. **Quirk**: a declared quirk of this server turns a warn or a skip
+/// 4. **Deployment**: behind a proxy, a fail or warn of a case whose truth
+///    depends on a deployment setting (`setting`: trusting the proxy's
+///    X-Forwarded-* headers, nginx's buffering) that the stack lacks is a
+///    warn that names the setting and what fixes it: it is the
+///    deployment's doing, not the server's. With the setting applied the
+///    verdict stands.
+/// 5. **Quirk**: a declared quirk of this server turns a warn or a skip
 ///    into `quirk`. A fail stands (a quirk never excuses a broken MUST) and
 ///    so does an error (nothing was decided); the quirk is recorded beside
 ///    any outcome but a pass.
@@ -113,12 +134,35 @@ pub fn decide(
     let (verdict, gone) = server_gone_stage(judged, exchange, server_gone);
     let verdict = recipe_stage(verdict, case, rules.recipe.as_ref());
     let verdict = proxy_stage(verdict, case, rules.proxy);
+    let (verdict, deployment) = deployment_stage(verdict, case, rules.deployment);
     let (verdict, quirk) = quirk_stage(verdict, case, rules);
     Decision {
         verdict,
         quirk,
         server_gone: gone,
+        deployment,
     }
+}
+
+/// Stage 4: a finding that a deployment setting the stack lacks explains
+/// is a warn that says what fixes it.
+fn deployment_stage(
+    mut verdict: Verdict,
+    case: &Case,
+    deployment: Option<&Deployment>,
+) -> (Verdict, Option<String>) {
+    let (Some(setting), Some(d)) = (case.setting, deployment) else {
+        return (verdict, None);
+    };
+    if !matches!(verdict.outcome, Outcome::Fail | Outcome::Warn) {
+        return (verdict, None);
+    }
+    let Some(fix) = missing_setting(d, setting) else {
+        return (verdict, None);
+    };
+    verdict.outcome = Outcome::Warn;
+    verdict.actual = format!("{}; deployment setting {setting}: {fix}", verdict.actual);
+    (verdict, Some(fix))
 }
 
 /// Stage 2: a fault while the server was exiting is the harness's to
@@ -128,6 +172,9 @@ fn server_gone_stage(
     exchange: &Exchange,
     server_gone: &dyn Fn() -> Option<String>,
 ) -> (Verdict, Option<String>) {
+    if matches!(exchange, Exchange::NotApplicable { .. }) {
+        return (verdict, None);
+    }
     let faulted = verdict.outcome == Outcome::Error || !exchange.server_answered();
     let Some(why) = faulted.then(server_gone).flatten() else {
         return (verdict, None);
@@ -186,7 +233,7 @@ fn proxy_stage(mut verdict: Verdict, case: &Case, proxy: Option<ProxyInFront>) -
     verdict
 }
 
-/// Stage 4: a server's documented policy shown as information rather than
+/// Stage 5: a server's documented policy shown as information rather than
 /// as a finding, and never hidden: every quirk that met a non-pass outcome
 /// is recorded.
 ///
@@ -303,6 +350,7 @@ mod tests {
             recipe: None,
             proxy,
             quirks: quirks.iter().collect(),
+            deployment: None,
         }
     }
 

@@ -446,6 +446,7 @@ version = 1
                 actual: actual.into(),
             },
             quirk: None,
+            deployment: None,
             elapsed: std::time::Duration::ZERO,
             request: String::new(),
             response_head: None,

@@ -39,6 +39,8 @@ pub const SCENARIOS: &[&str] = &[
     "hold",
     "app-headers",
     "status",
+    "stream",
+    "differential",
 ];
 
 /// Request headers that steer the probe (the probe hides them from the

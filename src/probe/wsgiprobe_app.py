@@ -1623,3 +1623,84 @@ def scenario_validate_findings(ctx):
 
 
 SCENARIOS["validate-findings"] = scenario_validate_findings
+
+
+# ---------------------------------------------------------------------------
+# Deployment and request parsing: streaming behind a proxy, and what the
+# application saw of a request (the differential run)
+
+DIFFERENTIAL_BODY_LIMIT = 1 << 20
+DIFFERENTIAL_BODY_SHOWN = 4096
+
+
+def scenario_stream(ctx):
+    """A streamed response without Content-Length: block-1, a pause of arg
+    ms (default 1000), block-2. With arg accel=no it sends
+    ``X-Accel-Buffering: no``, which asks nginx not to buffer it."""
+    delay = min(max(_int_arg(ctx.args, "ms", 1000), 0), 10000) / 1000.0
+    headers = [("Content-Type", "text/plain"), ("X-Wsgiprobe-Probe", "1")]
+    if ctx.args.get("accel") == "no":
+        headers.append(("X-Accel-Buffering", "no"))
+    ctx.start_response("200 OK", headers)
+
+    def body():
+        yield b"block-1\n"
+        time.sleep(delay)
+        yield b"block-2\n"
+
+    return body()
+
+
+def _differential_body(env):
+    """The body as the gateway framed it: CONTENT_LENGTH bytes when it is
+    a plain number, else everything when the gateway says the input ends
+    by itself (wsgi.input_terminated), else nothing."""
+    stream = env.get("wsgi.input")
+    length = env.get("CONTENT_LENGTH")
+    try:
+        if isinstance(length, str) and length.strip().isdigit():
+            size = int(length.strip())
+            data = stream.read(min(size, DIFFERENTIAL_BODY_LIMIT)) if size else b""
+        elif env.get("wsgi.input_terminated"):
+            data = stream.read(DIFFERENTIAL_BODY_LIMIT)
+        else:
+            data = b""
+    except Exception as exc:
+        return None, _exc_text(exc)
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data), None
+    return None, "read returned %s" % type(data).__name__
+
+
+def scenario_differential(ctx):
+    """Records what the application saw of the request (event ``seen``:
+    method, path, query, the HTTP_* and CONTENT_* variables, the body) and
+    answers it as JSON, so requests parsed differently by different stacks
+    can be compared, and a request the client never sent can be noticed."""
+    env = ctx.env
+    body, error = _differential_body(env)
+    fields = {}
+    for key, value in env.items():
+        if not isinstance(key, str) or _is_control_key(key):
+            continue
+        if key.startswith("HTTP_") or key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+            fields[key] = value if isinstance(value, str) else _safe_repr(value)
+    seen = {
+        "method": env.get("REQUEST_METHOD"),
+        "script": env.get("SCRIPT_NAME"),
+        "path": env.get("PATH_INFO"),
+        "query": env.get("QUERY_STRING"),
+        "protocol": env.get("SERVER_PROTOCOL"),
+        "fields": fields,
+        "body": None if body is None else body[:DIFFERENTIAL_BODY_SHOWN].decode("latin-1"),
+        "body_length": None if body is None else len(body),
+        "body_error": error,
+    }
+    seen = {k: (v if v is None or isinstance(v, (str, int, dict)) else _safe_repr(v))
+            for k, v in seen.items()}
+    record_event(ctx.token, "seen", seen)
+    return respond_json(ctx.start_response, {"probe": "wsgiprobe", "seen": seen})
+
+
+SCENARIOS["stream"] = scenario_stream
+SCENARIOS["differential"] = scenario_differential

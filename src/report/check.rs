@@ -42,6 +42,13 @@ pub struct Summary {
     pub error: usize,
     /// Warns and skips a declared server quirk explains.
     pub quirk: usize,
+    /// Failures of security cases (counted in `fail` too).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub security: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -52,6 +59,7 @@ impl Summary {
         };
         for r in results {
             s.add_outcome(r.verdict.outcome);
+            s.security += usize::from(r.security_finding());
         }
         s.total = results.len();
         s
@@ -100,6 +108,13 @@ impl Summary {
         );
         if self.quirk > 0 {
             s.push_str(&format!(", {} quirk", self.quirk));
+        }
+        if self.security > 0 {
+            let plural = if self.security == 1 { "" } else { "s" };
+            s.push_str(&format!(
+                "; {} SECURITY finding{plural} among the failures",
+                self.security
+            ));
         }
         s
     }
@@ -176,6 +191,9 @@ impl CheckReport {
                     "request": r.request,
                     "response_head": r.response_head,
                     "quirk": quirk,
+                    "security": c.security,
+                    "finding": r.finding(),
+                    "fix": r.deployment,
                 });
                 if let Some(d) = self.expectations.as_ref().and_then(|d| d.of(&c.id)) {
                     case["expectation"] = json!({

@@ -155,10 +155,15 @@ fn detail(report: &CheckReport, r: &CaseResult, width: usize, color: bool) -> St
     let c = &r.case.case;
     let o = r.verdict.outcome;
     let mut out = format!(
-        "\n{} {} ({})\n",
+        "\n{} {} ({}){}\n",
         paint(o, tag(o), color),
         c.id,
-        c.level.as_str()
+        c.level.as_str(),
+        if r.security_finding() {
+            "  SECURITY FINDING"
+        } else {
+            ""
+        }
     );
     out.push_str(&wrap(
         &r.verdict.expected,
@@ -202,7 +207,16 @@ fn closing(report: &CheckReport, width: usize, color: bool) -> String {
     let mut listed = Vec::new();
     for o in SEVERITY {
         for r in report.results.iter().filter(|r| r.verdict.outcome == o) {
-            listed.push(format!("{} {}", paint(o, tag(o), color), r.case.case.id));
+            let security = if r.security_finding() {
+                " (SECURITY)"
+            } else {
+                ""
+            };
+            listed.push(format!(
+                "{} {}{security}",
+                paint(o, tag(o), color),
+                r.case.case.id
+            ));
         }
     }
     if !listed.is_empty() {

@@ -73,7 +73,10 @@ impl MatrixView<'_> {
             };
             let mut line = format!("| {} | {level} |", code(&id));
             for run in &self.columns {
-                line.push_str(&format!(" {} |", outcome_text(Self::cell(run, &id))));
+                line.push_str(&format!(
+                    " {} |",
+                    outcome_text(Self::result(run, &id), false)
+                ));
             }
             line.push('\n');
             if differs {
@@ -144,7 +147,7 @@ impl MatrixView<'_> {
                     md,
                     "| {} | {} | {} | {} |",
                     text(column.label),
-                    outcome_text(Some(r.verdict.outcome)),
+                    outcome_text(Some(r), true),
                     code(&one_line(&r.verdict.expected, 300)),
                     code(&one_line(&r.verdict.actual, 300)),
                 );
@@ -200,12 +203,21 @@ fn result_of<'a>(column: &Column<'a>, id: &str) -> Option<&'a CaseResult> {
     report.results.iter().find(|r| r.case.case.id == id)
 }
 
-/// How a cell shows an outcome: a failure stands out.
-fn outcome_text(o: Option<Outcome>) -> String {
-    match o {
-        Some(Outcome::Fail) => "**FAIL**".into(),
-        Some(o) => o.as_str().into(),
-        None => "-".into(),
+/// How a cell shows an outcome: a failure stands out, a security finding
+/// says so; with `finding`, a deployment setting's finding too.
+fn outcome_text(r: Option<&CaseResult>, finding: bool) -> String {
+    let Some(r) = r else {
+        return "-".into();
+    };
+    let o = r.verdict.outcome.as_str();
+    let text = match r.finding() {
+        Some(kind) if finding || r.security_finding() => format!("{o} ({kind})"),
+        _ => o.to_string(),
+    };
+    if r.verdict.outcome == Outcome::Fail {
+        format!("**{}**", text.to_uppercase())
+    } else {
+        text
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::check::{rfc3339, CheckReport, Summary, ToolInfo};
 use super::style::{keep_whole, outcome_cell, table, trouble_cell};
-use crate::conformance::Outcome;
+use crate::conformance::{CaseResult, Outcome};
 use crate::gateway::Stack;
 
 /// One column: a stack and what came of checking it.
@@ -121,11 +121,23 @@ impl MatrixView<'_> {
     }
 
     pub(super) fn cell(run: &Column, id: &str) -> Option<Outcome> {
+        Self::result(run, id).map(|c| c.verdict.outcome)
+    }
+
+    pub(super) fn result<'r>(run: &'r Column, id: &str) -> Option<&'r CaseResult> {
         let r = run.result.as_ref().ok()?;
-        r.results
-            .iter()
-            .find(|c| c.case.case.id == id)
-            .map(|c| c.verdict.outcome)
+        r.results.iter().find(|c| c.case.case.id == id)
+    }
+
+    /// The outcome as a cell shows it: `fail (security)` for a security finding.
+    pub(super) fn cell_text(run: &Column, id: &str) -> Option<String> {
+        let c = Self::result(run, id)?;
+        let o = c.verdict.outcome.as_str();
+        Some(if c.security_finding() {
+            format!("{o} (security)")
+        } else {
+            o.to_string()
+        })
     }
 
     /// Summaries per stack (`None` for a stack that did not start).
@@ -146,9 +158,9 @@ impl MatrixView<'_> {
         for (id, level) in self.rows() {
             let mut row = vec![Cell::new(&id), Cell::new(&level)];
             for run in &self.columns {
-                row.push(match Self::cell(run, &id) {
-                    Some(o) => outcome_cell(o, o.as_str(), color),
-                    None => Cell::new("-"),
+                row.push(match (Self::cell(run, &id), Self::cell_text(run, &id)) {
+                    (Some(o), Some(text)) => outcome_cell(o, text, color),
+                    _ => Cell::new("-"),
                 });
             }
             t.add_row(row);

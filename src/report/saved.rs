@@ -133,6 +133,7 @@ fn case_result(c: &Value) -> Result<CaseResult, SavedError> {
         "expect": [],
         "note": c["note"],
         "covers": c.get("covers").cloned().unwrap_or(json!([])),
+        "security": c.get("security").cloned().unwrap_or(json!(false)),
     }))
     .map_err(|e| bad(e.to_string()))?;
     let stimulus = Stimulus::of(&case).map_err(bad)?;
@@ -160,6 +161,7 @@ fn case_result(c: &Value) -> Result<CaseResult, SavedError> {
             actual: text("actual"),
         },
         quirk,
+        deployment: c["fix"].as_str().map(str::to_string),
         elapsed: Duration::from_secs_f64(c["elapsed_ms"].as_f64().unwrap_or(0.0).max(0.0) / 1000.0),
         request: text("request"),
         response_head: c["response_head"].as_str().map(str::to_string),

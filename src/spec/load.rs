@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::deploy::Need;
 use super::model::{Case, Expect, Request, Requirement, RequirementsFile, SpecFile, PROXY_KINDS};
 use super::stimulus::Stimulus;
 use crate::probe::SCENARIOS;
@@ -366,6 +367,19 @@ fn validate_case(area: &str, case: &Case) -> Result<Stimulus, String> {
                     e.subject
                 ));
             }
+        }
+    }
+    if case.needs.contains(&Need::Tls) && case.needs.contains(&Need::Plain) {
+        return Err("needs both tls and plain: no stack has both".into());
+    }
+    if let Some(source) = case.source_address {
+        if !source.is_loopback() {
+            return Err(format!(
+                "source_address {source} is not a loopback address: the client can bind only those"
+            ));
+        }
+        if matches!(stimulus, Stimulus::Concurrent { .. }) {
+            return Err("source_address cannot be combined with concurrent".into());
         }
     }
     if case.events_wait_ms.is_some() && !case.reads_events() {

@@ -1,12 +1,14 @@
 //! Conformance cases: the model, loading and validation of `specs/*.toml`,
 //! and selection by id prefix.
 
+mod deploy;
 mod load;
 mod model;
 mod select;
 mod stimulus;
 mod subject;
 
+pub use deploy::{Need, Placeholders, Setting};
 pub use load::{
     coverage, load_builtin, load_dir, load_sources, Coverage, LoadedCase, SpecError, SpecSet,
     QUIRKS_FILE, REQUIREMENTS_FILE,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::deploy::{Need, Setting};
 use super::subject::Subject;
 
 /// One spec file as written.
@@ -169,6 +170,22 @@ pub struct Case {
     /// What a proxy in front of the server does to this case.
     #[serde(default)]
     pub proxy: Vec<ProxyEffect>,
+    /// What the stack must have for the case to apply (`proxy`, `tls`,
+    /// `plain`, `prefix`); without it the case is skipped unsent.
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    /// The deployment setting the verdict depends on behind a proxy: a
+    /// failure on a stack without it is a warn naming the setting.
+    #[serde(default)]
+    pub setting: Option<Setting>,
+    /// A failure of this case is a security finding, labelled as such.
+    #[serde(default)]
+    pub security: bool,
+    /// The client's end of the connection is bound to this address (a
+    /// loopback one, so a server can tell the client from nginx); the case
+    /// applies only where the client can choose it.
+    #[serde(default)]
+    pub source_address: Option<std::net::IpAddr>,
 }
 
 impl Case {
@@ -239,8 +256,10 @@ impl<'de> Deserialize<'de> for ProxyEffectKind {
     }
 }
 
-/// The proxies a case's `proxy` entries may name.
-pub const PROXY_KINDS: &[&str] = &["nginx", "nginx-unix", "nginx-uwsgi"];
+/// The proxies a case's `proxy` entries may name. An entry for `nginx`
+/// applies to `nginx-tls` too: the same proxy_pass over TCP, with TLS in
+/// front; name `nginx-tls` alone for what only TLS changes.
+pub const PROXY_KINDS: &[&str] = &["nginx", "nginx-unix", "nginx-uwsgi", "nginx-tls"];
 
 /// The second request of a case that checks what happens on a reused connection.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -65,6 +65,7 @@ pub fn result(id: &str, outcome: Outcome, expected: &str, actual: &str) -> CaseR
             actual: actual.into(),
         },
         quirk: None,
+        deployment: None,
         elapsed: Duration::from_millis(12),
         request: "GET / HTTP/1.1\r\nHost: 127.0.0.1:40001\r\n\r\n".into(),
         response_head: Some("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n".into()),
@@ -642,4 +643,47 @@ pub fn compare_json() -> serde_json::Value {
                     "change": 0.58, "p": 0.01}],
         "notes": ["5 repeats a side: the smallest p the test can give is 0.008."],
     })
+}
+
+/// A stack behind nginx-tls with a security finding (a forged
+/// X-Forwarded-For believed) and a finding a deployment setting explains.
+pub fn deploy_report() -> CheckReport {
+    let spoofed = result(
+        "deploy.remote-addr.spoofed",
+        Outcome::Fail,
+        "environ.REMOTE_ADDR not equal to \"203.0.113.7\"",
+        "environ.REMOTE_ADDR = \"203.0.113.7\" (str)",
+    );
+    let mut scheme = result(
+        "deploy.tls.url-scheme",
+        Outcome::Warn,
+        "environ.wsgi.url_scheme equals \"https\"",
+        "environ.wsgi.url_scheme = \"http\" (str); deployment setting trust-scheme: waitress was not told to trust the proxy's X-Forwarded-Proto: `--trusted-proxy=127.0.0.1` fixes it (wsgiprobe --trust-proxy)",
+    );
+    scheme.deployment = Some(
+        "waitress was not told to trust the proxy's X-Forwarded-Proto: `--trusted-proxy=127.0.0.1` fixes it (wsgiprobe --trust-proxy)".into(),
+    );
+    let passed = result(
+        "deploy.host.http-host",
+        Outcome::Pass,
+        "environ.HTTP_HOST equals \"wsgiprobe.test:40001\"",
+        "environ.HTTP_HOST = \"wsgiprobe.test:40001\" (str)",
+    );
+    let mut stack = stack("waitress", Some("nginx-tls"));
+    stack.target = "https://127.0.0.1:40001/".into();
+    CheckReport {
+        tool: tool(),
+        stack,
+        started: when(),
+        duration: Duration::from_millis(1234),
+        strict: false,
+        results: vec![scheme, spoofed, passed],
+        server_exited: None,
+        validate: None,
+        quirks_applied: Vec::new(),
+        expectations: None,
+        stopped: None,
+        interrupted: None,
+        not_run: Vec::new(),
+    }
 }
