@@ -398,6 +398,11 @@ pub struct CheckArgs {
     /// The same as --color never (kept for old command lines).
     #[arg(long, hide = true)]
     pub no_color: bool,
+    /// Instead of the cases, send the differential corpus (malformed and
+    /// ambiguous requests) to every stack and compare what each
+    /// application saw; --only and --skip select request ids.
+    #[arg(long, conflicts_with_all = ["strict", "quirks", "validate", "expectations", "update_expectations", "junit"])]
+    pub differential: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod conformance;
+pub mod differential;
 pub mod duration;
 pub mod exit;
 pub mod expectations;

@@ -93,6 +93,9 @@ impl CheckPlan {
 
 /// Runs `wsgiprobe check`.
 pub fn run(args: CheckArgs, output: &OutputArgs) -> Result<Exit> {
+    if args.differential {
+        return super::differential::run(&args, output);
+    }
     let plan = CheckPlan::from_args(&args, output)?;
     // From here a signal lets the cases in flight come back; the partial
     // report is written below and the exit status says which signal it was.

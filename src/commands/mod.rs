@@ -6,6 +6,7 @@ pub mod bench;
 pub mod check;
 pub mod compare;
 pub mod completions;
+pub mod differential;
 pub mod events;
 pub(crate) mod gate;
 pub mod probe;

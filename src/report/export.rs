@@ -15,6 +15,7 @@ use super::bench::BenchReport;
 use super::bench_set::BenchSet;
 use super::check::CheckReport;
 use super::compare::CompareReport;
+use super::differential::DifferentialReport;
 use super::matrix::{MatrixReport, MatrixView};
 use super::suite::SuiteReport;
 
@@ -38,6 +39,8 @@ pub enum Document<'a> {
     Compare(&'a CompareReport),
     /// A report read back from the JSON a run wrote (`wsgiprobe report`).
     Saved(&'a Value),
+    /// The differential corpus sent to several stacks (`check --differential`).
+    Differential(&'a DifferentialReport),
 }
 
 /// A format a document can be written in.
@@ -94,6 +97,7 @@ impl Document<'_> {
             Document::Suite(_) => "suite",
             Document::Compare(_) => "compare",
             Document::Saved(_) => "saved",
+            Document::Differential(_) => "differential",
         }
     }
 
@@ -109,6 +113,7 @@ impl Document<'_> {
             Document::Suite(s) => s.to_json(),
             Document::Compare(c) => c.to_json(),
             Document::Saved(v) => (*v).clone(),
+            Document::Differential(d) => d.to_json(),
         }
     }
 }
@@ -157,6 +162,7 @@ impl Exporter for Console {
                     document: doc.kind(),
                 })
             }
+            Document::Differential(d) => d.render(self.color),
         })
     }
 }
@@ -190,6 +196,7 @@ impl Exporter for Markdown {
         match doc {
             Document::Check { report, label } => Ok(MatrixView::single(report, label).markdown()),
             Document::Matrix(m) => Ok(m.view().markdown()),
+            Document::Differential(d) => Ok(d.markdown()),
             Document::Suite(s) => Ok(s.markdown()),
             Document::Compare(c) => Ok(c.markdown()),
             Document::Bench(b) => Ok(b.markdown()),

@@ -53,6 +53,21 @@ impl Exporter for GithubAnnotations {
                     out.push_str(&super::thresholds::threshold_annotations(b));
                 }
             }
+            Document::Differential(d) => {
+                for row in d.rows() {
+                    for (s, finding) in &row.findings {
+                        out.push_str(&command(
+                            "error",
+                            &[],
+                            &format!(
+                                "wsgiprobe {}: {} (security)",
+                                d.stacks[*s].label, row.entry.id
+                            ),
+                            &finding.describe(),
+                        ));
+                    }
+                }
+            }
             Document::Matrix(m) => {
                 for run in &m.runs {
                     match &run.result {

@@ -6,6 +6,7 @@ mod check;
 mod compare;
 mod console;
 mod coverage;
+mod differential;
 mod expectations;
 mod export;
 mod github;
@@ -28,6 +29,7 @@ pub use check::{CheckReport, Summary, ToolInfo};
 pub use compare::{BrokenLimit, CompareReport, CompareRow, Limit, MetricChange};
 pub use console::{render_check, render_servers, render_specs};
 pub use coverage::{coverage_json, render_coverage};
+pub use differential::{describe_reaction, DiffStack, DifferentialReport};
 pub use expectations::render_delta;
 pub use export::{
     write_atomically, write_stdout, Console, Destination, Document, ExportError, Exporter, Exports,
