@@ -12,6 +12,7 @@ use crate::conformance::new_run_id;
 use crate::differential::{corpus, escape_bytes, run_corpus, Entry, Stage};
 use crate::exit::Exit;
 use crate::gateway::Gateway;
+use crate::http::latin1_bytes;
 use crate::report::{Console, DiffStack, DifferentialReport, Document, Exports, ToolInfo};
 
 /// Runs `check --differential`. Exit 1 when a stack handed its application
@@ -109,14 +110,9 @@ fn run_stack(
     Ok((stack, reactions))
 }
 
-/// The bytes of an entry as reports show them: the stack's host and the
-/// probe's control headers left as placeholders.
+/// The bytes of an entry as reports show them: escaped, with what differs
+/// from stack to stack left as placeholders (`{host}`, the probe's control
+/// headers, a Content-Length computed from them, the 64 KiB run).
 fn shown_bytes(entry: &Entry) -> String {
-    let bytes = entry.bytes(&corpus::Fill {
-        host: "{host}",
-        probe: "{probe}",
-        probe2: "{probe2}",
-        base: "/",
-    });
-    escape_bytes(&bytes)
+    escape_bytes(&latin1_bytes(&entry.raw).unwrap_or_default())
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::error::PlanError;
 use super::proxy::{ProxyKind, ProxySpec};
-use super::recipe::{Listen, Recipe, RecipeBook, Tuning};
+use super::recipe::{self, Listen, Recipe, RecipeBook, Tuning};
 use crate::http::{parse_url_with, Target};
 
 /// What to check: a known server, a command template, or a URL.
@@ -237,7 +237,11 @@ impl StackPlan {
             if let Some(server) = &launch.server {
                 d.server = server.name.clone();
                 d.known = true;
-                d.trust_flags = server.recipe.trust_proxy.clone();
+                d.trust_flags = server
+                    .recipe
+                    .trust_proxy
+                    .as_ref()
+                    .map(|f| f.replace("{proxy_addr}", recipe::proxy_addr(spec.listen())));
                 d.trust_covers = server.recipe.trust_covers.clone();
                 d.trust_default = server.recipe.trust_default.clone();
             }

@@ -60,6 +60,16 @@ pub struct Recipe {
     pub prefix: Option<String>,
 }
 
+/// Where nginx connects to a server listening so, as `trust_proxy`'s
+/// `{proxy_addr}` names it: the loopback address, or `*` for a unix
+/// socket, which has no peer address to check.
+pub fn proxy_addr(listen: Listen) -> &'static str {
+    match listen {
+        Listen::Tcp => "127.0.0.1",
+        _ => "*",
+    }
+}
+
 /// What a trusted proxy can tell a server, as recipes' `trust_covers` name it.
 pub const TRUST_ASPECTS: &[&str] = &["scheme", "client", "host"];
 
@@ -316,12 +326,7 @@ impl Recipe {
                     "--trust-proxy (it has no setting to trust a proxy's X-Forwarded-* headers)",
                 )
             })?;
-            let from = match listen {
-                Listen::Tcp => "127.0.0.1",
-                // A unix socket has no peer address to check.
-                _ => "*",
-            };
-            let flag = flag.replace("{proxy_addr}", from);
+            let flag = flag.replace("{proxy_addr}", proxy_addr(listen));
             options.insert("trust_proxy".into(), flag.clone());
             flags.push(flag);
         } else if let Some(default) = &self.trust_default {

@@ -2,6 +2,11 @@
 
     python3 broken_gateway.py --host HOST --port PORT [--break RULE]... MODULE:CALLABLE
 
+Behind a proxy: ``--trust-proxy ADDR`` (``*`` for any peer) takes the
+scheme, client address and host from the X-Forwarded-* headers of that peer,
+``--prefix PATH`` mounts the application under PATH, and ``--tls-cert FILE
+--tls-key FILE`` serves HTTPS.
+
 Run it with the working directory holding MODULE. Without ``--break`` it is a
 correct PEP 3333 gateway for what it supports (HTTP/1.0 and HTTP/1.1,
 persistent HTTP/1.1 connections when the application gives a Content-Length,
@@ -413,6 +418,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         log("%s - %s" % (self.client_address[0], format % args))
 
+    def setup(self):
+        if self.server.tls:
+            # The handshake happens here, in the connection's own thread,
+            # not in the accept loop.
+            self.request.do_handshake()
+        BaseHTTPRequestHandler.setup(self)
+
     def handle(self):
         self.close_connection = True
         try:
@@ -575,13 +587,15 @@ class GatewayHandler(BaseHTTPRequestHandler):
         rules = self.server.rules
         te = [v.strip().lower() for v in self.headers.get_all("Transfer-Encoding") or []]
         lengths = [v.strip() for v in self.headers.get_all("Content-Length") or []]
+        if lengths and self.command == "GET" and "get-body-ignored" in rules:
+            return EmptySource()
         by_length = lengths and (
             "length-and-chunked-by-length" in rules
             or (self.request_version == "HTTP/1.0" and "http10-transfer-encoding-kept" in rules)
         )
         if te and not by_length:
             # RFC 9112 6.3: refuse both framings (the error closes the connection).
-            if lengths:
+            if lengths and "te-cl-keepalive" not in rules:
                 raise BadRequest("both Transfer-Encoding and Content-Length")
             codings = [c.strip() for v in te for c in v.split(",") if c.strip()]
             if codings[-1:] != ["chunked"] and not ("coding-not-final-ok" in rules and "chunked" in codings):
@@ -725,6 +739,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         environ["wsgi.file_wrapper"] = (
             file_wrapper_needing_blksize if "wrapper-needs-blksize" in rules else file_wrapper
         )
+        apply_deployment(self, environ)
         return environ
 
     # -- response ---------------------------------------------------------
@@ -1007,6 +1022,68 @@ class ForkingGatewayServer(socketserver.ForkingMixIn, GatewayServer):
     block_on_close = False
 
 
+# ---------------------------------------------------------------------------
+# Deployment behind a proxy (--trust-proxy, --prefix, --tls-cert) and the
+# parsing breaks the differential run catches
+
+RULES.update({
+    "xff-first": "with --trust-proxy, REMOTE_ADDR is the first X-Forwarded-For entry (the one a client can forge)",
+    "forwarded-any-peer": "X-Forwarded-* headers believed from any peer, trusted or not",
+    "trust-ignores-proto": "with --trust-proxy, X-Forwarded-Proto ignored: wsgi.url_scheme stays http",
+    "prefix-in-path": "with --prefix, SCRIPT_NAME stays empty and PATH_INFO keeps the prefix",
+    "te-cl-keepalive": "Transfer-Encoding with Content-Length read as chunked, the connection kept open",
+    "get-body-ignored": "a GET's Content-Length ignored: its body is read as the next request",
+})
+
+
+def configure_deployment(server, options):
+    server.trust_proxy = options.trust_proxy
+    server.prefix = options.prefix.rstrip("/")
+    server.tls = bool(options.tls_cert)
+    if server.tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(options.tls_cert, options.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
+
+
+def _last(value):
+    return value.split(",")[-1].strip()
+
+
+def apply_deployment(handler, environ):
+    """What a server told to trust its proxy takes from the proxy's headers,
+    and the mount point."""
+    server = handler.server
+    rules = server.rules
+    trust = getattr(server, "trust_proxy", None)
+    peer = handler.client_address[0] if isinstance(handler.client_address, tuple) else ""
+    if getattr(server, "tls", False):
+        environ["wsgi.url_scheme"] = "https"
+        environ["HTTPS"] = "on"
+    if (trust is not None and trust in ("*", peer)) or "forwarded-any-peer" in rules:
+        proto = environ.get("HTTP_X_FORWARDED_PROTO")
+        if proto and "trust-ignores-proto" not in rules:
+            environ["wsgi.url_scheme"] = _last(proto)
+        chain = [a.strip() for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if chain:
+            environ["REMOTE_ADDR"] = chain[0] if "xff-first" in rules else chain[-1]
+        host = environ.get("HTTP_X_FORWARDED_HOST")
+        if host:
+            name = _last(host)
+            environ["SERVER_NAME"] = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+        port = environ.get("HTTP_X_FORWARDED_PORT")
+        if port:
+            environ["SERVER_PORT"] = _last(port)
+    prefix = getattr(server, "prefix", "")
+    if prefix and "prefix-in-path" not in rules:
+        path = environ.get("PATH_INFO", "")
+        if path == prefix or path.startswith(prefix + "/"):
+            environ["SCRIPT_NAME"] = prefix
+            environ["PATH_INFO"] = path[len(prefix):]
+
+
 def load_app(spec):
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
@@ -1029,6 +1106,12 @@ def main(argv=None):
                         help="rule to break (repeatable): " + ", ".join(sorted(RULES)))
     parser.add_argument("--exit-after", type=int, metavar="N",
                         help="exit (status 3) after serving N requests")
+    parser.add_argument("--trust-proxy", metavar="ADDR",
+                        help="take scheme, client and host from this peer's X-Forwarded-* headers (* for any)")
+    parser.add_argument("--prefix", default="", metavar="PATH",
+                        help="mount the application under PATH (SCRIPT_NAME)")
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", metavar="FILE", help="and this private key (PEM)")
     parser.add_argument("app", metavar="MODULE:CALLABLE")
     options = parser.parse_args(argv)
 
@@ -1049,6 +1132,7 @@ def main(argv=None):
     server_class = ForkingGatewayServer if "forking-multiprocess-false" in options.rules else GatewayServer
     server = server_class((options.host, options.port), app, frozenset(options.rules), family,
                           options.exit_after)
+    configure_deployment(server, options)
     signal.signal(signal.SIGTERM, _terminate)
     log("broken_gateway listening on %s:%d" % (options.host, server.server_address[1]))
     if options.rules:
