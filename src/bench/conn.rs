@@ -171,6 +171,7 @@ impl Conn {
             let Some(s) = self.socket.as_mut() else {
                 return ConnStep::Wait;
             };
+            let drains = s.short_read_drains();
             let space = self.buf.len() - self.filled;
             match s.read(&mut self.buf[self.filled..]) {
                 Ok(0) => return self.eof(check),
@@ -182,7 +183,7 @@ impl Conn {
                     }
                     // A short read drained the socket; epoll reports the next
                     // bytes as a new edge, so no extra read is needed.
-                    if n < space && !closing {
+                    if n < space && !closing && drains {
                         return ConnStep::Wait;
                     }
                 }

@@ -463,6 +463,13 @@ impl Worker<'_> {
             }
             return;
         }
+        if ev.is_writable() {
+            // Over TLS the session may hold records a full socket refused.
+            if let Some(Err(e)) = c.socket.as_mut().map(Socket::flush_pending) {
+                self.step(i, ConnStep::Lost(e));
+                return;
+            }
+        }
         if c.written < plan.request.len() && ev.is_writable() {
             let step = c.write(&plan.request);
             self.step(i, step);
