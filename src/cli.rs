@@ -926,6 +926,31 @@ mod tests {
     }
 
     #[test]
+    fn deployment_flags_are_checked() {
+        let t = target(&[
+            "--stack",
+            "waitress --proxy nginx-tls --trust-proxy --prefix /app/",
+        ]);
+        let spec = t.gateway_spec().unwrap();
+        assert_eq!(spec.tuning.prefix.as_deref(), Some("/app"));
+        assert!(spec.tuning.trust_proxy);
+        assert_eq!(spec.label(), "waitress + nginx-tls trusted under /app");
+        for bad in ["app", "/a b", "/a?b", "/a%20"] {
+            let e = target(&["--prefix", bad]).gateway_specs().unwrap_err();
+            assert!(matches!(e, UsageError::Prefix(_)), "{bad}: {e}");
+        }
+        let e = target(&["--url", "http://127.0.0.1:9/", "--insecure"])
+            .gateway_specs()
+            .unwrap_err();
+        assert!(matches!(e, UsageError::Insecure), "{e}");
+        assert!(target(&["--url", "https://127.0.0.1:9/", "--insecure"])
+            .gateway_specs()
+            .is_ok());
+        // --trust-proxy means nothing without a proxy.
+        assert!(Cli::try_parse_from(["wsgiprobe", "check", "--trust-proxy"]).is_err());
+    }
+
+    #[test]
     fn every_stack_is_planned_before_any_starts() {
         let e = target(&[
             "--stack",

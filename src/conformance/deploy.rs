@@ -118,3 +118,90 @@ pub fn missing_setting(d: &Deployment, setting: Setting) -> Option<String> {
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(proxy: Option<ProxyKind>, trusted: bool, covers: &[&str]) -> Deployment {
+        Deployment {
+            server: "waitress".into(),
+            proxy,
+            known: true,
+            trust_flags: Some("--trusted-proxy=127.0.0.1".into()),
+            trusted,
+            trust_covers: covers.iter().map(|c| c.to_string()).collect(),
+            trust_default: Some("no trusted_proxy".into()),
+        }
+    }
+
+    #[test]
+    fn without_a_proxy_nothing_is_a_deployment_setting() {
+        let d = deployment(None, false, &["scheme"]);
+        assert_eq!(missing_setting(&d, Setting::TrustScheme), None);
+        assert_eq!(missing_setting(&d, Setting::ProxyBuffering), None);
+    }
+
+    #[test]
+    fn a_setting_not_applied_names_the_flag_that_fixes_it() {
+        let tls = Some(ProxyKind::NginxTls);
+        let fix =
+            missing_setting(&deployment(tls, false, &["scheme"]), Setting::TrustScheme).unwrap();
+        assert!(
+            fix.contains("waitress was not told to trust the proxy's X-Forwarded-Proto"),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("`--trusted-proxy=127.0.0.1` fixes it (wsgiprobe --trust-proxy)"),
+            "{fix}"
+        );
+        assert!(fix.contains("not set: no trusted_proxy"), "{fix}");
+        // Applied and covering the aspect: the server's own failure.
+        assert_eq!(
+            missing_setting(&deployment(tls, true, &["scheme"]), Setting::TrustScheme),
+            None
+        );
+        // Applied, but the setting does not cover the client's address.
+        let fix =
+            missing_setting(&deployment(tls, true, &["scheme"]), Setting::TrustClient).unwrap();
+        assert!(fix.contains("has no setting to take REMOTE_ADDR"), "{fix}");
+        assert!(fix.contains("ProxyFix(x_for=1)"), "{fix}");
+    }
+
+    #[test]
+    fn unknown_servers_uwsgi_and_buffering_have_their_own_words() {
+        let mut d = deployment(Some(ProxyKind::Nginx), false, &[]);
+        d.known = false;
+        d.trust_flags = None;
+        let fix = missing_setting(&d, Setting::TrustHost).unwrap();
+        assert!(
+            fix.starts_with("wsgiprobe does not know this server's settings"),
+            "{fix}"
+        );
+        let uwsgi = deployment(Some(ProxyKind::NginxUwsgi), false, &[]);
+        assert_eq!(missing_setting(&uwsgi, Setting::TrustClient), None);
+        assert!(missing_setting(&uwsgi, Setting::TrustHost)
+            .unwrap()
+            .contains("uwsgi_param SERVER_NAME"));
+        assert!(missing_setting(&uwsgi, Setting::ProxyBuffering)
+            .unwrap()
+            .contains("uwsgi_buffering off"));
+        assert!(missing_setting(&d, Setting::ProxyBuffering)
+            .unwrap()
+            .contains("X-Accel-Buffering: no"));
+    }
+
+    #[test]
+    fn the_client_picks_its_address_only_on_loopback() {
+        let at = |host: &str| Target::Tcp {
+            host: host.into(),
+            port: 80,
+        };
+        let two = IpAddr::from([127, 0, 0, 2]);
+        assert_eq!(source_address(&at("127.0.0.1"), two), Some(two));
+        assert_eq!(source_address(&at("localhost"), two), Some(two));
+        assert_eq!(source_address(&at("10.0.0.5"), two), None);
+        assert_eq!(source_address(&at("::1"), two), None);
+        assert_eq!(source_address(&Target::Unix("/s".into()), two), None);
+    }
+}

@@ -589,6 +589,84 @@ mod tests {
     }
 
     #[test]
+    fn stage_4_a_missing_deployment_setting_turns_a_failure_into_a_warn_that_names_it() {
+        let mut c = case("must", vec![]);
+        c.setting = Some(crate::spec::Setting::TrustScheme);
+        let behind = Deployment {
+            server: "waitress".into(),
+            proxy: Some(crate::gateway::ProxyKind::NginxTls),
+            known: true,
+            trust_flags: Some("--trusted-proxy=127.0.0.1".into()),
+            trust_covers: vec!["scheme".into()],
+            ..Deployment::default()
+        };
+        let untrusted = rules(Some(NGINX), &[]).with_deployment(&behind);
+        let d = decide(&c, &status(500), &alive, &untrusted);
+        assert_eq!(d.verdict.outcome, Outcome::Warn);
+        assert!(d
+            .verdict
+            .actual
+            .contains("deployment setting trust-scheme: waitress was not told"));
+        assert!(d.deployment.unwrap().contains("--trusted-proxy=127.0.0.1"));
+        // With the setting applied the failure is the server's.
+        let trusted = Deployment {
+            trusted: true,
+            ..behind.clone()
+        };
+        let d = decide(
+            &c,
+            &status(500),
+            &alive,
+            &rules(Some(NGINX), &[]).with_deployment(&trusted),
+        );
+        assert_eq!((d.verdict.outcome, d.deployment), (Outcome::Fail, None));
+        // A case that depends on no setting is left alone.
+        let plain = case("must", vec![]);
+        let d = decide(
+            &plain,
+            &status(500),
+            &alive,
+            &rules(Some(NGINX), &[]).with_deployment(&behind),
+        );
+        assert_eq!(d.verdict.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn a_case_that_does_not_apply_is_a_skip_and_asks_nothing() {
+        let asked = Cell::new(false);
+        let gone = || {
+            asked.set(true);
+            exited()
+        };
+        let d = decide(
+            &case("must", vec![]),
+            &Exchange::NotApplicable {
+                why: "no proxy in front".into(),
+            },
+            &gone,
+            &rules(None, &[]),
+        );
+        assert_eq!(d.verdict.outcome, Outcome::Skip);
+        assert_eq!(d.verdict.actual, "not applicable: no proxy in front");
+        assert!(!asked.get());
+    }
+
+    #[test]
+    fn nginx_entries_apply_behind_nginx_tls() {
+        let tls = ProxyInFront {
+            kind: "nginx-tls",
+            keepalive: false,
+        };
+        let d = decide(
+            &case("must", excuse()),
+            &status(500),
+            &alive,
+            &rules(Some(tls), &[]),
+        );
+        assert_eq!(d.verdict.outcome, Outcome::Skip);
+    }
+
+    #[test]
     fn order_a_gone_server_is_an_error_no_proxy_excuse_can_hide() {
         // A proxy excuse and a quirk both match; the server died. Were the
         // proxy first, the fault would read as "not judged behind nginx".

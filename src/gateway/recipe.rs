@@ -580,6 +580,55 @@ mod tests {
     }
 
     #[test]
+    fn trust_and_mount_settings_map_onto_flags_and_are_recorded() {
+        let book = RecipeBook::builtin();
+        let deploy = Tuning {
+            trust_proxy: true,
+            prefix: Some("/app".into()),
+            ..Tuning::default()
+        };
+        let p = book
+            .get("waitress")
+            .unwrap()
+            .prepare("waitress", Listen::Unix, &deploy)
+            .unwrap();
+        assert!(p.template.contains("--trusted-proxy=* "), "{}", p.template);
+        assert!(p.template.contains("--url-prefix=/app"), "{}", p.template);
+        assert_eq!(p.options["prefix"], "--url-prefix=/app");
+        let p = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Tcp, &deploy)
+            .unwrap();
+        assert_eq!(p.options["trust_proxy"], "--forwarded-allow-ips 127.0.0.1");
+        // Untold, what the server does is recorded.
+        let p = book
+            .get("gunicorn")
+            .unwrap()
+            .prepare("gunicorn", Listen::Tcp, &Tuning::default())
+            .unwrap();
+        assert!(p.options["trust_proxy"].starts_with("not set ("));
+        for (server, what) in [("wsgiref", "--trust-proxy"), ("cheroot", "--trust-proxy")] {
+            let e = book
+                .get(server)
+                .unwrap()
+                .prepare(server, Listen::Tcp, &deploy)
+                .unwrap_err();
+            assert!(e.to_string().contains(what), "{e}");
+        }
+        let mount = Tuning {
+            prefix: Some("/app".into()),
+            ..Tuning::default()
+        };
+        let e = book
+            .get("bjoern")
+            .unwrap()
+            .prepare("bjoern", Listen::Tcp, &mount)
+            .unwrap_err();
+        assert!(e.to_string().contains("--prefix"), "{e}");
+    }
+
+    #[test]
     fn gevent_needs_its_package() {
         let book = RecipeBook::builtin();
         let t = Tuning {
@@ -618,6 +667,23 @@ mod tests {
         .unwrap();
         let e = RecipeBook::with_file(&bad).unwrap_err().to_string();
         assert!(e.contains("bad.toml") && e.contains("port"), "{e}");
+
+        for (extra, says) in [
+            ("trust_covers = [\"scheme\"]\n", "give `trust_proxy` too"),
+            (
+                "trust_proxy = \"-t\"\ntrust_covers = [\"cookies\"]\n",
+                "scheme, client, host",
+            ),
+            ("prefix = \"--mount\"\n", "{prefix}"),
+        ] {
+            std::fs::write(
+                &bad,
+                format!("[mine]\ndescription = \"x\"\ntcp = \"{{port}}\"\n{extra}"),
+            )
+            .unwrap();
+            let e = RecipeBook::with_file(&bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{extra}: {e}");
+        }
     }
 
     #[test]
