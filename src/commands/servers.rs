@@ -59,6 +59,8 @@ pub fn run(args: ServersArgs) -> Result<Exit> {
                 "uwsgi_protocol": recipe.uwsgi.is_some(),
                 "workers": recipe.workers.is_some(),
                 "threads": recipe.threads.is_some(),
+                "trust_proxy": recipe.trust_proxy.is_some(),
+                "prefix": recipe.prefix.is_some(),
                 "worker_classes": recipe.worker_classes,
                 "options": options,
                 "problem": problem,

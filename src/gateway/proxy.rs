@@ -213,6 +213,12 @@ http {{\n\
             .collect();
         options.insert("forwarded_headers".into(), forwarded.join(", "));
     }
+    if spec.kind == ProxyKind::NginxUwsgi {
+        options.insert(
+            "cgi_variables".into(),
+            "uwsgi_param HTTPS $https, REMOTE_ADDR $remote_addr, SERVER_PORT $server_port, SERVER_NAME $server_name: nginx tells the server itself, no trust setting needed".into(),
+        );
+    }
     if tls.is_some() {
         options.insert(
             "tls".into(),

@@ -333,6 +333,12 @@ pub fn render_servers(python: &str, python_version: &str, rows: &[serde_json::Va
         if r["threads"] == true {
             takes.push("--threads".to_string());
         }
+        if r["trust_proxy"] == true {
+            takes.push("--trust-proxy".to_string());
+        }
+        if r["prefix"] == true {
+            takes.push("--prefix".to_string());
+        }
         if let Some(classes) = r["worker_classes"].as_array().filter(|c| !c.is_empty()) {
             let names: Vec<&str> = classes.iter().filter_map(|c| c.as_str()).collect();
             takes.push(format!("--worker-class {}", names.join("|")));

@@ -179,7 +179,11 @@ impl DifferentialReport {
 
         let agreed: Vec<&Row> = rows.iter().filter(|r| !r.disagree).collect();
         if !agreed.is_empty() {
-            out.push_str(&format!("\nAGREED: {} requests\n", agreed.len()));
+            out.push_str(&format!(
+                "\nAGREED: {} request{}\n",
+                agreed.len(),
+                plural(agreed.len())
+            ));
             for row in agreed {
                 let common = row
                     .views

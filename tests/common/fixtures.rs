@@ -687,3 +687,103 @@ pub fn deploy_report() -> CheckReport {
         not_run: Vec::new(),
     }
 }
+
+/// A differential run over three requests of the built-in corpus and
+/// three stacks: an agreement, a disagreement, and a request the third
+/// stack (behind nginx) hands on hidden in another (smuggling).
+pub fn differential_report() -> wsgiprobe::report::DifferentialReport {
+    use wsgiprobe::differential::{corpus, escape_bytes, Reaction, Seen};
+    use wsgiprobe::report::{DiffStack, DifferentialReport};
+
+    let all = corpus::builtin();
+    let entries: Vec<_> = ["baseline.get", "header.obs-fold", "cl.get-body-smuggle"]
+        .iter()
+        .map(|id| all.iter().find(|e| e.id == *id).unwrap().clone())
+        .collect();
+    let seen = |path: &str, fields: &[(&str, &str)], body: &str, request: usize| Seen {
+        request,
+        method: Some("GET".into()),
+        path: Some(path.into()),
+        query: Some(String::new()),
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: Some(body.into()),
+        body_length: Some(body.len() as u64),
+        body_error: None,
+    };
+    let answered = |seen: Vec<Seen>, statuses: &[u16], ended: &str| Reaction {
+        answered_by_app: seen.len().min(statuses.len()),
+        responses: statuses.to_vec(),
+        ended: ended.into(),
+        seen,
+        error: None,
+    };
+    let refused = Reaction {
+        responses: vec![400],
+        ended: "closed".into(),
+        ..Reaction::default()
+    };
+    let get = seen("/diff/get", &[], "", 1);
+    let body = "GET /diff/smuggled HTTP/1.1\r\nHost: {host}\r\n{probe2}\r\n";
+    let reactions = |fold: Reaction, smuggle: Reaction| {
+        vec![answered(vec![get.clone()], &[200], "closed"), fold, smuggle]
+    };
+    let cl0 = || answered(vec![seen("/diff/cl0", &[], body, 1)], &[200], "silent");
+    let stacks = vec![
+        DiffStack {
+            label: "gunicorn".into(),
+            behind_proxy: false,
+            result: Ok((stack("gunicorn", None), reactions(refused.clone(), cl0()))),
+        },
+        DiffStack {
+            label: "waitress".into(),
+            behind_proxy: false,
+            result: Ok((
+                stack("waitress", None),
+                reactions(
+                    answered(
+                        vec![seen(
+                            "/diff/fold",
+                            &[("HTTP_X_FOLDED", "first second")],
+                            "",
+                            1,
+                        )],
+                        &[200],
+                        "closed",
+                    ),
+                    cl0(),
+                ),
+            )),
+        },
+        DiffStack {
+            label: "broken + nginx keepalive".into(),
+            behind_proxy: true,
+            result: Ok((
+                stack("broken", Some("nginx")),
+                reactions(
+                    refused,
+                    answered(
+                        vec![
+                            seen("/diff/cl0", &[], "", 1),
+                            seen("/diff/smuggled", &[], "", 2),
+                        ],
+                        &[200],
+                        "silent",
+                    ),
+                ),
+            )),
+        },
+    ];
+    DifferentialReport {
+        tool: tool(),
+        started: when(),
+        shown_bytes: entries
+            .iter()
+            .map(|e| escape_bytes(&wsgiprobe::http::latin1_bytes(&e.raw).unwrap()))
+            .collect(),
+        entries,
+        stacks,
+    }
+}
