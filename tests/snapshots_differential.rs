@@ -11,7 +11,7 @@ use wsgiprobe::report::{Console, Document, Exporter, Json, Markdown};
 fn differential_in_every_format() {
     let report = fixtures::differential_report();
     let doc = Document::Differential(&report);
-    let table = Console { color: false }.export(&doc).unwrap();
+    let table = Console::default().export(&doc).unwrap();
     assert!(
         table.find("SECURITY FINDINGS (1)").unwrap() < table.find("DISAGREEMENTS").unwrap(),
         "{table}"

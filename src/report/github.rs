@@ -102,7 +102,10 @@ fn annotate(out: &mut String, report: &CheckReport, label: Option<&str>) {
         let change = delta.and_then(|d| d.of(id));
         let line = change.and_then(|c| c.line);
         let at = location(file, line);
-        let title = title(id);
+        let title = match r.security_finding() {
+            true => format!("{} (security)", title(id)),
+            false => title(id),
+        };
         if r.verdict.outcome == Outcome::Error {
             out.push_str(&command(
                 "error",

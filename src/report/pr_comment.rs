@@ -264,9 +264,12 @@ fn unexpected(view: &MatrixView) -> (&'static str, Vec<String>) {
             let Ok(r) = c.result else { continue };
             for x in &r.results {
                 if r.fails_run(x) || x.verdict.outcome == Outcome::Error {
+                    let outcome = match x.finding() {
+                        Some(kind) => format!("{} ({kind})", x.verdict.outcome.as_str()),
+                        None => x.verdict.outcome.as_str().to_string(),
+                    };
                     first.push(format!(
-                        "| **{}** | `{}` |{} {} |\n",
-                        x.verdict.outcome.as_str(),
+                        "| **{outcome}** | `{}` |{} {} |\n",
                         x.case.case.id,
                         stack(c.label),
                         esc(&one_line(&x.verdict.actual, 160))
