@@ -115,6 +115,30 @@ fn behind_nginx_tls_a_trusting_server_sees_the_truth_and_only_buffering_is_named
         "{stream}"
     );
     assert_eq!(code, 0, "{stderr}");
+
+    // Reached directly, the unbroken gateway believes no forged header.
+    let (code, report, stderr) = check_json(&[
+        "--cmd",
+        &format!(
+            "{{python}} {} --host {{host}} --port {{port}} {{app}}",
+            broken_gateway()
+        ),
+        "--only",
+        "deploy.url-scheme.spoofed",
+        "--only",
+        "deploy.host.spoofed",
+        "--only",
+        "deploy.remote-addr",
+    ]);
+    for id in [
+        "deploy.url-scheme.spoofed",
+        "deploy.host.spoofed",
+        "deploy.remote-addr.spoofed",
+        "deploy.remote-addr.client",
+    ] {
+        assert_eq!(case(&report, id)["outcome"], "pass", "{id}\n{stderr}");
+    }
+    assert_eq!(code, 0);
 }
 
 #[test]
@@ -161,10 +185,16 @@ fn a_broken_trusting_server_fails_and_a_forged_address_believed_is_a_security_fi
     let dir = tempfile::tempdir().unwrap();
     let recipes = broken_recipes(
         dir.path(),
-        &[(
-            "broken",
-            "--break xff-first --break trust-ignores-proto --break prefix-in-path",
-        )],
+        &[
+            (
+                "broken",
+                "--break xff-first --break trust-ignores-proto --break prefix-in-path --break buffer-body",
+            ),
+            (
+                "broken-host",
+                "--break trust-ignores-for --break trust-ignores-host --break http-host-rewritten --break https-off",
+            ),
+        ],
     );
     let (k, v) = nginx();
     let out = wsgiprobe_env(
@@ -182,9 +212,11 @@ fn a_broken_trusting_server_fails_and_a_forged_address_believed_is_a_security_fi
             "--only",
             "deploy.tls.url-scheme",
             "--only",
-            "deploy.remote-addr",
+            "deploy.remote-addr.spoofed",
             "--only",
-            "deploy.prefix.split",
+            "deploy.prefix",
+            "--only",
+            "deploy.stream.accel-buffering-no",
             "--json",
             "-",
         ],
@@ -193,17 +225,50 @@ fn a_broken_trusting_server_fails_and_a_forged_address_believed_is_a_security_fi
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
     assert_eq!(out.status.code(), Some(1));
-    // Told to trust the proxy and still wrong: the server's failure.
-    let scheme = case(&report, "deploy.tls.url-scheme");
-    assert_eq!(scheme["outcome"], "fail", "{scheme}");
-    assert!(scheme["fix"].is_null());
-    let prefix = case(&report, "deploy.prefix.split");
-    assert_eq!(prefix["outcome"], "fail", "{prefix}");
+    // Told to trust the proxy and still wrong: the server's own findings,
+    // at the case's level, with no deployment setting to blame.
+    for (id, outcome) in [
+        ("deploy.tls.url-scheme", "fail"),
+        ("deploy.prefix.split", "fail"),
+        ("deploy.prefix.root", "warn"),
+        ("deploy.stream.accel-buffering-no", "fail"),
+    ] {
+        let c = case(&report, id);
+        assert_eq!(c["outcome"], outcome, "{id}: {c}");
+        assert!(c["fix"].is_null(), "{id}: {c}");
+    }
     let spoofed = case(&report, "deploy.remote-addr.spoofed");
     assert_eq!(spoofed["outcome"], "fail", "{spoofed}");
     assert_eq!(spoofed["finding"], "security");
     assert!(spoofed["actual"].as_str().unwrap().contains("203.0.113.7"));
     assert_eq!(report["summary"]["security"], 1);
+
+    let (_, report, stderr) = deploy_check(&[
+        "--recipes",
+        &recipes,
+        "--server",
+        "broken-host",
+        "--proxy",
+        "nginx-tls",
+        "--trust-proxy",
+        "--only",
+        "deploy.tls.https-agrees",
+        "--only",
+        "deploy.remote-addr.client",
+        "--only",
+        "deploy.host",
+    ]);
+    for (id, outcome) in [
+        ("deploy.tls.https-agrees", "warn"),
+        ("deploy.remote-addr.client", "fail"),
+        ("deploy.host.http-host", "fail"),
+        ("deploy.host.server-name", "warn"),
+        ("deploy.host.server-port", "warn"),
+    ] {
+        let c = case(&report, id);
+        assert_eq!(c["outcome"], outcome, "{id}: {c}\n{stderr}");
+        assert!(c["fix"].is_null(), "{id}: {c}");
+    }
 
     // Believing forwarded headers from any peer: forged ones sent
     // straight to the server are believed.

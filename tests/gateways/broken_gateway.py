@@ -1031,6 +1031,10 @@ RULES.update({
     "forwarded-any-peer": "X-Forwarded-* headers believed from any peer, trusted or not",
     "trust-ignores-proto": "with --trust-proxy, X-Forwarded-Proto ignored: wsgi.url_scheme stays http",
     "prefix-in-path": "with --prefix, SCRIPT_NAME stays empty and PATH_INFO keeps the prefix",
+    "trust-ignores-for": "with --trust-proxy, X-Forwarded-For ignored: REMOTE_ADDR stays the proxy's",
+    "trust-ignores-host": "with --trust-proxy, X-Forwarded-Host and -Port ignored",
+    "http-host-rewritten": "HTTP_HOST replaced by the server's own address and port",
+    "https-off": "HTTPS set to off although wsgi.url_scheme is https",
     "te-cl-keepalive": "Transfer-Encoding with Content-Length read as chunked, the connection kept open",
     "get-body-ignored": "a GET's Content-Length ignored: its body is read as the next request",
 })
@@ -1059,6 +1063,8 @@ def apply_deployment(handler, environ):
     rules = server.rules
     trust = getattr(server, "trust_proxy", None)
     peer = handler.client_address[0] if isinstance(handler.client_address, tuple) else ""
+    if "http-host-rewritten" in rules:
+        environ["HTTP_HOST"] = "%s:%s" % (environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
     if getattr(server, "tls", False):
         environ["wsgi.url_scheme"] = "https"
         environ["HTTPS"] = "on"
@@ -1067,15 +1073,17 @@ def apply_deployment(handler, environ):
         if proto and "trust-ignores-proto" not in rules:
             environ["wsgi.url_scheme"] = _last(proto)
         chain = [a.strip() for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if chain:
+        if chain and "trust-ignores-for" not in rules:
             environ["REMOTE_ADDR"] = chain[0] if "xff-first" in rules else chain[-1]
         host = environ.get("HTTP_X_FORWARDED_HOST")
-        if host:
+        if host and "trust-ignores-host" not in rules:
             name = _last(host)
             environ["SERVER_NAME"] = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
         port = environ.get("HTTP_X_FORWARDED_PORT")
-        if port:
+        if port and "trust-ignores-host" not in rules:
             environ["SERVER_PORT"] = _last(port)
+    if "https-off" in rules and environ.get("wsgi.url_scheme") == "https":
+        environ["HTTPS"] = "off"
     prefix = getattr(server, "prefix", "")
     if prefix and "prefix-in-path" not in rules:
         path = environ.get("PATH_INFO", "")
