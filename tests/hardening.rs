@@ -250,7 +250,7 @@ fn selecting_no_case_at_all_is_exit_2() {
     ]);
     assert!(stderr.contains("no case to run"), "{stderr}");
     let stderr = refused(&[
-        "check", "--skip", "environ", "--skip", "input", "--skip", "response",
+        "check", "--skip", "environ", "--skip", "input", "--skip", "response", "--skip", "deploy",
     ]);
     assert!(stderr.contains("no case to run"), "{stderr}");
 }
