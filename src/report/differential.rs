@@ -108,9 +108,11 @@ impl DifferentialReport {
         let disagreements = rows.iter().filter(|r| r.disagree).count();
         let security = rows.iter().map(|r| r.findings.len()).sum::<usize>();
         format!(
-            "{} requests, {} stacks: {disagreements} disagreement{}, {security} SECURITY finding{}",
+            "{} request{}, {} stack{}: {disagreements} disagreement{}, {security} SECURITY finding{}",
             rows.len(),
+            plural(rows.len()),
             self.stacks.len(),
+            plural(self.stacks.len()),
             plural(disagreements),
             plural(security)
         )
@@ -413,7 +415,11 @@ pub fn describe_reaction(r: &Reaction) -> String {
             if k == "HTTP_HOST" || k.starts_with("HTTP_X_WSGIPROBE") {
                 continue;
             }
-            p.push_str(&format!("; {k}=\"{}\"", shorten(&escape_text(v), 60)));
+            p.push_str(&format!(
+                "; {}=\"{}\"",
+                escape_text(k),
+                shorten(&escape_text(v), 60)
+            ));
         }
         match (&s.body, s.body_length, &s.body_error) {
             (_, _, Some(e)) => p.push_str(&format!("; reading the body raised {e}")),
