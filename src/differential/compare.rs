@@ -96,11 +96,11 @@ impl SeenView {
             shorten(&escape_text(self.path.as_deref().unwrap_or("?")), 40)
         );
         if let Some(q) = &self.query {
-            s.push_str(&format!("?{}", shorten(q, 20)));
+            s.push_str(&format!("?{}", shorten(&escape_text(q), 20)));
         }
         for (k, v) in &self.fields {
             if let Some(v) = v {
-                s.push_str(&format!(" {k}={}", quoted(v, 24)));
+                s.push_str(&format!(" {}={}", escape_text(k), quoted(v, 24)));
             }
         }
         if let Some(b) = &self.body {
@@ -313,6 +313,18 @@ mod tests {
         assert!(SecurityFinding::Smuggled
             .describe()
             .contains("inside another"));
+    }
+
+    #[test]
+    fn a_table_cell_escapes_control_bytes_in_names_and_queries() {
+        let name = "HTTP_X_C\u{1}TL";
+        let mut s = seen("/d", None);
+        s.fields = [(name.to_string(), "1".to_string())].into();
+        s.query = Some("a=\u{1b}[2J".into());
+        let cell = View::of(&entry(&[name]), &app(vec![s], 1)).short();
+        assert!(cell.contains("HTTP_X_C\\x01TL=\"1\""), "{cell}");
+        assert!(cell.contains("?a=\\x1b[2J"), "{cell}");
+        assert!(!cell.chars().any(|c| c.is_control()), "{cell:?}");
     }
 
     #[test]

@@ -235,6 +235,16 @@ mod tests {
             .find(|e| e.id == "header.nul-in-value")
             .unwrap();
         assert!(nul.bytes(&fill).windows(3).any(|w| w == b"a\0b"));
+        let name = corpus
+            .iter()
+            .find(|e| e.id == "header.control-in-name")
+            .unwrap();
+        assert!(name.bytes(&fill).windows(7).any(|w| w == b"X-C\x01tl:"));
+        let del = corpus
+            .iter()
+            .find(|e| e.id == "header.del-in-value")
+            .unwrap();
+        assert!(del.bytes(&fill).windows(3).any(|w| w == b"a\x7fb"));
     }
 
     #[test]
