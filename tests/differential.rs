@@ -164,3 +164,21 @@ fn real_servers_compared() {
         "{console}"
     );
 }
+
+#[test]
+fn outputs_the_differential_report_has_none_of_are_refused_before_anything_starts() {
+    for flag in ["--html", "--junit"] {
+        let out = wsgiprobe(&[
+            "check",
+            "--differential",
+            "--server",
+            "wsgiref",
+            flag,
+            "out.file",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("cannot be used with"), "{flag}: {stderr}");
+        assert!(out.stdout.is_empty(), "{flag}");
+    }
+}
