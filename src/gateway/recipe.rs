@@ -330,7 +330,12 @@ impl Recipe {
             options.insert("trust_proxy".into(), flag.clone());
             flags.push(flag);
         } else if let Some(default) = &self.trust_default {
-            options.insert("trust_proxy".into(), format!("not set ({default})"));
+            let state = if self.trust_proxy.is_some() {
+                "not set"
+            } else {
+                "no setting"
+            };
+            options.insert("trust_proxy".into(), format!("{state} ({default})"));
         }
         if let Some(prefix) = &tuning.prefix {
             let flag = self.prefix.as_ref().ok_or_else(|| {
@@ -608,6 +613,21 @@ mod tests {
             .prepare("gunicorn", Listen::Tcp, &Tuning::default())
             .unwrap();
         assert!(p.options["trust_proxy"].starts_with("not set ("));
+        // Every built-in server records what it does with those headers.
+        for name in book.names() {
+            let p = book
+                .get(name)
+                .unwrap()
+                .prepare(name, Listen::Tcp, &Tuning::default())
+                .unwrap();
+            assert!(p.options.contains_key("trust_proxy"), "{name}");
+        }
+        let p = book
+            .get("cheroot")
+            .unwrap()
+            .prepare("cheroot", Listen::Tcp, &Tuning::default())
+            .unwrap();
+        assert!(p.options["trust_proxy"].starts_with("no setting ("));
         for (server, what) in [("wsgiref", "--trust-proxy"), ("cheroot", "--trust-proxy")] {
             let e = book
                 .get(server)
