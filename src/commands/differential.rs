@@ -92,8 +92,8 @@ fn run_stack(
         .clone()
         .with_context(|| format!("could not start {what}"))?;
     let sink = events::sink(chatty);
-    let gateway = Gateway::start(&plan, &sink)
-        .with_context(|| format!("could not start {what}"))?;
+    let gateway =
+        Gateway::start(&plan, &sink).with_context(|| format!("could not start {what}"))?;
     let gone = || gateway.exited();
     let reactions = run_corpus(
         entries,
