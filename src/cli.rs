@@ -401,7 +401,7 @@ pub struct CheckArgs {
     /// Instead of the cases, send the differential corpus (malformed and
     /// ambiguous requests) to every stack and compare what each
     /// application saw; --only and --skip select request ids.
-    #[arg(long, conflicts_with_all = ["strict", "quirks", "validate", "expectations", "update_expectations", "junit", "html"])]
+    #[arg(long, conflicts_with_all = ["strict", "quirks", "validate", "expectations", "update_expectations", "junit", "html", "fail_fast"])]
     pub differential: bool,
 }
 
