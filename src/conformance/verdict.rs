@@ -450,6 +450,7 @@ mod tests {
                 BTreeMap::from([(case_id.to_string(), "the recipe adds threads".to_string())]),
             )),
             proxy: None,
+            deployment: None,
             quirks: vec![],
         };
         let d = decide(
