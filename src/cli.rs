@@ -1,13 +1,14 @@
 //! Command-line types (clap) and their validation into ready configuration.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use std::sync::Arc;
 
-use crate::bench::{Threshold, WorkloadName};
+use crate::bench::shard::parse_start_at;
+use crate::bench::{Shard, Threshold, WorkloadName};
 use crate::duration;
 use crate::gateway::{
     self, GatewayKind, GatewaySpec, PlanError, ProxyKind, ProxySpec, RecipeBook, RecipeFileError,
@@ -141,6 +142,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Draw a JSON report wsgiprobe wrote (check, matrix, bench, suite, compare) as a self-contained HTML page.
     Report(ReportArgs),
+    /// Merge the JSON reports of a sharded run (bench or suite --shard)
+    /// into one: histograms added exactly, rates summed, thresholds checked
+    /// on the whole.
+    Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:
   wsgiprobe completions bash > ~/.local/share/bash-completion/completions/wsgiprobe
@@ -185,6 +190,12 @@ pub struct SuiteArgs {
     /// long it would take, and start nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also write each level's per-second latency as an HdrHistogram
+    /// interval log, DIR/hlog/STACK.WORKLOAD.LEVEL.rREPEAT.hlog.
+    #[arg(long)]
+    pub hlog: bool,
+    #[command(flatten)]
+    pub distributed: ShardArgs,
     /// Target options (--python, --recipes, --nginx, tuning) apply to every
     /// stack of the file that does not set its own.
     #[command(flatten)]
@@ -543,6 +554,12 @@ pub struct BenchArgs {
     /// --url or --app: the request body, read from FILE.
     #[arg(long, value_name = "FILE", conflicts_with = "workload")]
     pub body_file: Option<PathBuf>,
+    /// Write the corrected latency of each second as an HdrHistogram
+    /// interval log (.hlog, read by HistogramLogProcessor) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    #[command(flatten)]
+    pub distributed: ShardArgs,
 }
 
 /// Render a saved JSON report.
@@ -561,6 +578,53 @@ pub struct ReportArgs {
     /// Write the Markdown the run would have written (check and matrix reports) to FILE.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+}
+
+/// One part of a plan run on several machines (docs/distributed.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ShardArgs {
+    /// Run the I-th of N equal parts of the plan, counting from 0 (0/4 to
+    /// 3/4): 1/N of the connections and of --rate, the open model's
+    /// arrivals offset so the shards interleave. `wsgiprobe merge` puts the
+    /// shards' JSON reports back together.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Start the load at this wall-clock time (RFC 3339:
+    /// 2026-12-01T10:00:00Z), so that shards started at different moments
+    /// measure the same window; the warm-up starts then, the measured
+    /// window after it.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<SystemTime>,
+}
+
+/// Merge the JSON reports of a plan's shards (bench --shard, or suite
+/// --shard) into the report of the whole.
+///
+///   wsgiprobe merge shard-*.json --json merged.json --fail-if 'p99<100ms'
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' JSON reports, one per shard of the same plan.
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Write the merged JSON report to FILE (`-` for standard output instead of the table).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the merged suite report as Markdown to FILE (suites only).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the merged per-second latency as an HdrHistogram interval log
+    /// to FILE (bench shards only).
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    /// A threshold the merged run must meet, or the exit is 1 (as bench's
+    /// --fail-if: p99<50ms, rps>=1000, errors<1%); checked on the merged
+    /// figures, never on a shard's.
+    #[arg(long = "fail-if", visible_alias = "threshold", value_name = "EXPR", value_parser = clap::value_parser!(Threshold))]
+    pub fail_if: Vec<Threshold>,
+    /// Merge even if some of the plan's shards are missing (the merged load
+    /// is then less than the plan's, and the report says which are).
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// A command-line combination that cannot work.

@@ -17,6 +17,7 @@ pub mod expectations;
 pub mod gateway;
 pub mod http;
 pub mod limits;
+pub mod merge;
 pub mod probe;
 pub mod report;
 pub mod spec;
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Report(args) => commands::report::run(args),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::completions::man(args),
+        Command::Merge(args) => commands::merge::run(args),
     }
 }
 

@@ -92,9 +92,11 @@ pub fn run_worker(
             let fd = timerfd()?;
             poll.registry()
                 .register(&mut SourceFd(&fd.as_raw_fd()), TIMER, Interest::READABLE)?;
+            // A shard's requests are offset into the gaps of the others'.
+            let shard_ns = plan.shard.map_or(0.0, |s| s.offset().as_nanos() as f64);
             (
                 plan.threads as f64 * 1e9 / rate,
-                id as f64 * 1e9 / rate,
+                id as f64 * 1e9 / rate + shard_ns,
                 Some(fd),
             )
         }

@@ -2,9 +2,11 @@
 //! looks like on the wire and must get back.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::shard::ShardPlan;
 
 /// The body pattern of the probe's `payload`, `stream` and `echo`
 /// workloads (the probe app repeats the same 64 bytes).
@@ -35,7 +37,7 @@ pub enum WorkloadName {
 }
 
 /// The workload with its arguments; `Get` fetches a URL of any server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "lowercase")]
 pub enum Workload {
     Hello,
@@ -69,8 +71,9 @@ pub enum Workload {
     },
 }
 
-/// The request `bench --url` sends when told how (`-m`, `-H`, `--body`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The request `bench --url` sends when told how (`-m`, `-H`, `--body`);
+/// read back from a report without its body, which a report does not keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     /// `(name, value)`, in the order given.
@@ -280,6 +283,12 @@ pub struct Plan {
     pub timeout: Duration,
     pub request: Arc<[u8]>,
     pub check: ResponseCheck,
+    /// This run is one shard of a larger plan (`--shard`); the fields above
+    /// are its own part.
+    pub shard: Option<ShardPlan>,
+    /// When the load starts on the wall clock (`--start-at`): the warm-up
+    /// begins then and the measured window after it.
+    pub start_at: Option<SystemTime>,
 }
 
 #[cfg(test)]

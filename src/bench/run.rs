@@ -2,10 +2,10 @@
 
 use std::io;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::engine::{run_worker, Clock};
-use super::plan::{Plan, ResponseCheck, Stop};
+use super::plan::{Model, Plan, ResponseCheck, Stop};
 use super::record::Totals;
 use super::socket::Addr;
 use super::stats::{TimelineCollector, TimelinePoint};
@@ -29,6 +29,9 @@ pub struct RunResult {
     pub timeline: Vec<TimelinePoint>,
     /// A signal cut the run short.
     pub interrupted: bool,
+    /// When the measured window began, on the wall clock (what aligns the
+    /// shards of a plan, and the timeline's seconds, across machines).
+    pub measure_start: SystemTime,
 }
 
 impl RunResult {
@@ -56,11 +59,17 @@ pub fn run_plan(
 ) -> io::Result<RunResult> {
     let addr = Addr::resolve(target)?;
     let threads = plan.threads.clamp(1, plan.connections.max(1));
+    // The open model spaces each worker's requests by the number of workers
+    // that really run.
+    let plan = &Plan {
+        threads,
+        ..plan.clone()
+    };
     let share = |total: u64, k: usize| {
         total / threads as u64 + u64::from((k as u64) < total % threads as u64)
     };
-    let start = Instant::now() + START_DELAY;
-    let measure_start = start + plan.warmup;
+    let (start, measure_start) = schedule(plan, Instant::now(), SystemTime::now());
+    let measure_start_wall = wall(measure_start);
     let clock = Clock {
         start,
         measure_start,
@@ -124,7 +133,53 @@ pub fn run_plan(
         measured,
         threads,
         timeline: collector.finish(),
+        measure_start: measure_start_wall,
     })
+}
+
+/// When the load starts and when the measured window does, from `now`
+/// (and `wall_now`, the same moment on the wall clock).
+///
+/// Without `start_at` the load starts after [`START_DELAY`], the window a
+/// warm-up later. With it the window starts at `start_at` + warm-up exactly,
+/// whenever this process got there; the load starts at `start_at`, or as
+/// soon as it can if that has passed (a shorter warm-up). In the open
+/// model a late start moves by whole periods of each worker's schedule, so
+/// the requests stay where a punctual start would have put them and
+/// shards keep interleaving.
+fn schedule(plan: &Plan, now: Instant, wall_now: SystemTime) -> (Instant, Instant) {
+    let Some(at) = plan.start_at else {
+        let start = now + START_DELAY;
+        return (start, start + plan.warmup);
+    };
+    let at = match at.duration_since(wall_now) {
+        Ok(ahead) => now + ahead,
+        Err(e) => now.checked_sub(e.duration()).unwrap_or(now),
+    };
+    let measure_start = at + plan.warmup;
+    let earliest = now + START_DELAY;
+    if at >= earliest {
+        return (at, measure_start);
+    }
+    let late = earliest - at;
+    let start = match plan.model {
+        Model::Open { rate } if rate > 0.0 => {
+            let period = Duration::from_secs_f64(plan.threads as f64 / rate);
+            let periods = late.as_nanos().div_ceil(period.as_nanos().max(1));
+            at + period * u32::try_from(periods).unwrap_or(u32::MAX)
+        }
+        _ => earliest,
+    };
+    (start, measure_start)
+}
+
+/// An instant on the wall clock.
+fn wall(t: Instant) -> SystemTime {
+    let (now, wall_now) = (Instant::now(), SystemTime::now());
+    match t.checked_duration_since(now) {
+        Some(ahead) => wall_now + ahead,
+        None => wall_now - now.duration_since(t),
+    }
 }
 
 /// Why one request before a run did not answer as the workload should.

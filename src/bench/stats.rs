@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Lowest recordable latency: 1 µs.
 pub const LOWEST_US: u64 = 1;
@@ -23,7 +23,8 @@ pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG).expect("valid histogram bounds")
 }
 
-pub(crate) fn timeline_histogram() -> Histogram<u64> {
+/// A histogram of the per-second timeline: 2 significant digits.
+pub fn timeline_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, TIMELINE_SIGFIG)
         .expect("valid histogram bounds")
 }
@@ -242,17 +243,25 @@ pub struct SecondSnapshot {
 }
 
 /// One second of the whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePoint {
+    /// Seconds since the measured window began.
     pub second: u64,
     pub requests: u64,
     pub errors: u64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// The (corrected) latency of the requests that ended in this second,
+    /// encoded as [`encode`] does, at the timeline's precision (2
+    /// significant digits): what shards' timelines merge with and what an
+    /// interval log (`--hlog`) holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
 }
 
 impl TimelinePoint {
-    fn of(second: u64, requests: u64, errors: u64, h: &Histogram<u64>) -> TimelinePoint {
+    /// The point of `second` from the latency of its requests.
+    pub fn of(second: u64, requests: u64, errors: u64, h: &Histogram<u64>) -> TimelinePoint {
         let at = |q| {
             if h.is_empty() {
                 0
@@ -266,6 +275,7 @@ impl TimelinePoint {
             errors,
             p50_us: at(0.5),
             p99_us: at(0.99),
+            histogram: Some(encode(h)),
         }
     }
 }
@@ -304,7 +314,7 @@ impl TimelineCollector {
         }
         let (_, requests, errors, h) = self.open.remove(&s.second)?;
         let point = TimelinePoint::of(s.second, requests, errors, &h);
-        self.points.push(point);
+        self.points.push(point.clone());
         Some(point)
     }
 

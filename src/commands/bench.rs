@@ -14,13 +14,16 @@ use crate::bench::plan::{
     HttpRequest, Model, Plan, ResponseCheck, Stop, Workload, WorkloadName, MAX_SIZE,
 };
 use crate::bench::run::run_plan;
+use crate::bench::shard::{check_start_at, rfc3339, ShardPlan};
 use crate::cli::{self, BenchArgs, OutputArgs, PlannedStack};
 use crate::exit::Exit;
 use crate::gateway::{self, Gateway, Stack, UserApp};
 use crate::http::{round_trip_capped, HttpError, Target};
 use crate::limits::{self, RangeError};
 use crate::report::style::{ms, thousands};
-use crate::report::{BenchReport, BenchSet, BenchSetRun, Console, Document, Exports};
+use crate::report::{
+    BenchReport, BenchSet, BenchSetRun, Console, Destination, Document, Exports, Hlog,
+};
 
 /// Bad bench options; each says what to use instead.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,10 @@ pub enum BenchUsage {
         #[source]
         source: std::io::Error,
     },
+    #[error("--shard splits a window of time and -n counts requests, which each shard would end at a different time: give the sharded run a duration (-d)")]
+    ShardedCount,
+    #[error("{flag} applies to one run: give one stack")]
+    OneStack { flag: &'static str },
 }
 
 /// Every numeric flag against its range (`limits`), before anything is
@@ -196,6 +203,7 @@ pub fn run(args: BenchArgs, output: &OutputArgs) -> Result<Exit> {
     let model = args.model();
     let stop = args.stop();
     let threads = args.threads();
+    let shard = sharding(&args, model)?;
     let console = Console {
         color: output.color.enabled(std::io::stdout().is_terminal()),
         quiet: output.quiet,
@@ -206,6 +214,9 @@ pub fn run(args: BenchArgs, output: &OutputArgs) -> Result<Exit> {
     exports.add_html(args.html.as_deref());
     if output.no_table {
         exports.drop_table();
+    }
+    if let Some(path) = &args.hlog {
+        exports.add(Box::new(Hlog), Destination::File(path.clone()));
     }
     gate::add_github(&mut exports);
     let check = args.response_check(&workload)?;
@@ -219,6 +230,16 @@ pub fn run(args: BenchArgs, output: &OutputArgs) -> Result<Exit> {
             cli::planned(&spec)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if stacks.len() > 1 {
+        let given = [
+            (args.distributed.shard.is_some(), "--shard"),
+            (args.distributed.start_at.is_some(), "--start-at"),
+            (args.hlog.is_some(), "--hlog"),
+        ];
+        if let Some((_, flag)) = given.into_iter().find(|(on, _)| *on) {
+            return Err(BenchUsage::OneStack { flag }.into());
+        }
+    }
     let settings = Settings {
         workload,
         model,
@@ -226,6 +247,7 @@ pub fn run(args: BenchArgs, output: &OutputArgs) -> Result<Exit> {
         threads,
         check,
         chatty: !output.quiet,
+        shard,
     };
     // From here a signal ends the measuring; what was measured is written
     // below and the exit status says which signal it was.
@@ -296,9 +318,26 @@ struct Settings {
     check: ResponseCheck,
     /// Progress and start-up messages on stderr (not with `-q`).
     chatty: bool,
+    /// `--shard`: this run's part of the plan.
+    shard: Option<ShardPlan>,
 }
 
-fn exit_for(report: &BenchReport) -> Exit {
+/// `--shard` and `--start-at`, checked before anything starts.
+fn sharding(args: &BenchArgs, model: Model) -> Result<Option<ShardPlan>> {
+    let d = &args.distributed;
+    if let Some(at) = d.start_at {
+        check_start_at(at, SystemTime::now(), args.warmup)?;
+    }
+    let Some(shard) = d.shard else {
+        return Ok(None);
+    };
+    if args.requests.is_some() {
+        return Err(BenchUsage::ShardedCount.into());
+    }
+    Ok(Some(shard.split(model, args.connections)?))
+}
+
+pub(crate) fn exit_for(report: &BenchReport) -> Exit {
     if let Some(signal) = report.interrupted {
         return Exit::Interrupted(signal);
     }
@@ -322,6 +361,7 @@ fn bench_stack(
         threads,
         check,
         chatty,
+        shard,
     } = settings;
     let chatty = *chatty;
     let (model, stop, threads) = (*model, *stop, *threads);
@@ -361,20 +401,34 @@ fn bench_stack(
     })?;
 
     let plan = Plan {
-        model,
-        connections: args.connections,
+        model: shard.map_or(model, |s| s.own_model),
+        connections: shard.map_or(args.connections, |s| s.own_connections),
         threads,
         stop,
         warmup: args.warmup,
         timeout: args.timeout,
         request,
         check,
+        shard: *shard,
+        start_at: args.distributed.start_at,
     };
+    if let Some(at) = plan.start_at {
+        // The stack may have taken a while to start.
+        check_start_at(at, SystemTime::now(), plan.warmup)
+            .context("the stack was not ready in time")?;
+        if chatty {
+            events::say(&format!(
+                "wsgiprobe: {}waiting for {} to start the load",
+                shard.map_or(String::new(), |s| format!("shard {}: ", s.shard)),
+                rfc3339(at)
+            ));
+        }
+    }
     let interactive = chatty && std::io::stderr().is_terminal() && cli::fancy_terminal();
     if chatty {
         events::say(&format!(
             "wsgiprobe: {} load on {} ({}), warm-up {}",
-            match model {
+            match plan.model {
                 Model::Closed => "closed-loop".to_string(),
                 Model::Open { rate } => format!("open-loop {}/s", thousands(rate)),
             },

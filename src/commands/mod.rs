@@ -9,6 +9,7 @@ pub mod completions;
 pub mod differential;
 pub mod events;
 pub(crate) mod gate;
+pub mod merge;
 pub mod probe;
 pub mod report;
 pub mod servers;

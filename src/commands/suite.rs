@@ -4,16 +4,19 @@
 //! DIR/report.html after every level.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 
 use super::events;
+use crate::bench::shard::{check_start_at, rfc3339};
 use crate::cli::{OutputArgs, SuiteArgs};
 use crate::exit::Exit;
 use crate::report::style::ms;
 use crate::report::{
-    format_rate, Console, Destination, Document, Exports, Html, Json, Markdown, SuiteReport,
+    format_rate, interval_log, write_atomically, Console, Destination, Document, Exports, Html,
+    Json, LevelResult, Markdown, SuiteReport,
 };
 use crate::suite::{self, SuiteEvent, SuitePlan};
 
@@ -26,7 +29,12 @@ pub fn run(args: SuiteArgs, output: &OutputArgs) -> Result<Exit> {
     if t.validate {
         bail!("--validate is for check; a suite measures load");
     }
-    let plan = SuitePlan::load(&args.file, &args.target)?;
+    let mut plan = SuitePlan::load(&args.file, &args.target)?;
+    let d = &args.distributed;
+    plan.distribute(d.shard, d.start_at)?;
+    if let Some(at) = d.start_at {
+        check_start_at(at, SystemTime::now(), plan.warmup)?;
+    }
     if args.dry_run {
         print!("{}", describe(&plan));
         return Ok(Exit::Clean);
@@ -61,7 +69,16 @@ pub fn run(args: SuiteArgs, output: &OutputArgs) -> Result<Exit> {
         out.display()
     );
     let interactive = std::io::stderr().is_terminal();
-    let report = suite::run(&plan, environment, &|e| show(&e, interactive), &mut |r| {
+    let hlog_dir = args.hlog.then(|| out.join("hlog"));
+    let on_event = |e: SuiteEvent| {
+        if let (SuiteEvent::Measured(r), Some(dir)) = (&e, &hlog_dir) {
+            if let Err(e) = write_hlog(dir, r) {
+                eprintln!("wsgiprobe: could not write the interval log: {e:#}");
+            }
+        }
+        show(&e, interactive);
+    };
+    let report = suite::run(&plan, environment, &on_event, &mut |r| {
         files.write(&Document::Suite(r))
     })?;
     if !output.no_table {
@@ -75,6 +92,40 @@ pub fn run(args: SuiteArgs, output: &OutputArgs) -> Result<Exit> {
         out.join("report.html").display()
     );
     Ok(exit_for(&report))
+}
+
+/// Writes a level's per-second latency to DIR/STACK.WORKLOAD.LEVEL.rN.hlog.
+fn write_hlog(dir: &Path, r: &LevelResult) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let name = format!(
+        "{}.{}.{}.r{}.hlog",
+        safe(&r.stack),
+        safe(&r.workload),
+        r.level.label(),
+        r.repeat
+    );
+    let about = format!(
+        "wsgiprobe {}: corrected latency of {} · {} · {} · repeat {}, microseconds, one interval a second; Interval_Max in milliseconds",
+        env!("CARGO_PKG_VERSION"),
+        r.stack,
+        r.workload,
+        r.level.title(),
+        r.repeat
+    );
+    let text = interval_log(&about, &r.timeline, r.measure_start, r.measured_s);
+    let path = dir.join(name);
+    write_atomically(&path, &text).with_context(|| format!("could not write {}", path.display()))
 }
 
 /// What `--dry-run` shows: the plan and how long it takes at least.
@@ -117,6 +168,19 @@ stacks:\n",
         ));
         // A typical search: a 2x bracket in two or three probes, then five.
         secs += (runs * 8) as f64 * (s.probe + s.probe_warmup).as_secs_f64();
+    }
+    if let Some(s) = plan.shard {
+        out.push_str(&format!(
+            "shard {s}: each level drives 1/{} of its connections and rate\n",
+            s.count
+        ));
+    }
+    if let Some(at) = plan.start_at {
+        out.push_str(&format!(
+            "schedule: the first level's load starts at {}, each next one {:?} later\n",
+            rfc3339(at),
+            plan.slot()
+        ));
     }
     out.push_str(&format!(
         "at least {:.0} min of load (starting stacks and searches vary)\n",

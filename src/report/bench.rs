@@ -9,9 +9,11 @@ use serde_json::{json, Value};
 use super::check::{rfc3339, ToolInfo};
 use super::export::Console;
 use super::markdown::{code, text};
+use super::merged::Merged;
 use super::style::{bytes, ms, table, thousands};
 use crate::bench::plan::{HttpRequest, Model, Plan, Stop, Workload};
 use crate::bench::run::RunResult;
+use crate::bench::shard::{self, hostname};
 use crate::bench::stats::{encode, spectrum, Percentiles};
 use crate::bench::threshold::{check_all, Checked, Figures, Threshold};
 use crate::exit::Signal;
@@ -63,6 +65,8 @@ pub struct BenchReport {
     pub thresholds: Vec<Checked>,
     /// The signal that cut the run short, if one did.
     pub interrupted: Option<Signal>,
+    /// Set on a report `wsgiprobe merge` put together from shards.
+    pub merged: Option<Merged>,
 }
 
 impl BenchReport {
@@ -143,6 +147,7 @@ impl BenchReport {
             warnings,
             thresholds: Vec::new(),
             interrupted: None,
+            merged: None,
         }
     }
 
@@ -328,6 +333,7 @@ impl BenchReport {
         if !self.thresholds.is_empty() {
             doc["thresholds"] = json!(self.thresholds);
         }
+        self.add_distributed(&mut doc);
         doc
     }
 
@@ -494,6 +500,9 @@ impl BenchReport {
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
         }
+        if let Some(m) = &self.merged {
+            out.push_str(&m.render());
+        }
         out.push_str(&crate::report::render_thresholds(&self.thresholds));
         if let Some(signal) = self.interrupted {
             out.push_str(&format!(
@@ -652,4 +661,44 @@ fn request_args(h: &HttpRequest) -> String {
             String::new()
         }
     )
+}
+
+impl BenchReport {
+    /// What merging needs beyond the single-run contract: the wall-clock
+    /// window, the send-lag histogram, and, for one shard of a plan, the
+    /// shard and the whole plan; for a merged report, its shards. A run
+    /// that is neither reads as before, but for its window.
+    fn add_distributed(&self, doc: &mut Value) {
+        let plan = &self.plan;
+        doc["measure_start_unix"] = json!(unix(self.result.measure_start));
+        // With `requests_per_connection`'s divisor, what merging adds up.
+        doc["connections"]["requests_sent"] = json!(self.result.totals.window.sent);
+        if let Some(at) = plan.start_at {
+            doc["plan"]["start_at"] = json!(shard::rfc3339(at));
+        }
+        if matches!(plan.model, Model::Open { .. }) {
+            doc["histogram"]["sched_lag"] = json!(encode(&self.result.totals.sched_lag));
+        }
+        if let Some(s) = &plan.shard {
+            doc["plan"]["shard"] = json!({
+                "index": s.shard.index,
+                "count": s.shard.count,
+                "host": hostname(),
+            });
+            let rate = match s.model {
+                Model::Open { rate } => Some(rate),
+                Model::Closed => None,
+            };
+            doc["plan"]["whole"] = json!({"rate": rate, "connections": s.connections});
+        }
+        if let Some(m) = &self.merged {
+            doc["merged"] = m.to_json();
+        }
+    }
+}
+
+fn unix(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

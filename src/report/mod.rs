@@ -10,10 +10,12 @@ mod differential;
 mod expectations;
 mod export;
 mod github;
+mod hlog;
 mod html;
 mod junit;
 mod markdown;
 mod matrix;
+mod merged;
 mod pr_comment;
 mod quirks;
 mod saved;
@@ -36,13 +38,15 @@ pub use export::{
     Json, Markdown,
 };
 pub use github::{GithubAnnotations, GithubSummary};
+pub use hlog::{interval_log, Hlog};
 pub use html::{render as render_html, stack_label, Html, RenderError, ReportKind};
 pub use junit::Junit;
 pub use matrix::{describe_stack, Column, MatrixReport, MatrixView, StackRun};
+pub use merged::{MergeWindow, Merged, MergedShard};
 pub use saved::{check_report as saved_check, matrix_report as saved_matrix, SavedError};
 pub use suite::{
-    trim_float, Environment, LevelResult, LevelSpec, ProbeResult, ServerCost, Slo, StackFailure,
-    SuiteReport, SuiteSetup, SuiteTiming, SustainableResult,
+    trim_float, Environment, LevelResult, LevelSpec, MergedFiles, ProbeResult, ServerCost, Slo,
+    StackFailure, SuiteReport, SuiteSetup, SuiteSharding, SuiteTiming, SustainableResult,
 };
 pub use suite_view::{rate as format_rate, Spread};
 pub use thresholds::{bench_markdown, broken_lines, render_thresholds, threshold_annotations};

@@ -11,15 +11,17 @@
 //! these are never renamed.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 
 use super::bench::{BenchReport, Generator};
 use super::check::ToolInfo;
+use super::merged::Merged;
+use crate::bench::shard::rfc3339;
 use crate::bench::stats::{encode, Percentiles, TimelinePoint};
-use crate::bench::Checked;
+use crate::bench::{Checked, Model, Shard};
 use crate::gateway::Stack;
 
 /// One load level as the report names it.
@@ -38,6 +40,22 @@ impl LevelSpec {
         match self.rate {
             None => format!("c{}", self.connections),
             Some(r) => format!("r{}", trim_float(r)),
+        }
+    }
+
+    /// The level of a bench plan's model and connections.
+    pub fn of(model: Model, connections: usize) -> LevelSpec {
+        match model {
+            Model::Closed => LevelSpec {
+                model: "closed",
+                connections,
+                rate: None,
+            },
+            Model::Open { rate } => LevelSpec {
+                model: "open",
+                connections,
+                rate: Some(rate),
+            },
         }
     }
 
@@ -61,7 +79,7 @@ pub fn trim_float(v: f64) -> String {
 
 /// What the stack's processes (server, workers, nginx) used during the
 /// measured window, read from /proc.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerCost {
     /// CPU seconds (user + system) of the whole process tree, reaped
     /// children included.
@@ -97,12 +115,22 @@ pub struct LevelResult {
     /// The workload's thresholds against this level.
     pub thresholds: Vec<Checked>,
     pub warnings: Vec<String>,
-    /// Requests, errors and p50/p99 per second of the measured window,
-    /// for the HTML report's timeline.
+    /// Requests, errors, p50/p99 and the latency histogram of each second
+    /// of the measured window, for the HTML report's timeline and the
+    /// interval logs.
     pub timeline: Vec<TimelinePoint>,
     /// The run's merged histograms, encoded (`bench::stats::encode`).
     pub histogram_corrected: String,
     pub histogram_uncorrected: String,
+    /// Open model: the generator's send lag, encoded.
+    pub histogram_sched_lag: Option<String>,
+    /// When the measured window began, on the wall clock.
+    pub measure_start: SystemTime,
+    /// One shard of a sharded suite: the load it drove itself (`level` is
+    /// the whole plan's).
+    pub own_level: Option<LevelSpec>,
+    /// A level merged from shards: each shard's figures.
+    pub merged: Option<Merged>,
 }
 
 impl LevelResult {
@@ -140,7 +168,15 @@ impl LevelResult {
             warnings: bench.warnings.clone(),
             histogram_corrected: encode(&t.corrected),
             histogram_uncorrected: encode(&t.uncorrected),
+            histogram_sched_lag: matches!(bench.plan.model, Model::Open { .. })
+                .then(|| encode(&t.sched_lag)),
+            measure_start: bench.result.measure_start,
+            own_level: bench
+                .plan
+                .shard
+                .map(|_| LevelSpec::of(bench.plan.model, bench.plan.connections)),
             timeline: bench.result.timeline.clone(),
+            merged: None,
         }
     }
 
@@ -155,7 +191,7 @@ impl LevelResult {
             .server
             .filter(|s| s.cpu_s > 0.0)
             .map(|s| self.requests as f64 / s.cpu_s);
-        json!({
+        let mut doc = json!({
             "stack": self.stack,
             "workload": self.workload,
             "level": self.level.label(),
@@ -188,7 +224,18 @@ impl LevelResult {
                 "corrected": self.histogram_corrected,
                 "uncorrected": self.histogram_uncorrected,
             },
-        })
+            "measure_start_unix": unix(self.measure_start),
+        });
+        if let Some(h) = &self.histogram_sched_lag {
+            doc["histogram"]["sched_lag"] = json!(h);
+        }
+        if let Some(own) = &self.own_level {
+            doc["shard_load"] = json!(own);
+        }
+        if let Some(m) = &self.merged {
+            doc["merged"] = m.to_json();
+        }
+        doc
     }
 }
 
@@ -225,7 +272,7 @@ pub struct ProbeResult {
 }
 
 /// The service-level objective of the search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Slo {
     /// Corrected-latency limits by percentile name (`p99` -> µs).
     pub latency_us: BTreeMap<String, u64>,
@@ -255,7 +302,7 @@ pub struct SustainableResult {
 }
 
 /// Where the suite ran.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Environment {
     pub cpu_model: Option<String>,
     pub cores: usize,
@@ -273,7 +320,7 @@ pub struct Environment {
 }
 
 /// Where the time went.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct SuiteTiming {
     pub wall_s: f64,
     /// Measured windows of levels and probes.
@@ -298,7 +345,7 @@ impl SuiteTiming {
 }
 
 /// What the suite was asked to do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SuiteSetup {
     pub title: String,
     pub stacks: Vec<String>,
@@ -327,11 +374,138 @@ pub struct SuiteReport {
     pub failures: Vec<StackFailure>,
     pub environment: Environment,
     pub timing: SuiteTiming,
+    /// How the suite relates to a sharded plan (nothing for a plain suite).
+    pub sharding: SuiteSharding,
+}
+
+/// A suite run as one shard of a plan (`suite --shard`), on a schedule
+/// (`--start-at`), or merged from shards.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteSharding {
+    /// This run's shard.
+    pub shard: Option<Shard>,
+    pub host: Option<String>,
+    /// When the first level's load started; each next one a `slot` later.
+    pub start_at: Option<SystemTime>,
+    pub slot: Option<Duration>,
+    /// Merged from these shards' reports.
+    pub merged: Option<MergedFiles>,
+}
+
+/// The files a merged suite came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergedFiles {
+    /// The plan's shard count.
+    pub count: u32,
+    /// Each file with its shard and host.
+    pub files: Vec<(String, Shard, Option<String>)>,
+    /// Shards of the plan that were not given.
+    pub missing: Vec<u32>,
+}
+
+impl SuiteSharding {
+    /// One line for the tables: which shard this is, or what was merged.
+    pub fn describe(&self) -> Option<String> {
+        if let Some(m) = &self.merged {
+            let mut line = format!(
+                "Merged from {} of {} shards: rates added, histograms merged",
+                m.files.len(),
+                m.count
+            );
+            if !m.missing.is_empty() {
+                let list: Vec<String> = m
+                    .missing
+                    .iter()
+                    .map(|i| format!("{i}/{}", m.count))
+                    .collect();
+                line.push_str(&format!(" (missing: {})", list.join(", ")));
+            }
+            return Some(line);
+        }
+        self.shard.map(|s| {
+            format!(
+                "Shard {s} of the plan: each level drove 1/{} of its load (merge the shards' report.json with wsgiprobe merge)",
+                s.count
+            )
+        })
+    }
+
+    fn add_to(&self, doc: &mut Value) {
+        if let Some(s) = &self.shard {
+            doc["shard"] = json!({"index": s.index, "count": s.count, "host": self.host});
+        }
+        if let Some(at) = self.start_at {
+            doc["start_at"] = json!(rfc3339(at));
+            doc["slot_s"] = json!(self.slot.map(|s| s.as_secs_f64()));
+        }
+        if let Some(m) = &self.merged {
+            doc["merged"] = json!({
+                "count": m.count,
+                "shards": m.files.iter().map(|(file, shard, host)| json!({
+                    "file": file, "shard": shard, "host": host,
+                })).collect::<Vec<_>>(),
+                "missing": m.missing,
+            });
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LevelSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LevelSpec, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            model: String,
+            connections: usize,
+            rate: Option<f64>,
+        }
+        let raw = Raw::deserialize(d)?;
+        let model = ["closed", "open"]
+            .into_iter()
+            .find(|m| *m == raw.model)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&raw.model, &["closed", "open"]))?;
+        Ok(LevelSpec {
+            model,
+            connections: raw.connections,
+            rate: raw.rate,
+        })
+    }
+}
+
+/// A [`StackFailure`] as read back from JSON.
+#[derive(Deserialize)]
+struct RawFailure {
+    stack: String,
+    workload: String,
+    repeat: Option<u32>,
+    level: Option<String>,
+    phase: String,
+    message: String,
+    log_tail: String,
+}
+
+impl<'de> Deserialize<'de> for StackFailure {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StackFailure, D::Error> {
+        const PHASES: [&str; 4] = ["start", "died", "health", "generator"];
+        let r = RawFailure::deserialize(d)?;
+        let phase = PHASES
+            .into_iter()
+            .find(|p| *p == r.phase)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&r.phase, &PHASES))?;
+        Ok(StackFailure {
+            stack: r.stack,
+            workload: r.workload,
+            repeat: r.repeat,
+            level: r.level,
+            phase,
+            message: r.message,
+            log_tail: r.log_tail,
+        })
+    }
 }
 
 impl SuiteReport {
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut doc = json!({
             "kind": "suite",
             "tool": {"name": self.tool.name, "version": self.tool.version},
             "title": self.setup.title,
@@ -351,7 +525,9 @@ impl SuiteReport {
                 "overhead_s": self.timing.overhead_s,
                 "overhead_ratio": self.timing.overhead_ratio(),
             },
-        })
+        });
+        self.sharding.add_to(&mut doc);
+        doc
     }
 
     /// The results of one stack, workload and level, in repeat order.

@@ -245,6 +245,9 @@ impl SuiteReport {
         if !self.finished {
             out.push_str("**Incomplete:** the run stopped before its end; every level listed here was measured in full.\n\n");
         }
+        if let Some(line) = self.sharding.describe() {
+            out.push_str(&format!("{line}.\n\n"));
+        }
         for (name, args) in &s.workloads {
             out.push_str(&format!("## Workload `{name}` (`{args}`)\n\n"));
             if let Some(t) = s.thresholds.get(name) {
@@ -375,6 +378,9 @@ impl SuiteReport {
             self.setup.title,
             if self.finished { "" } else { " (incomplete)" }
         );
+        if let Some(line) = self.sharding.describe() {
+            out.push_str(&format!("{line}\n"));
+        }
         for (name, _) in &self.setup.workloads {
             let rows = rows(self, name);
             if rows.is_empty() {

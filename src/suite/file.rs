@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::Deserialize;
 
 use crate::bench::plan::{ResponseCheck, Workload, MAX_SIZE};
-use crate::bench::Threshold;
+use crate::bench::{Shard, Threshold};
 use crate::cli::{split_words, BenchArgs, PlannedStack, TargetArgs, UsageError};
 use crate::duration::secs as parse_duration;
 use crate::gateway::UserApp;
@@ -160,6 +160,11 @@ pub struct SuitePlan {
     pub warmup: Duration,
     pub repeats: u32,
     pub sustainable: Option<SustainableSpec>,
+    /// `suite --shard`: every level runs this shard's part of its load.
+    pub shard: Option<Shard>,
+    /// `suite --start-at`: the first level's load starts then, each next
+    /// level a [`SuitePlan::slot`] later, so shards run each level together.
+    pub start_at: Option<SystemTime>,
 }
 
 /// `--workload ...` text, parsed with bench's own flags.
@@ -329,9 +334,68 @@ impl SuitePlan {
             warmup,
             repeats,
             sustainable,
+            shard: None,
+            start_at: None,
         })
     }
+
+    /// Makes this run shard `shard` of the suite (each level's connections
+    /// and rate split as `bench --shard` splits them) and puts its levels on
+    /// a schedule from `start_at`; refused when a part cannot be split.
+    pub fn distribute(
+        &mut self,
+        shard: Option<Shard>,
+        start_at: Option<SystemTime>,
+    ) -> Result<(), SuiteFileError> {
+        let invalid = |entry: &str, detail: String| SuiteFileError::Invalid {
+            path: self.path.display().to_string(),
+            entry: entry.to_string(),
+            detail,
+        };
+        if let Some(shard) = shard {
+            if self.sustainable.is_some() {
+                return Err(invalid(
+                    "load.sustainable",
+                    "the sustainable-rate search picks each probe's rate from the last one's result, which shards on other machines cannot share: drop `sustainable` to run the suite with --shard, or search without --shard".into(),
+                ));
+            }
+            if let Some(l) = self
+                .levels
+                .iter()
+                .find(|l| l.connections < shard.count as usize)
+            {
+                return Err(invalid(
+                    "load",
+                    format!(
+                        "level {} has {} connections, fewer than the {} shards: each shard needs one",
+                        l.label(),
+                        l.connections,
+                        shard.count
+                    ),
+                ));
+            }
+        }
+        self.shard = shard;
+        self.start_at = start_at;
+        Ok(())
+    }
+
+    /// The time each level has on the `--start-at` schedule: warm-up,
+    /// window, the longest a request may still take after it, and a pause
+    /// for the health check (and, between workloads, for starting stacks).
+    pub fn slot(&self) -> Duration {
+        let timeout = self
+            .workloads
+            .iter()
+            .map(|w| w.timeout)
+            .max()
+            .unwrap_or_default();
+        self.warmup + self.duration + timeout + SLOT_PAUSE
+    }
 }
+
+/// The pause that ends each level's slot on a `--start-at` schedule.
+pub const SLOT_PAUSE: Duration = Duration::from_secs(5);
 
 fn parse_workload(w: &RawWorkload, base: &Path) -> Result<SuiteWorkload, String> {
     let words = split_words(&w.args).ok_or("unbalanced quote in args")?;

@@ -15,11 +15,12 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::bench::engine::process_cpu;
 use crate::bench::plan::{Model, Plan, ResponseCheck, Stop};
 use crate::bench::run::{check_once, run_plan, START_DELAY};
+use crate::bench::shard::{check_start_at, hostname, ShardPlan};
 use crate::bench::stats::Percentiles;
 use crate::gateway::{self, Gateway, GatewayError};
 use crate::report::{
     BenchReport, Environment, ExportError, LevelResult, LevelSpec, ProbeResult, ServerCost,
-    StackFailure, SuiteReport, SuiteSetup, SuiteTiming, SustainableResult, ToolInfo,
+    StackFailure, SuiteReport, SuiteSetup, SuiteSharding, SuiteTiming, SustainableResult, ToolInfo,
 };
 
 use super::cost::CostSampler;
@@ -71,6 +72,10 @@ struct Run {
     measured: Duration,
     warmup: Duration,
     sample_cost: bool,
+    /// One shard's part of the level (`model` and `connections` are then its own).
+    shard: Option<ShardPlan>,
+    /// When the load starts on the wall clock (a `--start-at` schedule).
+    start_at: Option<SystemTime>,
 }
 
 impl Run {
@@ -82,6 +87,8 @@ impl Run {
             measured: spec.probe,
             warmup: spec.probe_warmup,
             sample_cost: false,
+            shard: None,
+            start_at: None,
         }
     }
 }
@@ -102,6 +109,8 @@ struct Runner<'a> {
     clock: Instant,
     done: usize,
     total: usize,
+    /// The current level's place in the plan (its slot on a schedule).
+    position: usize,
 }
 
 /// Runs the whole suite; `save` is called after every level, probe and
@@ -144,6 +153,13 @@ pub fn run(
         failures: Vec::new(),
         environment,
         timing: SuiteTiming::default(),
+        sharding: SuiteSharding {
+            shard: plan.shard,
+            host: plan.shard.and_then(|_| hostname()),
+            start_at: plan.start_at,
+            slot: plan.start_at.map(|_| plan.slot()),
+            merged: None,
+        },
     };
     let total =
         plan.workloads.len() * plan.stacks.len() * plan.levels.len() * plan.repeats as usize;
@@ -155,12 +171,13 @@ pub fn run(
         clock: Instant::now(),
         done: 0,
         total,
+        position: 0,
     };
-    for workload in &plan.workloads {
+    for (w, workload) in plan.workloads.iter().enumerate() {
         if gateway::interrupted().is_some() {
             break;
         }
-        runner.workload(workload)?;
+        runner.workload(w, workload)?;
     }
     runner.report.finished = gateway::interrupted().is_none();
     runner.save()?;
@@ -184,7 +201,7 @@ impl Runner<'_> {
         self.save()
     }
 
-    fn workload(&mut self, workload: &SuiteWorkload) -> Result<(), SuiteError> {
+    fn workload(&mut self, w: usize, workload: &SuiteWorkload) -> Result<(), SuiteError> {
         let plan = self.plan;
         let mut stacks: Vec<Option<Live>> = Vec::new();
         for stack in &plan.stacks {
@@ -200,15 +217,21 @@ impl Runner<'_> {
             });
         }
         for repeat in 1..=plan.repeats {
-            for slot in stacks.iter_mut() {
+            for (s, slot) in stacks.iter_mut().enumerate() {
                 let Some(live) = slot else {
                     continue;
                 };
-                for level in &plan.levels {
+                for (l, level) in plan.levels.iter().enumerate() {
                     if gateway::interrupted().is_some() {
                         return Ok(());
                     }
                     self.done += 1;
+                    // The level's place in the plan, whatever failed before
+                    // it here, so every shard gives it the same slot.
+                    let r = repeat as usize - 1;
+                    self.position = ((w * plan.repeats as usize + r) * plan.stacks.len() + s)
+                        * plan.levels.len()
+                        + l;
                     (self.events)(SuiteEvent::Level {
                         stack: &live.label,
                         workload: &workload.name,
@@ -361,6 +384,8 @@ impl Runner<'_> {
             measured,
             warmup,
             sample_cost,
+            shard,
+            start_at,
         } = run;
         let plan = Plan {
             model,
@@ -371,8 +396,14 @@ impl Runner<'_> {
             timeout: workload.timeout,
             request: live.request.clone(),
             check: live.check.clone(),
+            shard,
+            start_at,
         };
-        let from = Instant::now() + START_DELAY + warmup;
+        let from =
+            match start_at.and_then(|at| (at + warmup).duration_since(SystemTime::now()).ok()) {
+                Some(ahead) => Instant::now() + ahead,
+                None => Instant::now() + START_DELAY + warmup,
+            };
         let sampler = sample_cost
             .then(|| CostSampler::start(live.gateway.process_groups(), from, from + measured));
         let cpu = process_cpu();
@@ -423,19 +454,30 @@ impl Runner<'_> {
             Some(rate) => Model::Open { rate },
         };
         let (duration, warmup) = (self.plan.duration, self.plan.warmup);
+        let shard = match self.plan.shard {
+            Some(s) => Some(
+                s.split(model, level.connections)
+                    .map_err(|e| failure(("generator", e.to_string())))?,
+            ),
+            None => None,
+        };
+        let (start_at, late) = self.slot(warmup);
         let (mut bench, cost) = self
             .measure(
                 live,
                 workload,
                 Run {
-                    model,
-                    connections: level.connections,
+                    model: shard.map_or(model, |s| s.own_model),
+                    connections: shard.map_or(level.connections, |s| s.own_connections),
                     measured: duration,
                     warmup,
                     sample_cost: true,
+                    shard,
+                    start_at,
                 },
             )
             .map_err(|m| failure(("generator", m)))?;
+        bench.warnings.extend(late);
         bench.check_thresholds(&workload.thresholds);
         Ok(LevelResult::from_bench(
             &live.label,
@@ -445,6 +487,27 @@ impl Runner<'_> {
             &bench,
             cost,
         ))
+    }
+
+    /// On a `--start-at` schedule, when this level's load starts: its slot
+    /// (the first level's at the start time, each next one a slot later).
+    /// A level late for its slot (a stack slow to start) starts at once
+    /// and says so, as the merge will.
+    fn slot(&self, warmup: Duration) -> (Option<SystemTime>, Option<String>) {
+        let Some(at) = self.plan.start_at else {
+            return (None, None);
+        };
+        let k = u32::try_from(self.position).unwrap_or(u32::MAX);
+        let start = at + self.plan.slot() * k;
+        match check_start_at(start, SystemTime::now(), warmup) {
+            Ok(()) => (Some(start), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "this level missed its slot on the --start-at schedule ({e}); it started at once, so its window is not the other shards'"
+                )),
+            ),
+        }
     }
 
     /// Where the search starts: the suite's `start`, else the best

@@ -217,6 +217,7 @@ pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
             errors: 2,
             p50_us: 4_200,
             p99_us: 18_000,
+            histogram: None,
         })
         .collect();
     // The measured window: 5 s, every request answered inside it, over the
@@ -236,6 +237,7 @@ pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
         threads: 1,
         timeline,
         interrupted: false,
+        measure_start: when(),
     };
     let plan = Plan {
         model: if open {
@@ -254,6 +256,8 @@ pub fn bench_report(open: bool) -> wsgiprobe::report::BenchReport {
             sample_every: 16,
             status: None,
         },
+        shard: None,
+        start_at: None,
     };
     let mut report = wsgiprobe::report::BenchReport::new(
         stack("gunicorn", None),
@@ -341,6 +345,7 @@ pub fn bench_report_every_request_failed() -> wsgiprobe::report::BenchReport {
         threads: 1,
         timeline: Vec::new(),
         interrupted: false,
+        measure_start: when(),
     };
     let plan = Plan {
         model: Model::Closed,
@@ -355,6 +360,8 @@ pub fn bench_report_every_request_failed() -> wsgiprobe::report::BenchReport {
             sample_every: 16,
             status: None,
         },
+        shard: None,
+        start_at: None,
     };
     let mut report = wsgiprobe::report::BenchReport::new(
         stack("url", None),
@@ -513,6 +520,7 @@ pub fn suite_report(finished: bool) -> wsgiprobe::report::SuiteReport {
             health_s: 1.0,
             overhead_s: 5.0,
         },
+        sharding: Default::default(),
     }
 }
 

@@ -1,0 +1,44 @@
+//! `wsgiprobe merge FILES...`: the shards' reports read, checked to be the
+//! parts of one plan, merged, thresholds checked on the whole, and the
+//! merged report exported as a run's would be.
+
+use anyhow::{bail, Result};
+
+use super::{bench, suite};
+use crate::cli::MergeArgs;
+use crate::exit::Exit;
+use crate::merge::{merge_files, MergedReport};
+use crate::report::{Console, Destination, Document, Exports, Hlog};
+
+/// Runs `wsgiprobe merge`.
+pub fn run(args: MergeArgs) -> Result<Exit> {
+    let merged = merge_files(&args.files, args.partial, &args.fail_if)?;
+    let json = args.json.as_deref();
+    match merged {
+        MergedReport::Bench(mut report) => {
+            if args.markdown.is_some() {
+                bail!("--markdown is for merged suites; a bench report is written with --json (and shown as a table)");
+            }
+            report.check_thresholds(&args.fail_if);
+            let mut exports = Exports::standard(Console::default(), json, None);
+            if let Some(path) = &args.hlog {
+                exports.add(Box::new(Hlog), Destination::File(path.clone()));
+            }
+            exports.write(&Document::Bench(&report))?;
+            if json.is_some_and(|p| p.as_os_str() == "-") {
+                for line in crate::report::broken_lines(&report.thresholds) {
+                    eprintln!("wsgiprobe: {line}");
+                }
+            }
+            Ok(bench::exit_for(&report))
+        }
+        MergedReport::Suite(report) => {
+            if args.hlog.is_some() {
+                bail!("--hlog is for bench shards: a suite report keeps no timeline (run each shard's suite with --hlog for its levels' logs)");
+            }
+            Exports::standard(Console::default(), json, args.markdown.as_deref())
+                .write(&Document::Suite(&report))?;
+            Ok(suite::exit_for(&report))
+        }
+    }
+}
