@@ -69,7 +69,12 @@ pub fn run_plan(
         total / threads as u64 + u64::from((k as u64) < total % threads as u64)
     };
     let (start, measure_start) = schedule(plan, Instant::now(), SystemTime::now());
-    let measure_start_wall = wall(measure_start);
+    // On a schedule the window's start is known exactly, and the same on
+    // every shard: reading it back off the monotonic clock would not be.
+    let measure_start_wall = match plan.start_at {
+        Some(at) => at + plan.warmup,
+        None => wall(measure_start),
+    };
     let clock = Clock {
         start,
         measure_start,

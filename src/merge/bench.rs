@@ -218,3 +218,150 @@ fn unix(t: SystemTime) -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::shard::Shard;
+    use crate::bench::stats::{latency_histogram, spectrum, ErrorKind};
+    use crate::bench::Workload;
+    use crate::gateway::Stack;
+    use crate::http::Target;
+    use std::path::Path;
+
+    const RATE: f64 = 900.0;
+
+    /// Shard `index` of 3 of an open-model plan, as its JSON report would be
+    /// read back, with `values` as its latencies.
+    fn shard(index: u32, values: &[u64]) -> BenchShard {
+        let s = Shard { index, count: 3 };
+        let split = s.split(Model::Open { rate: RATE }, 30).unwrap();
+        let mut totals = Totals::default();
+        for &v in values {
+            totals.corrected.record(v).unwrap();
+            totals.uncorrected.record(v / 2 + 1).unwrap();
+            totals.sched_lag.record(10 + v % 7).unwrap();
+        }
+        totals.requests = values.len() as u64;
+        totals.ok = totals.requests - 1;
+        totals.errors.add(ErrorKind::Timeout);
+        totals.sent_total = totals.requests + 5;
+        totals.connections.opened = 10;
+        // Every request answered in the window, on the connections opened in it.
+        totals.responses_total = totals.requests;
+        totals.window.responses = totals.requests;
+        totals.window.sent = totals.requests;
+        totals.window.connections.opened = 10;
+        totals.statuses.add(200, totals.ok);
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let plan = Plan {
+            model: split.own_model,
+            connections: split.own_connections,
+            threads: 1,
+            stop: Stop::Duration(Duration::from_secs(2)),
+            warmup: Duration::from_secs(1),
+            timeout: Duration::from_secs(5),
+            request: Arc::from(&b"GET / HTTP/1.1\r\n\r\n"[..]),
+            check: ResponseCheck {
+                body: None,
+                sample_every: 16,
+                status: None,
+            },
+            shard: Some(split),
+            start_at: Some(start - Duration::from_secs(1)),
+        };
+        let target = Target::parse("http://svc:8000/").unwrap();
+        let result = RunResult {
+            totals,
+            measured: Duration::from_secs(2),
+            threads: 1,
+            timeline: Vec::new(),
+            measure_start: start,
+            interrupted: false,
+        };
+        let report = BenchReport::new(
+            Stack::for_url("http://svc:8000/", &target, None),
+            start,
+            Workload::Get,
+            plan,
+            result,
+            Duration::from_millis(100),
+            1,
+        );
+        let file = format!("shard-{index}.json");
+        BenchShard::from_json(Path::new(&file), &report.to_json()).unwrap()
+    }
+
+    /// Latencies with a long tail in one shard only, the case that averaging
+    /// percentiles gets most wrong.
+    fn samples(index: u32) -> Vec<u64> {
+        (0..5000u64)
+            .map(|i| {
+                let base = 200 + (i * 7919 + u64::from(index) * 31) % 1800;
+                if index == 2 && i % 50 == 0 {
+                    base * 400
+                } else {
+                    base
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merged_percentiles_are_those_of_one_histogram_holding_every_sample() {
+        let shards: Vec<BenchShard> = (0..3).map(|i| shard(i, &samples(i))).collect();
+        let averaged_p99 = shards
+            .iter()
+            .map(|s| s.totals.corrected.value_at_quantile(0.99))
+            .sum::<u64>()
+            / 3;
+        let report = merge_bench(shards, false).unwrap();
+
+        let mut all = latency_histogram();
+        for i in 0..3 {
+            for v in samples(i) {
+                all.record(v).unwrap();
+            }
+        }
+        let t = &report.result.totals;
+        assert_eq!(t.corrected, all);
+        assert_eq!(Percentiles::of(&t.corrected), Percentiles::of(&all));
+        assert_eq!(spectrum(&t.corrected), spectrum(&all));
+        // The average of the shards' p99s is not the p99 of the whole.
+        assert_ne!(averaged_p99, Percentiles::of(&all).p99);
+
+        assert_eq!(t.requests, 15_000);
+        assert_eq!(t.errors.get(ErrorKind::Timeout), 3);
+        assert_eq!(t.sched_lag.len(), 15_000);
+        assert_eq!(report.plan.model, Model::Open { rate: RATE });
+        assert_eq!(report.plan.connections, 30);
+        assert_eq!(report.allow_errors, 3);
+        let json = report.to_json();
+        assert_eq!(json["requests_per_sec"], 15_000.0 / 2.0);
+        assert_eq!(json["responses_in_window"], 15_000);
+        assert_eq!(json["statuses"]["200"], 3 * 4_999);
+        assert_eq!(json["connections"]["opened"], 30);
+        assert_eq!(json["connections"]["requests_sent"], 15_000);
+        assert_eq!(json["merged"]["count"], 3);
+        assert_eq!(json["merged"]["window"]["common_s"], 2.0);
+        assert_eq!(json["plan"]["start_at"], "2027-01-15T07:59:59.000Z");
+    }
+
+    #[test]
+    fn a_merged_report_reads_back_as_a_bench_report() {
+        let shards: Vec<BenchShard> = (0..3).map(|i| shard(i, &samples(i))).collect();
+        let report = merge_bench(shards, false).unwrap();
+        let json = report.to_json();
+        // The contract fields, as any bench report has them.
+        for key in ["requests_per_sec", "latency_us", "requests", "histogram"] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        assert_eq!(
+            decode(json["histogram"]["corrected"].as_str().unwrap()).unwrap(),
+            report.result.totals.corrected
+        );
+        // A merged report is no shard: merging it again is refused.
+        let e = BenchShard::from_json(Path::new("merged.json"), &json).unwrap_err();
+        assert!(matches!(e, MergeError::NotSharded { .. }), "{e}");
+    }
+}
