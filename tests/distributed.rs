@@ -538,7 +538,9 @@ fn suite_shards_run_each_level_together_and_merge() {
             );
         }
         // --hlog: each level's interval log beside the report.
-        let log = dir.path().join(format!("s{i}/hlog/wsgiref.hello.r40.r1.hlog"));
+        let log = dir
+            .path()
+            .join(format!("s{i}/hlog/wsgiref.hello.r40.r1.hlog"));
         let log = std::fs::read_to_string(&log).unwrap();
         assert!(log.contains("#[BaseTime: "), "{log}");
         let intervals = log
@@ -613,4 +615,141 @@ fn a_sustainable_search_cannot_be_sharded() {
         err.contains("load.sustainable") && err.contains("drop `sustainable`"),
         "{err}"
     );
+}
+
+/// The documents of deploy/kubernetes/bench-job.yaml, as JSON values.
+fn manifests() -> Vec<Value> {
+    use serde::Deserialize;
+    let path = root().join("deploy/kubernetes/bench-job.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("each document is YAML"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn manifest<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// The one script a container runs (`sh -c SCRIPT`).
+fn script(container: &Value) -> String {
+    assert_eq!(container["command"], serde_json::json!(["sh", "-c"]));
+    container["args"][0].as_str().unwrap().to_string()
+}
+
+/// The Jobs have what an Indexed Job of shards and its merge need, and
+/// their scripts, run for real (at a small scale, against nginx, with the
+/// volume a folder here), produce the shards' reports and the merge.
+#[test]
+fn the_kubernetes_jobs_shard_by_completion_index_and_merge() {
+    let docs = manifests();
+    let plan = &manifest(&docs, "ConfigMap", "wsgiprobe-plan")["data"];
+    let shards: u64 = plan["SHARDS"].as_str().unwrap().parse().unwrap();
+    let pvc = manifest(&docs, "PersistentVolumeClaim", "wsgiprobe-results");
+    assert_eq!(
+        pvc["spec"]["accessModes"],
+        serde_json::json!(["ReadWriteMany"])
+    );
+
+    let bench = manifest(&docs, "Job", "wsgiprobe-bench");
+    let spec = &bench["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    assert_eq!(u(spec, "/completions"), shards);
+    assert_eq!(u(spec, "/parallelism"), shards);
+    assert_eq!(u(spec, "/backoffLimit"), 0);
+    let merge_job = manifest(&docs, "Job", "wsgiprobe-merge");
+    for job in [bench, merge_job] {
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(
+            pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            pvc["metadata"]["name"]
+        );
+        let containers = pod["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(pod["initContainers"].as_array().into_iter().flatten());
+        for c in containers {
+            assert_eq!(c["volumeMounts"][0]["mountPath"], "/results");
+            assert_eq!(c["envFrom"][0]["configMapRef"]["name"], "wsgiprobe-plan");
+        }
+    }
+    let shard = &spec["template"]["spec"]["containers"][0];
+    let index = shard["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SHARD")
+        .expect("SHARD in the env");
+    assert_eq!(
+        index["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    );
+    let shard_script = script(shard);
+    for flag in [
+        "--shard \"$SHARD/$SHARDS\"",
+        "--start-at \"$START_AT\"",
+        "--json ",
+    ] {
+        assert!(shard_script.contains(flag), "{flag}: {shard_script}");
+    }
+    let merge_pod = &merge_job["spec"]["template"]["spec"];
+    let wait_script = script(&merge_pod["initContainers"][0]);
+    let merge_script = script(&merge_pod["containers"][0]);
+    assert!(merge_script.contains("wsgiprobe merge"), "{merge_script}");
+
+    // The scripts, run as the pods would run them: two shards at once,
+    // then the wait and the merge.
+    let server = nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().display().to_string();
+    let local = |s: &str| s.replace("/results", &results);
+    let bin_dir = Path::new(bin()).parent().unwrap().display().to_string();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let at = start_at(3);
+    let env: Vec<(String, String)> = [
+        ("TARGET_URL", server.url.as_str()),
+        ("RATE", "100"),
+        ("CONNECTIONS", "4"),
+        ("DURATION", "1s"),
+        ("WARMUP", "200ms"),
+        ("SHARDS", "2"),
+        ("START_AT", at.as_str()),
+        ("THRESHOLD", "errors==0"),
+        ("PATH", path.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let sh = |script: &str, extra: &[(&str, &str)]| {
+        let mut child = Command::new("sh")
+            .args(["-c", &local(script)])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::spawn(move || wait_child(&mut child, Duration::from_secs(60)))
+    };
+    let running: Vec<_> = ["0", "1"]
+        .iter()
+        .map(|i| sh(&shard_script, &[("SHARD", i)]))
+        .collect();
+    for r in running {
+        assert_eq!(r.join().unwrap(), Some(0), "a shard's script failed");
+    }
+    assert_eq!(sh(&wait_script, &[]).join().unwrap(), Some(0));
+    assert_eq!(sh(&merge_script, &[]).join().unwrap(), Some(0));
+    let out = dir.path().join(format!("run-{}", at.replace(':', "-")));
+    let merged = read(&out.join("merged.json"));
+    assert_eq!(u(&merged, "/merged/count"), 2);
+    assert_eq!(f(&merged, "/plan/rate"), 100.0);
+    assert!(out.join("merged.hlog").exists());
+    assert!(out.join("shard-1.hlog").exists());
 }
