@@ -612,6 +612,9 @@ pub struct MergeArgs {
     /// Write the merged suite report as Markdown to FILE (suites only).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the merged report as a self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Write the merged per-second latency as an HdrHistogram interval log
     /// to FILE (bench shards only).
     #[arg(long, value_name = "FILE")]

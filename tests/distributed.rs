@@ -242,13 +242,40 @@ fn open_model_shards_merge_into_the_whole_plan() {
         );
     }
     let hlog = dir.path().join("merged.hlog");
+    let html = dir.path().join("merged.html");
     let (code, merged, out) = merge(
         dir.path(),
         &paths,
-        &["--hlog", hlog.to_str().unwrap(), "--fail-if", "errors==0"],
+        &[
+            "--hlog",
+            hlog.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--fail-if",
+            "errors==0",
+        ],
     );
     assert_eq!(code, 0, "{out}");
     assert_adds_up(&merged, &shards);
+    // The merged file renders with `report`, as the merge drew it, and the
+    // page says what it was merged from.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let json = dir.path().join("merged.json");
+    let drawn = wsgiprobe_within(
+        &["report", json.to_str().unwrap(), "--html", "-"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert!(drawn.status.success(), "{}", text(&drawn.stderr));
+    assert_eq!(text(&drawn.stdout), page);
+    assert!(
+        page.contains("Merged from 3 of 3 shards"),
+        "no shards section"
+    );
+    for s in &shards {
+        let file = s["plan"]["shard"]["index"].as_u64().unwrap();
+        assert!(page.contains(&format!("shard-{file}.json")));
+    }
     assert_eq!(f(&merged, "/plan/rate"), rate);
     assert_eq!(u(&merged, "/plan/connections"), 6);
     assert!(merged["plan"].get("shard").is_none());
@@ -325,11 +352,12 @@ fn reports_of_different_plans_or_shards_are_refused() {
     let server = nginx();
     let dir = tempfile::tempdir().unwrap();
     let at = start_at(2);
-    let shard = |i: u32, rate: &str| -> Vec<String> {
+    let other_url = format!("{}other", server.url);
+    let shard_of = |url: &str, name: &str, i: u32, rate: &str| -> Vec<String> {
         [
             "bench",
             "--url",
-            &server.url,
+            url,
             "--rate",
             rate,
             "-c",
@@ -346,7 +374,7 @@ fn reports_of_different_plans_or_shards_are_refused() {
             &format!("{i}/2"),
             "--json",
             dir.path()
-                .join(format!("r{rate}-{i}.json"))
+                .join(format!("{name}{rate}-{i}.json"))
                 .to_str()
                 .unwrap(),
         ]
@@ -354,7 +382,13 @@ fn reports_of_different_plans_or_shards_are_refused() {
         .map(|s| s.to_string())
         .collect()
     };
-    for (code, out) in run_shards(vec![shard(0, "100"), shard(1, "200"), shard(1, "100")]) {
+    let shard = |i: u32, rate: &str| shard_of(&server.url, "r", i, rate);
+    for (code, out) in run_shards(vec![
+        shard(0, "100"),
+        shard(1, "200"),
+        shard(1, "100"),
+        shard_of(&other_url, "other", 1, "100"),
+    ]) {
         assert_eq!(code, 0, "{out}");
     }
     let p = |name: &str| dir.path().join(name);
@@ -367,6 +401,14 @@ fn reports_of_different_plans_or_shards_are_refused() {
         "{out}"
     );
     assert!(!out.contains("workload"), "only what differs: {out}");
+
+    let (code, _, out) = merge(dir.path(), &[p("r100-0.json"), p("other100-1.json")], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(&format!("target {} vs {other_url}", server.url)),
+        "{out}"
+    );
+    assert!(!out.contains("rate"), "only what differs: {out}");
 
     let (code, _, out) = merge(dir.path(), &[p("r100-1.json"), p("r100-1.json")], &[]);
     assert_eq!(code, 2, "{out}");
@@ -562,6 +604,14 @@ fn suite_shards_run_each_level_together_and_merge() {
     for (k, r) in results.iter().enumerate() {
         let of = |p: &str| -> u64 { shards.iter().map(|s| u(&s["results"][k], p)).sum() };
         assert_eq!(u(r, "/requests"), of("/requests"));
+        // The shards' timelines, aligned, hold every request of the level.
+        let seconds: u64 = r["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| u(p, "/requests"))
+            .sum();
+        assert_eq!(seconds, u(r, "/requests"), "timeline of {}", r["level"]);
         assert_eq!(u(r, "/errors"), of("/errors"));
         let rate: f64 = shards
             .iter()
@@ -584,6 +634,16 @@ fn suite_shards_run_each_level_together_and_merge() {
     assert_eq!(u(&merged, "/merged/count"), 2);
     let md = std::fs::read_to_string(md).unwrap();
     assert!(md.contains("Merged from 2 of 2 shards"), "{md}");
+    // The merged suite renders with `report` too.
+    let json = dir.path().join("merged.json");
+    let drawn = wsgiprobe_within(
+        &["report", json.to_str().unwrap(), "--html", "-"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert!(drawn.status.success(), "{}", text(&drawn.stderr));
+    let page = text(&drawn.stdout);
+    assert!(page.contains("merged from 2 of 2 shards"), "{page}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub fn run(args: MergeArgs) -> Result<Exit> {
             }
             report.check_thresholds(&args.fail_if);
             let mut exports = Exports::standard(Console::default(), json, None);
+            exports.add_html(args.html.as_deref());
             if let Some(path) = &args.hlog {
                 exports.add(Box::new(Hlog), Destination::File(path.clone()));
             }
@@ -34,10 +35,11 @@ pub fn run(args: MergeArgs) -> Result<Exit> {
         }
         MergedReport::Suite(report) => {
             if args.hlog.is_some() {
-                bail!("--hlog is for bench shards: a suite report keeps no timeline (run each shard's suite with --hlog for its levels' logs)");
+                bail!("--hlog writes one run's log and a suite has one per level: run each shard's suite with --hlog for its levels' logs");
             }
-            Exports::standard(Console::default(), json, args.markdown.as_deref())
-                .write(&Document::Suite(&report))?;
+            let mut exports = Exports::standard(Console::default(), json, args.markdown.as_deref());
+            exports.add_html(args.html.as_deref());
+            exports.write(&Document::Suite(&report))?;
             Ok(suite::exit_for(&report))
         }
     }

@@ -79,7 +79,12 @@ pub fn merge_bench(mut shards: Vec<BenchShard>, partial: bool) -> Result<BenchRe
         totals,
         measured: first.duration,
         threads: plan.threads,
-        timeline: timeline(&shards, measure_start),
+        timeline: timeline(
+            shards
+                .iter()
+                .map(|s| (s.measure_start, s.timeline.as_slice())),
+            measure_start,
+        ),
         measure_start,
     };
     let mut report = BenchReport::new(
@@ -145,18 +150,20 @@ fn window(shards: &[BenchShard]) -> MergeWindow {
 }
 
 /// The shards' timelines on one clock: each shard's second `k` is the
-/// wall-clock second `k` after its own window began, placed by how long
-/// after `start` that was; the seconds that land together are added up,
-/// their latency histograms merged.
-fn timeline(shards: &[BenchShard], start: SystemTime) -> Vec<TimelinePoint> {
+/// wall-clock second `k` after its own window began (`measure_start`),
+/// placed by how long after `start` that was; the seconds that land
+/// together are added up, their latency histograms merged.
+pub(super) fn timeline<'a>(
+    shards: impl IntoIterator<Item = (SystemTime, &'a [TimelinePoint])>,
+    start: SystemTime,
+) -> Vec<TimelinePoint> {
     let mut seconds: BTreeMap<u64, (u64, u64, Histogram<u64>)> = BTreeMap::new();
-    for s in shards {
-        let offset = s
-            .measure_start
+    for (measure_start, points) in shards {
+        let offset = measure_start
             .duration_since(start)
             .unwrap_or_default()
             .as_secs_f64();
-        for p in &s.timeline {
+        for p in points {
             let at = (offset + p.second as f64).round() as u64;
             let entry = seconds
                 .entry(at)

@@ -99,6 +99,19 @@ impl Fields<'_> {
         Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s))
     }
 
+    /// The per-second timeline, each second with its histogram (none in a
+    /// report that has no timeline).
+    pub fn timeline(&self, doc: &Value) -> Result<Vec<TimelinePoint>, MergeError> {
+        let timeline: Vec<TimelinePoint> = match doc.get("timeline") {
+            Some(Value::Array(_)) => self.typed(doc, "timeline")?,
+            _ => Vec::new(),
+        };
+        if timeline.iter().any(|p| p.histogram.is_none()) {
+            return Err(self.missing("timeline/histogram"));
+        }
+        Ok(timeline)
+    }
+
     /// Which shard of how many, and where it ran.
     pub fn shard(&self, doc: &Value, pointer: &str) -> Result<(Shard, Option<String>), MergeError> {
         let v = doc
@@ -239,13 +252,7 @@ impl BenchShard {
         totals.connections = *c;
         totals.responses_total = w.responses;
 
-        let timeline: Vec<TimelinePoint> = match doc.get("timeline") {
-            Some(Value::Array(_)) => f.typed(doc, "timeline")?,
-            _ => Vec::new(),
-        };
-        if timeline.iter().any(|p| p.histogram.is_none()) {
-            return Err(f.missing("timeline/histogram"));
-        }
+        let timeline = f.timeline(doc)?;
         Ok(BenchShard {
             file: path.to_path_buf(),
             shard,
@@ -331,6 +338,8 @@ pub struct LevelShard {
     pub corrected: Histogram<u64>,
     pub uncorrected: Histogram<u64>,
     pub sched_lag: Option<Histogram<u64>>,
+    /// Each second of the window, with its latency histogram.
+    pub timeline: Vec<TimelinePoint>,
 }
 
 impl SuiteShard {
@@ -429,6 +438,7 @@ impl LevelShard {
                 true => Some(f.histogram(r, "histogram/sched_lag")?),
                 false => None,
             },
+            timeline: f.timeline(r)?,
         })
     }
 }

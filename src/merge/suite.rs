@@ -233,6 +233,11 @@ fn merge_level(
         })
         .collect();
     let present: Vec<u32> = parts.iter().map(|(s, _)| s.shard.index).collect();
+    let measure_start = parts
+        .iter()
+        .map(|(_, r)| r.measure_start)
+        .min()
+        .unwrap_or(first.measure_start);
     LevelResult {
         stack: first.stack.clone(),
         workload: first.workload.clone(),
@@ -259,13 +264,14 @@ fn merge_level(
         histogram_corrected: encode(&corrected),
         histogram_uncorrected: encode(&uncorrected),
         histogram_sched_lag: sched_lag.as_ref().map(encode),
-        measure_start: parts
-            .iter()
-            .map(|(_, r)| r.measure_start)
-            .min()
-            .unwrap_or(first.measure_start),
+        measure_start,
         own_level: None,
-        timeline: Vec::new(),
+        timeline: super::bench::timeline(
+            parts
+                .iter()
+                .map(|(_, r)| (r.measure_start, r.timeline.as_slice())),
+            measure_start,
+        ),
         merged: Some(Merged {
             count,
             shards: measured,

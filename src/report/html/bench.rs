@@ -19,6 +19,14 @@ pub fn page(doc: &Value) -> String {
     let open = text(plan, "/model") == Some("open");
     let mut subtitle = vec![format!("workload {}", workload_text(&plan["workload"]))];
     subtitle.push(load_text(plan));
+    if let (Some(i), Some(n)) = (num(plan, "/shard/index"), num(plan, "/shard/count")) {
+        let whole = &plan["whole"];
+        let c = thousands(num(whole, "/connections").unwrap_or(0.0));
+        subtitle.push(match num(whole, "/rate") {
+            Some(r) => format!("shard {i}/{n} of {} req/s on {c} connections", thousands(r)),
+            None => format!("shard {i}/{n} of {c} connections"),
+        });
+    }
     if let Some(s) = num(doc, "/measured_s") {
         subtitle.push(format!("{s:.1} s measured"));
     }
@@ -78,6 +86,9 @@ pub fn page(doc: &Value) -> String {
             percentile_table(doc)
         ),
     );
+    if let Some(shards) = shards_table(doc) {
+        page.section("shards", "Shards", &shards);
+    }
     page.section("run", "How the run was made", &run_facts(doc));
     page.finish("bench", &super::footer(doc))
 }
@@ -296,6 +307,59 @@ fn percentile_table(doc: &Value) -> String {
         out.push_str("<p class=\"note\">Counted from each request's intended send time (the open model's correction for coordinated omission).</p>");
     }
     out
+}
+
+/// A merged report's shards: what each measured, and the window they
+/// shared; `None` for a run that is no merge.
+fn shards_table(doc: &Value) -> Option<String> {
+    let merged = doc["merged"].as_object()?;
+    let shards = merged.get("shards")?.as_array()?;
+    let count = merged.get("count").and_then(Value::as_u64).unwrap_or(0);
+    let w = &doc["merged"]["window"];
+    let mut out = format!(
+        "<p class=\"note\">Merged from {} of {count} shards: their histograms added bucket by bucket, so every percentile above is that of all their requests; the rate is the sum of theirs. Measured together for {:.1} s, their windows starting {:.3} s apart.</p>",
+        shards.len(),
+        num(w, "/common_s").unwrap_or(0.0),
+        num(w, "/skew_s").unwrap_or(0.0),
+    );
+    let missing: Vec<String> = merged
+        .get("missing")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        out.push_str(&callouts(
+            "warn",
+            &[format!("Missing shards: {}.", missing.join(", "))],
+        ));
+    }
+    out.push_str("<table class=\"numbers\"><thead><tr><th>shard</th><th>host</th><th>req/s</th><th>requests</th><th>errors</th><th>p50</th><th>p99</th><th>max</th><th>file</th></tr></thead><tbody>");
+    for s in shards {
+        let lat = |k: &str| {
+            format(
+                Unit::Micros,
+                num(&s["latency_us"], &format!("/{k}")).unwrap_or(0.0),
+            )
+        };
+        out.push_str(&format!(
+            "<tr><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            num(s, "/shard/index").unwrap_or(0.0),
+            num(s, "/shard/count").unwrap_or(0.0),
+            esc(text(s, "/host").unwrap_or("")),
+            thousands(num(s, "/requests_per_sec").unwrap_or(0.0)),
+            thousands(num(s, "/requests").unwrap_or(0.0)),
+            thousands(num(s, "/errors").unwrap_or(0.0)),
+            esc(&lat("p50")),
+            esc(&lat("p99")),
+            esc(&lat("max")),
+            esc(text(s, "/file").unwrap_or("")),
+        ));
+    }
+    out.push_str("</tbody></table>");
+    Some(out)
 }
 
 fn error_bars(doc: &Value) -> String {

@@ -158,6 +158,16 @@ pub fn page(doc: &Value) -> String {
     if let Some(d) = num(setup, "/duration_s") {
         sub.push(format!("{d} s per level"));
     }
+    if let (Some(i), Some(n)) = (num(doc, "/shard/index"), num(doc, "/shard/count")) {
+        sub.push(format!("shard {i}/{n}: each level drove 1/{n} of its load"));
+    }
+    let merged = &doc["merged"];
+    if let Some(n) = num(merged, "/count") {
+        let given = merged["shards"].as_array().map_or(0, Vec::len);
+        sub.push(format!(
+            "merged from {given} of {n} shards (histograms added, rates summed)"
+        ));
+    }
     let mut tags = Vec::new();
     for (k, p) in [
         ("CPU", "/cpu_model"),
@@ -180,6 +190,19 @@ pub fn page(doc: &Value) -> String {
             "This suite did not finish: the figures are the levels measured before it stopped."
                 .to_string(),
         );
+    }
+    let missing: Vec<String> = merged["missing"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .map(|i| format!("{i}/{}", num(merged, "/count").unwrap_or(0.0)))
+        .collect();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "Merged without shards {}: each level carried that much less than the plan's load.",
+            missing.join(", ")
+        ));
     }
     for f in doc["failures"].as_array().into_iter().flatten() {
         notes.push(format!(
