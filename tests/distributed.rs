@@ -811,5 +811,7 @@ fn the_kubernetes_jobs_shard_by_completion_index_and_merge() {
     assert_eq!(u(&merged, "/merged/count"), 2);
     assert_eq!(f(&merged, "/plan/rate"), 100.0);
     assert!(out.join("merged.hlog").exists());
+    let page = std::fs::read_to_string(out.join("merged.html")).unwrap();
+    assert!(page.contains("Merged from 2 of 2 shards"));
     assert!(out.join("shard-1.hlog").exists());
 }
