@@ -170,8 +170,12 @@ fn assert_adds_up(merged: &Value, shards: &[Value]) {
         "/ok",
         "/errors/total",
         "/bytes_read",
+        "/responses_in_window",
+        "/statuses/200",
         "/connections/opened",
+        "/connections/open_at_start",
         "/connections/closed_by_server",
+        "/connections/requests_sent",
         "/generator/requests_sent",
     ] {
         assert_eq!(u(merged, p), sum(p), "{p}");
@@ -458,6 +462,106 @@ fn reports_of_different_plans_or_shards_are_refused() {
     let (code, _, out) = merge(dir.path(), &[plain], &[]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("was not run with --shard"), "{out}");
+}
+
+/// `bench ARGS` started in the background, its output discarded.
+fn spawn_bench(args: &[String]) -> Child {
+    Command::new(bin())
+        .arg("bench")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn interrupt(child: &Child) {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+}
+
+/// Ctrl-C in a shard keeps what it gathered, as in any bench run: while
+/// waiting for --start-at it ends at once with an empty report, and during
+/// the window it writes the part measured, which merges with a warning.
+#[test]
+fn an_interrupted_shard_keeps_what_it_gathered() {
+    let server = nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let args = |i: u32, at: &str, json: &Path| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "--url",
+            &server.url,
+            "--rate",
+            "200",
+            "-c",
+            "4",
+            "-d",
+            "3s",
+            "--warmup",
+            "500ms",
+            "-t",
+            "1",
+            "--start-at",
+            at,
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.push(json.display().to_string());
+        a.extend(["--shard".into(), format!("{i}/2")]);
+        a
+    };
+
+    // Interrupted while waiting for a start far ahead: no 20 s grace, no wait.
+    let early = dir.path().join("early.json");
+    let mut child = spawn_bench(&args(0, &start_at(60), &early));
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    interrupt(&child);
+    assert_eq!(wait_child(&mut child, Duration::from_secs(20)), Some(130));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "the wait for --start-at ignored the signal for {:?}",
+        sent.elapsed()
+    );
+    let r = read(&early);
+    assert_eq!(r["interrupted"], "SIGINT");
+    assert_eq!(u(&r, "/requests"), 0);
+    assert_eq!(u(&r, "/plan/shard/index"), 0);
+
+    // Interrupted a second into the window: the shard keeps that second.
+    let at = start_at(2);
+    let paths: Vec<PathBuf> = (0..2)
+        .map(|i| dir.path().join(format!("shard-{i}.json")))
+        .collect();
+    let mut whole = spawn_bench(&args(0, &at, &paths[0]));
+    let mut cut = spawn_bench(&args(1, &at, &paths[1]));
+    // The window starts 2.5 s from now (start, then the warm-up).
+    std::thread::sleep(Duration::from_millis(3500));
+    interrupt(&cut);
+    assert_eq!(wait_child(&mut cut, Duration::from_secs(20)), Some(130));
+    assert_eq!(wait_child(&mut whole, Duration::from_secs(20)), Some(0));
+    let shards: Vec<Value> = paths.iter().map(|p| read(p)).collect();
+    assert_eq!(shards[1]["interrupted"], "SIGINT");
+    let measured = f(&shards[1], "/measured_s");
+    assert!(measured > 0.3 && measured < 2.5, "measured {measured} s");
+    assert!(u(&shards[1], "/requests") > 0);
+
+    let (code, merged, out) = merge(dir.path(), &paths, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        u(&merged, "/requests"),
+        u(&shards[0], "/requests") + u(&shards[1], "/requests")
+    );
+    let warnings = merged["warnings"].to_string();
+    assert!(
+        warnings.contains("shard 1/2 measured") && warnings.contains("interrupted by SIGINT"),
+        "{warnings}"
+    );
 }
 
 #[test]

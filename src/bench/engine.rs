@@ -34,6 +34,8 @@ use crate::cancel::Cancel;
 
 /// How often timeouts and the end of the run are checked.
 const HOUSEKEEPING: Duration = Duration::from_millis(10);
+/// How often a worker waiting for the load's start looks for a signal.
+const START_POLL: Duration = Duration::from_millis(50);
 /// Wait before reopening a connection that could not be opened.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
 const TIMER: Token = Token(usize::MAX);
@@ -125,8 +127,15 @@ pub fn run_worker(
         window_end: None,
     };
     // All workers start together so the open model's schedules interleave.
-    if let Some(wait) = clock.start.checked_duration_since(Instant::now()) {
-        std::thread::sleep(wait);
+    // On a --start-at schedule the wait can be long: a signal cuts it short,
+    // and the run below ends at once with nothing measured.
+    let mut cancelled_before_start = false;
+    while let Some(wait) = clock.start.checked_duration_since(Instant::now()) {
+        if w.cancel.is_set() {
+            cancelled_before_start = true;
+            break;
+        }
+        std::thread::sleep(wait.min(START_POLL));
     }
     let wall_start = Instant::now();
     w.run()?;
@@ -136,7 +145,9 @@ pub fn run_worker(
     let mut totals = w.rec.totals;
     totals.window = window.unwrap_or_default();
     totals.cpu = thread_cpu().saturating_sub(cpu_start);
-    if wall > Duration::ZERO {
+    // A run that never started has no busy thread to speak of (its CPU
+    // was the wait's, its wall time next to nothing).
+    if wall > Duration::ZERO && !cancelled_before_start {
         totals.busiest_thread = totals.cpu.as_secs_f64() / wall.as_secs_f64();
     }
     Ok(totals)
