@@ -56,7 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Report(args) => commands::report::run(args),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::completions::man(args),
-        Command::Merge(args) => commands::merge::run(args),
+        Command::Merge(args) => commands::merge::run(args, &output),
     }
 }
 

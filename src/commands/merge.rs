@@ -2,16 +2,18 @@
 //! parts of one plan, merged, thresholds checked on the whole, and the
 //! merged report exported as a run's would be.
 
+use std::io::IsTerminal;
+
 use anyhow::{bail, Result};
 
 use super::{bench, suite};
-use crate::cli::MergeArgs;
+use crate::cli::{MergeArgs, OutputArgs};
 use crate::exit::Exit;
 use crate::merge::{merge_files, MergedReport};
 use crate::report::{Console, Destination, Document, Exports, Hlog};
 
 /// Runs `wsgiprobe merge`.
-pub fn run(args: MergeArgs) -> Result<Exit> {
+pub fn run(args: MergeArgs, output: &OutputArgs) -> Result<Exit> {
     let merged = merge_files(&args.files, args.partial, &args.fail_if)?;
     let json = args.json.as_deref();
     match merged {
@@ -20,7 +22,14 @@ pub fn run(args: MergeArgs) -> Result<Exit> {
                 bail!("--markdown is for merged suites; a bench report is written with --json (and shown as a table)");
             }
             report.check_thresholds(&args.fail_if);
-            let mut exports = Exports::standard(Console::default(), json, None);
+            // The table as bench shows it, under the same output flags.
+            let console = Console {
+                color: output.color.enabled(std::io::stdout().is_terminal()),
+                quiet: output.quiet,
+                width: crate::report::style::terminal_width(),
+                ..Console::default()
+            };
+            let mut exports = Exports::standard(console, json, None);
             exports.add_html(args.html.as_deref());
             if let Some(path) = &args.hlog {
                 exports.add(Box::new(Hlog), Destination::File(path.clone()));
