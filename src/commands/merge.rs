@@ -30,6 +30,9 @@ pub fn run(args: MergeArgs, output: &OutputArgs) -> Result<Exit> {
                 ..Console::default()
             };
             let mut exports = Exports::standard(console, json, None);
+            if output.no_table {
+                exports.drop_table();
+            }
             exports.add_html(args.html.as_deref());
             if let Some(path) = &args.hlog {
                 exports.add(Box::new(Hlog), Destination::File(path.clone()));
