@@ -348,6 +348,9 @@ impl SuiteTiming {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SuiteSetup {
     pub title: String,
+    /// The suite file's `notes` (Markdown), shown with the figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     pub stacks: Vec<String>,
     /// Workload names with their bench arguments.
     pub workloads: Vec<(String, String)>,

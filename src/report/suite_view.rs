@@ -248,6 +248,9 @@ impl SuiteReport {
         if let Some(line) = self.sharding.describe() {
             out.push_str(&format!("{line}.\n\n"));
         }
+        if let Some(notes) = &s.notes {
+            out.push_str(&format!("## Notes\n\n{}\n\n", notes.trim()));
+        }
         for (name, args) in &s.workloads {
             out.push_str(&format!("## Workload `{name}` (`{args}`)\n\n"));
             if let Some(t) = s.thresholds.get(name) {

@@ -78,6 +78,8 @@ pub enum SuiteFileError {
 #[serde(deny_unknown_fields)]
 struct RawSuite {
     title: Option<String>,
+    /// What a reader should know about the figures (Markdown).
+    notes: Option<String>,
     stacks: Vec<String>,
     #[serde(rename = "workload", default)]
     workloads: Vec<RawWorkload>,
@@ -152,6 +154,8 @@ pub struct SuitePlan {
     pub path: PathBuf,
     pub text: String,
     pub title: String,
+    /// Markdown shown with the report: the machine, what explains a figure.
+    pub notes: Option<String>,
     /// Each stack planned (an unknown server is a stack that will not start).
     pub stacks: Vec<PlannedStack>,
     pub workloads: Vec<SuiteWorkload>,
@@ -327,6 +331,12 @@ impl SuitePlan {
             path: path.to_path_buf(),
             text,
             title,
+            notes: raw
+                .notes
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
             stacks,
             workloads,
             levels,
@@ -615,6 +625,7 @@ sustainable = { p99 = "100ms", "p99.9" = "1s", errors = 2 }
         )
         .unwrap();
         assert_eq!(plan.title, "t");
+        assert_eq!(plan.notes, None, "no notes, none in the report");
         let labels: Vec<&str> = plan.stacks.iter().map(|s| s.label.as_str()).collect();
         // Command-line tuning applies where the stack sets none.
         assert_eq!(labels, ["gunicorn w3", "gunicorn w2 + nginx", "nosuch w3"]);
@@ -641,6 +652,16 @@ sustainable = { p99 = "100ms", "p99.9" = "1s", errors = 2 }
         let s = plan.sustainable.unwrap();
         assert_eq!(s.slo.latency_us["p99.9"], 1_000_000);
         assert_eq!((s.slo.errors, s.connections, s.max_probes), (2, 32, 12));
+    }
+
+    #[test]
+    fn notes_are_kept_trimmed_and_blank_ones_dropped() {
+        let file = |notes: &str| {
+            format!("notes = {notes:?}\nstacks = [\"gunicorn\"]\n[[workload]]\nname = \"w\"\n[load]\nconnections = [1]\n")
+        };
+        let plan = load(&file("\n2 cores, shared.\n\n- one\n")).unwrap();
+        assert_eq!(plan.notes.as_deref(), Some("2 cores, shared.\n\n- one"));
+        assert_eq!(load(&file("  \n")).unwrap().notes, None);
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub fn run(
         tool: ToolInfo::default(),
         setup: SuiteSetup {
             title: plan.title.clone(),
+            notes: plan.notes.clone(),
             stacks: plan.stacks.iter().map(|s| s.label.clone()).collect(),
             workloads: plan
                 .workloads

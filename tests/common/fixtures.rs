@@ -489,6 +489,10 @@ pub fn suite_report(finished: bool) -> wsgiprobe::report::SuiteReport {
         tool: tool(),
         setup: SuiteSetup {
             title: "test suite".into(),
+            notes: Some(
+                "Two cores, shared with the load generator.\n\n- `waitress t4` queues past four connections.\n- <b>markup</b> stays text on the HTML page."
+                    .into(),
+            ),
             stacks: vec!["gunicorn w2".into(), "waitress t4".into(), "nosuch".into()],
             workloads: vec![("hello".into(), "--workload hello".into())],
             thresholds: BTreeMap::from([("hello".to_string(), vec!["p99<15ms".to_string()])]),

@@ -162,6 +162,20 @@ pub fn callouts(tone: &str, items: &[String]) -> String {
         .collect()
 }
 
+/// Markdown written by a person (a suite's `notes`) as HTML. Raw HTML in
+/// it is shown as text: the page stays self-contained and script-free
+/// whatever the notes hold.
+pub fn prose(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser};
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        e => e,
+    });
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, events);
+    format!("<div class=\"prose\">{out}</div>")
+}
+
 /// Horizontal bars in HTML (they wrap and print well): (label, value,
 /// shown text, colour class), scaled to the largest value.
 pub fn bars(title: &str, note: &str, rows: &[(String, f64, String, String)]) -> String {
@@ -218,5 +232,14 @@ mod tests {
         );
         let s = json_script("d", &serde_json::json!({"t": "</script><script>alert(1)"}));
         assert!(!s[..s.len() - 9].contains("</script>"), "{s}");
+    }
+
+    #[test]
+    fn notes_are_markdown_and_their_markup_stays_text() {
+        let html = prose("Two **cores**.\n\n- `gunicorn` <script>alert(1)</script>\n");
+        assert!(html.contains("<strong>cores</strong>"), "{html}");
+        assert!(html.contains("<li><code>gunicorn</code>"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
     }
 }

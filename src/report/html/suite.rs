@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::bench::{spectrum_chart, tail_curve};
 use super::chart::{format, thousands, Axis, LineChart, Scale, Series, Unit};
-use super::page::{bars, callouts, esc, facts, num, text, Page};
+use super::page::{bars, callouts, esc, facts, num, prose, text, Page};
 use crate::bench::stats::{decode, latency_histogram, merge};
 use crate::report::check::rfc3339;
 
@@ -226,6 +226,10 @@ pub fn page(doc: &Value) -> String {
             "<section id=\"notes\">{}</section>",
             callouts("warn", &notes)
         ));
+    }
+
+    if let Some(n) = text(setup, "/notes") {
+        page.section("about", "Notes", &prose(n));
     }
 
     let workloads = workloads(doc);
