@@ -698,4 +698,36 @@ sustainable = { p99 = "100ms", "p99.9" = "1s", errors = 2 }
             "{e}"
         );
     }
+
+    #[test]
+    fn the_shipped_suites_are_valid_and_servers_covers_every_recipe() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+        let cli = Cli::try_parse_from(["wsgiprobe", "suite", "x"]).unwrap();
+        let Command::Suite(args) = cli.command else {
+            panic!("suite")
+        };
+        let mut loaded = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let plan = SuitePlan::load(&path, &args.target)
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                assert!(plan.stacks.iter().all(|s| s.plan.is_ok()), "{path:?}");
+                loaded += 1;
+            }
+        }
+        assert!(loaded >= 4, "suites/ holds the published suites");
+        let servers = SuitePlan::load(&dir.join("servers.toml"), &args.target).unwrap();
+        let names: HashSet<&str> = servers
+            .stacks
+            .iter()
+            .filter_map(|s| s.label.split_whitespace().next())
+            .collect();
+        for recipe in crate::gateway::RecipeBook::builtin().names() {
+            assert!(
+                names.contains(recipe),
+                "suites/servers.toml has no {recipe} stack"
+            );
+        }
+    }
 }
