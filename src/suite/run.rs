@@ -241,7 +241,13 @@ impl Runner<'_> {
                         index: self.done,
                         total: self.total,
                     });
-                    match self.level(live, workload, *level, repeat) {
+                    let measured = self.level(live, workload, *level, repeat);
+                    // A level a signal cut short is not a level measured in
+                    // full: the report keeps only those.
+                    if gateway::interrupted().is_some() {
+                        return Ok(());
+                    }
+                    match measured {
                         Ok(result) => {
                             (self.events)(SuiteEvent::Measured(&result));
                             self.report.results.push(result);
@@ -262,6 +268,9 @@ impl Runner<'_> {
                     return Ok(());
                 }
                 let result = self.sustainable(live, workload, spec);
+                if gateway::interrupted().is_some() {
+                    return Ok(());
+                }
                 (self.events)(SuiteEvent::Sustainable(&result));
                 self.report.sustainable.push(result);
                 self.save()?;
