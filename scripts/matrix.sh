@@ -20,8 +20,8 @@ target/release/wsgiprobe check --no-color \
     --stack 'gunicorn --proxy nginx' \
     --stack 'gunicorn --worker-class gthread --threads 4 --proxy nginx-unix --proxy-keepalive' \
     --stack 'uwsgi --proxy nginx-uwsgi' \
-    --stack 'gunicorn --proxy nginx-tls --prefix /app' \
-    --stack 'waitress --proxy nginx-tls --trust-proxy --prefix /app' \
+    --stack 'gunicorn --proxy nginx-tls' \
+    --stack 'waitress --proxy nginx-tls --trust-proxy' \
     --markdown reports/conformance-matrix.md \
     --json target/conformance-matrix.json "$@" || status=$?
 # 1 means some stack failed a case, which is what the matrix is for.
